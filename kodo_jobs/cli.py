@@ -1,0 +1,131 @@
+"""Command-line parsing and dispatch only.
+
+Each command is a plain function in ``kodo_jobs.commands.<name>`` that takes typed options
+and returns an exit code; everything runs inside the single error boundary
+(:mod:`kodo_jobs.error_handler`). Imports of the heavy parts are deferred so that
+``kodo-jobs --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kodo_jobs import __version__
+from kodo_jobs.error_handler import boundary
+
+
+class _Group(click.Group):
+    """Click group whose usage errors exit 2 without a traceback (click's default too)."""
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kodo-jobs")
+def cli() -> None:
+    """Declarative, resumable job runner for Qiniu Kodo object storage."""
+
+
+@cli.command()
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(manifests: tuple[Path, ...]) -> None:
+    """Check manifests; print one line per valid file, every located error otherwise."""
+    from kodo_jobs.commands import validate as cmd
+
+    sys.exit(boundary(lambda: cmd.validate(list(manifests))))
+
+
+_job_option = click.option(
+    "--job", "jobs", multiple=True, metavar="NAME", help="Only these jobs (repeatable); `needs` are not pulled in."
+)
+_state_option = click.option(
+    "--state", type=click.Path(path_type=Path), default=None,
+    help="Checkpoint file (default: <manifest>.kjstate beside the manifest).",
+)
+_log_option = click.option(
+    "--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True,
+    help="Log lines on stderr: human console lines or structlog JSON lines.",
+)
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every action and the summary.")
+@click.option("--all", "show_all", is_flag=True, help="List every action instead of folding long lists.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None, help="Save the plan to a file for `run --plan`.")
+@click.option("--exit-code", "detailed_exit", is_flag=True, help="Exit 4 when the plan has changes, 0 when it has none.")
+@_job_option
+@_state_option
+@_log_option
+def plan(manifest: Path, as_json: bool, show_all: bool, out: Path | None, detailed_exit: bool,
+         jobs: tuple[str, ...], state: Path | None, log_format: str) -> None:
+    """Show what `run` would do, without changing anything."""
+    from kodo_jobs.commands import plan as cmd
+
+    sys.exit(boundary(lambda: cmd.plan(
+        manifest, as_json=as_json, show_all=show_all, out=out, detailed_exit=detailed_exit,
+        jobs=list(jobs), state=state, log_format=log_format,
+    )))
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Plan and report, change nothing.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=None, help="Override every job's concurrency.")
+@click.option("--report", "report_path", type=click.Path(path_type=Path), default=None, help="Write the run report as JSON.")
+@click.option("--plan", "plan_file", type=click.Path(path_type=Path), default=None, help="Run exactly a saved plan (`plan -o`).")
+@click.option("--shard", default=None, metavar="I/N", help="Run only the actions whose key hashes to shard I of N.")
+@click.option("--max-duration", default=None, metavar="DURATION", help="Stop cleanly after this long (e.g. 30m).")
+@click.option("--max-bytes", default=None, metavar="SIZE", help="Stop cleanly after sending this much (e.g. 10GiB).")
+@_job_option
+@_state_option
+@_log_option
+def run(manifest: Path, dry_run: bool, concurrency: int | None, report_path: Path | None,
+        plan_file: Path | None, shard: str | None, max_duration: str | None, max_bytes: str | None,
+        jobs: tuple[str, ...], state: Path | None, log_format: str) -> None:
+    """Carry out the manifest: plan, execute with retries and a checkpoint, report."""
+    from kodo_jobs.commands import run as cmd
+
+    sys.exit(boundary(lambda: cmd.run(
+        manifest, dry_run=dry_run, concurrency=concurrency, report_path=report_path,
+        plan_file=plan_file, shard=shard, max_duration=max_duration, max_bytes=max_bytes,
+        jobs=list(jobs), state=state, log_format=log_format,
+    )))
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@_state_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(manifest: Path, state: Path | None, as_json: bool) -> None:
+    """Show what the last run did and what is unfinished."""
+    from kodo_jobs.commands import status as cmd
+
+    sys.exit(boundary(lambda: cmd.status(manifest, state=state, as_json=as_json)))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=9400, show_default=True, help="0 picks a free port.")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path(".kodo-emulator"), show_default=True)
+@click.option("--access-key", default="kodo-jobs-ak", show_default=True)
+@click.option("--secret-key", default="kodo-jobs-sk", show_default=True)
+@click.option("--bucket", "buckets", multiple=True, metavar="NAME[:private]", help="Create this bucket (repeatable).")
+@click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True)
+@click.option("--fault-seed", type=int, default=0, show_default=True)
+@click.option("--anti-leech-key", default=None, help="Timestamp anti-leech key for /dl downloads.")
+def emulator(host: str, port: int, data_dir: Path, access_key: str, secret_key: str,
+             buckets: tuple[str, ...], fault_rate: float, fault_seed: int, anti_leech_key: str | None) -> None:
+    """Run the local Kodo-compatible emulator until SIGINT/SIGTERM."""
+    from kodo_jobs.commands import emulator as cmd
+
+    sys.exit(boundary(lambda: cmd.emulator(
+        host=host, port=port, data_dir=data_dir, access_key=access_key, secret_key=secret_key,
+        buckets=list(buckets), fault_rate=fault_rate, fault_seed=fault_seed, anti_leech_key=anti_leech_key,
+    )))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="kodo-jobs")

@@ -1,0 +1,12 @@
+"""`kodo-jobs run` (being built)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kodo_jobs.errors import UsageError
+
+
+def run(*args: Any, **kwargs: Any) -> int:
+    """Placeholder until the command lands."""
+    raise UsageError("kodo-jobs run: not available yet")

@@ -1,0 +1,12 @@
+"""`kodo-jobs status` (being built)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kodo_jobs.errors import UsageError
+
+
+def status(*args: Any, **kwargs: Any) -> int:
+    """Placeholder until the command lands."""
+    raise UsageError("kodo-jobs status: not available yet")

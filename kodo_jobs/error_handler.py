@@ -1,0 +1,38 @@
+"""The single error boundary: exceptions -> one message line + an exit code.
+
+Every CLI command runs inside :func:`boundary`. Known errors print their message (which is
+written to carry the fix) to stderr; unexpected errors print one crash line, and the traceback
+only when ``KODO_JOBS_DEBUG=1``. No traceback is ever shown for bad input.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+
+from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, KodoJobsError
+
+
+def boundary(command: Callable[[], int]) -> int:
+    """Run ``command`` and turn whatever it raises into an exit code."""
+    try:
+        return command()
+    except KodoJobsError as exc:
+        message = str(exc)
+        if message:
+            sys.stderr.write(message.rstrip("\n") + "\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - this is the boundary
+        sys.stderr.write(f"kodo-jobs: internal error: {type(exc).__name__}: {exc}\n")
+        if os.environ.get("KODO_JOBS_DEBUG") == "1":
+            traceback.print_exc()
+        else:
+            sys.stderr.write("(set KODO_JOBS_DEBUG=1 for the traceback, and please report it)\n")
+        return EXIT_FAILED

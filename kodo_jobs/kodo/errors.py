@@ -1,0 +1,123 @@
+"""Errors raised by the Kodo client, classified by what the caller should do next.
+
+Tree (the retry policy reads only the class, never the message)::
+
+    KodoError                      status, code, message, reqid, method, url (no secrets)
+    ├── RetryableError             retry with jittered exponential backoff
+    │   ├── TransportError         no HTTP answer: connection refused/reset, DNS, broken pipe
+    │   │   └── RequestTimeout     connect or read timeout
+    │   ├── ServerError            5xx (500, 502, 503, 504) and 599
+    │   └── Throttled              573: back off longer; ``retry_after`` seconds when given
+    ├── UploadRestartRequired      701 (bad/expired ctx), 612 on a v2 uploadId: restart that upload
+    └── PermanentError             do not retry this request
+        ├── BadRequest             400, 405, 406 (crc32), 413 (fsizeLimit), 478 (fetch source)...
+        ├── NotFound               612 no such file
+        ├── AlreadyExists          614 file exists
+        ├── Forbidden              403
+        ├── RunFatalError          the whole run cannot succeed: stop it early
+        │   ├── Unauthorized       401 bad/expired credentials or token
+        │   └── NoSuchBucket       631
+        └── QuotaExceeded          CDN daily quota (fusion 400033/400034/400035)
+
+``code`` is Kodo's numeric code: the HTTP status for rs/up/io (612, 614, 631...), or the
+fusion ``code`` from the body for CDN calls (e.g. 400034). ``status`` is the HTTP status, or 0
+when no answer arrived.
+"""
+
+from __future__ import annotations
+
+
+class KodoError(Exception):
+    """Base class: a Kodo request failed. Carries enough to report it without secrets."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        code: int | None = None,
+        reqid: str = "",
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code if code is not None else status
+        self.reqid = reqid
+        self.method = method
+        self.url = url
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.code:
+            parts.append(f"code={self.code}")
+        if self.reqid:
+            parts.append(f"reqid={self.reqid}")
+        if self.method and self.url:
+            parts.append(f"{self.method} {self.url}")
+        return " ".join(parts)
+
+
+class RetryableError(KodoError):
+    """Worth retrying with backoff: the same request may succeed later."""
+
+
+class TransportError(RetryableError):
+    """No HTTP answer arrived (connection refused or reset, DNS failure, broken pipe)."""
+
+
+class RequestTimeout(TransportError):
+    """The connect or read timeout expired."""
+
+
+class ServerError(RetryableError):
+    """The server failed (5xx, 599)."""
+
+
+class Throttled(RetryableError):
+    """Kodo answered 573 (too many requests): back off longer than for other errors."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class UploadRestartRequired(KodoError):
+    """A resumable upload's context or uploadId expired or is unknown: restart that upload."""
+
+
+class PermanentError(KodoError):
+    """Retrying the same request cannot help."""
+
+
+class BadRequest(PermanentError):
+    """The request was malformed or refused as such (400, 405, 406, 413, 478, 640 ...)."""
+
+
+class NotFound(PermanentError):
+    """The object does not exist (612)."""
+
+
+class AlreadyExists(PermanentError):
+    """The target object exists and overwriting was not allowed (614)."""
+
+
+class Forbidden(PermanentError):
+    """The request is not allowed (403: scope, size/mime limits, disabled object)."""
+
+
+class RunFatalError(PermanentError):
+    """No other request of this run can succeed either: the run should stop early."""
+
+
+class Unauthorized(RunFatalError):
+    """Bad or expired credentials or token (401)."""
+
+
+class NoSuchBucket(RunFatalError):
+    """The bucket does not exist (631)."""
+
+
+class QuotaExceeded(PermanentError):
+    """A daily quota (CDN refresh/prefetch) is used up; retry tomorrow."""
