@@ -31,7 +31,7 @@ def cli() -> None:
 @click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(manifests: tuple[Path, ...]) -> None:
     """Check manifests; print one line per valid file, every located error otherwise."""
-    from kodo_jobs.commands import validate as cmd
+    import kodo_jobs.commands.validate as cmd
 
     sys.exit(boundary(lambda: cmd.validate(list(manifests))))
 
@@ -61,7 +61,7 @@ _log_option = click.option(
 def plan(manifest: Path, as_json: bool, show_all: bool, out: Path | None, detailed_exit: bool,
          jobs: tuple[str, ...], state: Path | None, log_format: str) -> None:
     """Show what `run` would do, without changing anything."""
-    from kodo_jobs.commands import plan as cmd
+    import kodo_jobs.commands.plan as cmd
 
     sys.exit(boundary(lambda: cmd.plan(
         manifest, as_json=as_json, show_all=show_all, out=out, detailed_exit=detailed_exit,
@@ -85,7 +85,7 @@ def run(manifest: Path, dry_run: bool, concurrency: int | None, report_path: Pat
         plan_file: Path | None, shard: str | None, max_duration: str | None, max_bytes: str | None,
         jobs: tuple[str, ...], state: Path | None, log_format: str) -> None:
     """Carry out the manifest: plan, execute with retries and a checkpoint, report."""
-    from kodo_jobs.commands import run as cmd
+    import kodo_jobs.commands.run as cmd
 
     sys.exit(boundary(lambda: cmd.run(
         manifest, dry_run=dry_run, concurrency=concurrency, report_path=report_path,
@@ -100,7 +100,7 @@ def run(manifest: Path, dry_run: bool, concurrency: int | None, report_path: Pat
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(manifest: Path, state: Path | None, as_json: bool) -> None:
     """Show what the last run did and what is unfinished."""
-    from kodo_jobs.commands import status as cmd
+    import kodo_jobs.commands.status as cmd
 
     sys.exit(boundary(lambda: cmd.status(manifest, state=state, as_json=as_json)))
 
@@ -118,7 +118,7 @@ def status(manifest: Path, state: Path | None, as_json: bool) -> None:
 def emulator(host: str, port: int, data_dir: Path, access_key: str, secret_key: str,
              buckets: tuple[str, ...], fault_rate: float, fault_seed: int, anti_leech_key: str | None) -> None:
     """Run the local Kodo-compatible emulator until SIGINT/SIGTERM."""
-    from kodo_jobs.commands import emulator as cmd
+    import kodo_jobs.commands.emulator as cmd
 
     sys.exit(boundary(lambda: cmd.emulator(
         host=host, port=port, data_dir=data_dir, access_key=access_key, secret_key=secret_key,
