@@ -1,0 +1,130 @@
+"""The contract between the engine and a job kind.
+
+A kind is a small object registered in :data:`kodo_jobs.jobs.KINDS` under its ``kind`` name.
+``plan(spec, ctx)`` is read-only and *streams* actions (it may read and write the hash cache
+through ``ctx.state``); ``run(actions, ctx)`` carries out up to ``batch_size`` actions and
+returns one :class:`Outcome` per action, in any order.
+
+Errors: ``run`` may raise a :class:`kodo_jobs.kodo.errors.KodoError` that applies to every
+action of the call; the executor then retries the whole call by the error's class
+(``RetryableError``: backoff; ``Throttled``: longer backoff, ``retry_after`` honoured;
+``UploadRestartRequired``: the executor drops the saved upload session of each action and
+retries once; ``PermanentError``: every action fails with the error's code and reqid;
+``RunFatalError``: the whole run stops). A per-action problem is an Outcome instead:
+``failed`` is final, ``pending`` asks for another attempt (with backoff), or leaves the action
+for the next run when ``ctx.stop_requested()`` is true.
+
+Chunked uploads: keep the client's serialised upload state with ``ctx.state.save_upload(
+action.id, json)`` after every finished part (it is durable when the call returns), load it
+with ``load_upload`` on the next attempt or run, and ``drop_upload`` once the object is
+complete (or when the file changed and the upload restarts). Between parts, check
+``ctx.stop_requested()`` and return ``pending`` when it is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from kodo_jobs.plan import Action, Outcome
+
+__all__ = ["Action", "Events", "JobContext", "JobKind", "NullEvents", "Outcome", "StateView"]
+
+
+class StateView(Protocol):
+    """The slice of the checkpoint that kinds see: the hash cache and upload sessions.
+
+    Thread-safe: workers call it concurrently. Holds no secrets.
+    """
+
+    def etag_for(self, path: str, size: int, mtime_ns: int) -> str | None:
+        """The cached etag of ``path`` if its size and mtime_ns still match, else None."""
+        ...
+
+    def remember_etag(self, path: str, size: int, mtime_ns: int, etag: str) -> None:
+        """Cache the etag of ``path`` at this (size, mtime_ns)."""
+        ...
+
+    def load_upload(self, action_id: str) -> str | None:
+        """The saved upload-session JSON of this action, if an earlier attempt left one."""
+        ...
+
+    def save_upload(self, action_id: str, state_json: str) -> None:
+        """Durably store this action's upload-session JSON (before the part is counted)."""
+        ...
+
+    def drop_upload(self, action_id: str) -> None:
+        """Forget this action's upload session (completed, aborted or restarting)."""
+        ...
+
+
+class Events(Protocol):
+    """Progress subscriber the kinds report to (rich progress, logs and report listen)."""
+
+    def progress(self, nbytes: int) -> None:
+        """``nbytes`` more bytes were sent (or hashed while planning)."""
+        ...
+
+    def file_started(self, action: Action) -> None:
+        """Work on ``action`` started (used for the "files" counter and current file)."""
+        ...
+
+    def file_finished(self, action: Action) -> None:
+        """Work on ``action`` ended (whatever the outcome)."""
+        ...
+
+
+class NullEvents:
+    """Events that go nowhere (plan command, tests)."""
+
+    def progress(self, nbytes: int) -> None:
+        """Ignore."""
+
+    def file_started(self, action: Action) -> None:
+        """Ignore."""
+
+    def file_finished(self, action: Action) -> None:
+        """Ignore."""
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """Everything a kind may use while planning or running one job.
+
+    ``client`` is a :class:`kodo_jobs.kodo.KodoClient` (typed ``Any`` here so this module
+    imports without the client); ``spec`` the job's validated manifest model; ``log`` a
+    structlog logger bound to the job; ``manifest_dir`` the folder relative paths started from;
+    ``run_id`` identifies this run in the checkpoint (empty while only planning).
+    """
+
+    client: Any
+    spec: Any
+    state: StateView
+    events: Events = field(default_factory=NullEvents)
+    dry_run: bool = False
+    stop_requested: Callable[[], bool] = _never
+    log: Any = None
+    manifest_dir: Path = Path(".")
+    run_id: str = ""
+
+
+class JobKind(Protocol):
+    """A job kind: turns its spec plus remote state into actions, and runs them."""
+
+    kind: str
+    batch_size: int
+    """1: ``run`` gets one action per call; >1: up to this many at once (e.g. rs batch)."""
+
+    def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
+        """Yield this job's actions in a stable order; read-only (except the hash cache)."""
+        ...
+
+    def run(self, actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+        """Carry out ``actions`` (never ``same``/``skip``/``error`` ones); one Outcome each."""
+        ...
