@@ -1,0 +1,183 @@
+"""``select:``: which objects of a bucket listing a batch or pfop job works on.
+
+Pure: :class:`SelectFilter` decides on one listed entry at a time, so a selection over a
+million-object listing streams. The listing itself is asked only for ``prefix`` (rsf filters
+server-side); every other criterion is applied here. All given criteria must hold (AND); a
+list inside one criterion (several suffixes, globs or MIME patterns) matches if any item does.
+
+* ``suffix``: the key ends with one of them (``.mp4``);
+* ``glob``: ``fnmatch`` over the whole key, where ``*`` also crosses ``/``;
+* ``older_than`` / ``newer_than``: by the object's put time compared with the planning time;
+* ``min_size`` / ``max_size``: inclusive byte bounds;
+* ``storage``: storage classes by name or number (standard 0, ia 1, archive 2, deep_archive 3,
+  archive_ir 4, intelligent_tiering 5);
+* ``mime``: ``fnmatch`` patterns over the MIME type (``image/*``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from fnmatch import fnmatchcase
+from typing import Any, Protocol
+
+STORAGE_CLASSES: dict[str, int] = {
+    "standard": 0,
+    "ia": 1,
+    "line": 1,
+    "infrequent": 1,
+    "archive": 2,
+    "deep_archive": 3,
+    "archive_ir": 4,
+    "intelligent_tiering": 5,
+}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, None: 1}
+
+
+class Listed(Protocol):
+    """What a filter reads from a listing entry (the client's ``ListEntry`` has these)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def fsize(self) -> int: ...
+    @property
+    def mime_type(self) -> str: ...
+    @property
+    def put_time(self) -> int: ...  # 100-ns units since the epoch, as Kodo sends it
+    @property
+    def type(self) -> int: ...
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``30d``, ``12h``, ``90m``, ``45s``, ``2w``, a number of seconds, or a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"not a duration: {value!r} (use e.g. 30d, 12h, 90m, 45s)")
+    number, unit = match.groups()
+    return timedelta(seconds=float(number) * _UNIT_SECONDS[unit])
+
+
+def storage_class(value: int | str) -> int:
+    """A storage class number from its name or number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text.isdigit():
+        return int(text)
+    if text not in STORAGE_CLASSES:
+        raise ValueError(f"unknown storage class {value!r}; one of {', '.join(sorted(STORAGE_CLASSES))}")
+    return STORAGE_CLASSES[text]
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+@dataclass(frozen=True, slots=True)
+class SelectFilter:
+    """The criteria of one ``select:``; ``now_ns`` fixes "now" so a plan is reproducible."""
+
+    prefix: str = ""
+    suffixes: tuple[str, ...] = ()
+    globs: tuple[str, ...] = ()
+    older_than: timedelta | None = None
+    newer_than: timedelta | None = None
+    min_size: int | None = None
+    max_size: int | None = None
+    storage: frozenset[int] | None = None
+    mimes: tuple[str, ...] = ()
+    now_ns: int = 0
+
+    def matches(self, entry: Listed) -> bool:
+        """True when ``entry`` meets every criterion."""
+        key = entry.key
+        if not key.startswith(self.prefix):
+            return False
+        if self.suffixes and not key.endswith(self.suffixes):
+            return False
+        if self.globs and not any(fnmatchcase(key, g) for g in self.globs):
+            return False
+        if self.min_size is not None and entry.fsize < self.min_size:
+            return False
+        if self.max_size is not None and entry.fsize > self.max_size:
+            return False
+        if self.storage is not None and entry.type not in self.storage:
+            return False
+        if self.mimes and not any(fnmatchcase(entry.mime_type or "", m) for m in self.mimes):
+            return False
+        age_ns = self.now_ns - entry.put_time * 100
+        if self.older_than is not None and age_ns < _ns(self.older_than):
+            return False
+        return not (self.newer_than is not None and age_ns > _ns(self.newer_than))
+
+    def apply(self, entries: Iterable[Listed]) -> Iterator[Listed]:
+        """Lazily keep the matching entries of a listing."""
+        return (e for e in entries if self.matches(e))
+
+
+def _ns(delta: timedelta) -> int:
+    return int(delta.total_seconds() * 1_000_000_000)
+
+
+def _field(spec: Any, *names: str) -> Any:
+    """First present, non-None attribute (or mapping item) among ``names``: tolerates aliases."""
+    for name in names:
+        value = spec.get(name) if isinstance(spec, dict) else getattr(spec, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def from_spec(spec: Any, *, now_ns: int | None = None) -> SelectFilter:
+    """Build a filter from a manifest ``select:`` (model or mapping); raises ValueError when malformed."""
+    older = _field(spec, "older_than")
+    newer = _field(spec, "newer_than")
+    storage = _field(spec, "storage", "storage_class", "type")
+    if storage is not None and not isinstance(storage, list | tuple | set | frozenset):
+        storage = [storage]
+    return SelectFilter(
+        prefix=str(_field(spec, "prefix") or ""),
+        suffixes=_tuple(_field(spec, "suffix", "suffixes")),
+        globs=_tuple(_field(spec, "glob", "globs")),
+        older_than=parse_duration(older) if older is not None else None,
+        newer_than=parse_duration(newer) if newer is not None else None,
+        min_size=_size(_field(spec, "min_size")),
+        max_size=_size(_field(spec, "max_size")),
+        storage=frozenset(storage_class(s) for s in storage) if storage is not None else None,
+        mimes=_tuple(_field(spec, "mime", "mimes")),
+        now_ns=time.time_ns() if now_ns is None else now_ns,
+    )
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+
+
+def _size(value: Any) -> int | None:
+    """Bytes from an int or ``10MiB``/``10MB``/``10M`` (binary and decimal units)."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"not a size: {value!r} (use e.g. 1024, 10KiB, 5MB)")
+    number, unit = match.groups()
+    unit = (unit or "B").upper()
+    power = "BKMGT".index(unit[0])
+    # KB, MB... are decimal; K, KiB, M, MiB... binary (what people mean by "10M" for a file)
+    base = 1000 if len(unit) == 2 and unit.endswith("B") else 1024
+    return int(float(number) * base**power)
