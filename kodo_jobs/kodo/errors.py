@@ -17,7 +17,8 @@ Tree (the retry policy reads only the class, never the message)::
         ├── RunFatalError          the whole run cannot succeed: stop it early
         │   ├── Unauthorized       401 bad/expired credentials or token
         │   └── NoSuchBucket       631
-        └── QuotaExceeded          CDN daily quota (fusion 400033/400034/400035)
+        ├── QuotaExceeded          CDN daily quota (fusion 400033/400034/400035)
+        └── SourceChanged          the local file changed while it was being uploaded
 
 ``code`` is Kodo's numeric code: the HTTP status for rs/up/io (612, 614, 631...), or the
 fusion ``code`` from the body for CDN calls (e.g. 400034). ``status`` is the HTTP status, or 0
@@ -121,3 +122,10 @@ class NoSuchBucket(RunFatalError):
 
 class QuotaExceeded(PermanentError):
     """A daily quota (CDN refresh/prefetch) is used up; retry tomorrow."""
+
+
+class SourceChanged(PermanentError):
+    """The local file changed (size or mtime) while it was uploaded: its upload must start over.
+
+    Retrying the same parts cannot help; the caller re-plans the file (new etag, fresh upload).
+    """
