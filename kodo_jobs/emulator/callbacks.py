@@ -1,0 +1,164 @@
+"""Upload callbacks (put policy `callbackUrl`), as Kodo performs them after storing an object.
+
+Kodo POSTs `callbackBody` (magic and `x:` variables filled in) to each `;`-separated
+`callbackUrl` in turn, signed `Authorization: QBox <AK>:<sign>` exactly like a client's QBox
+request (kodo-protocol.md §2.2), with `callbackHost` as Host. The first 200 answer carrying JSON
+is relayed to the uploader; when no URL gives one the upload answers 579 (the object stays
+stored, as on the real service). With `callbackFetchKey=1` the answer must be
+`{"key": ..., "payload": ...}`: the object is renamed to `key` and `payload` is relayed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kodo_jobs.emulator import remote
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+_VAR = re.compile(r"\$\(([^)]*)\)|\$\{([^}]*)\}")
+
+
+class CallbackFailed(Exception):
+    """No callback URL answered 200 with JSON; the upload answers 579 with this message."""
+
+    status = 579
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackResult:
+    """What to relay to the uploader, and the key to rename to (callbackFetchKey)."""
+
+    body: Any
+    fetch_key: str | None = None
+
+
+def lookup(variables: Mapping[str, Any], name: str) -> Any:
+    """A variable's value, `a.b` walking into objects; None when unknown (renders empty)."""
+    name = name.strip()
+    if name in variables:
+        return variables[name]
+    head, _, rest = name.partition(".")
+    value: Any = variables.get(head)
+    for part in rest.split(".") if rest else []:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value if rest else None
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def render_form(template: str, variables: Mapping[str, Any]) -> str:
+    """Fill a form-encoded template: each value is percent-encoded."""
+    return _VAR.sub(
+        lambda m: urllib.parse.quote(_as_text(lookup(variables, m.group(1) or m.group(2) or "")), safe=""),
+        template,
+    )
+
+
+def render_json(template: str, variables: Mapping[str, Any]) -> str:
+    """Fill a JSON template: inside a string insert escaped text, outside a JSON value.
+
+    This accepts both documented styles, `{"key":"$(key)","fsize":$(fsize)}` and
+    `{"key":$(key)}`.
+    """
+    out: list[str] = []
+    in_string = escaped = False
+    i = 0
+    while i < len(template):
+        char = template[i]
+        match = _VAR.match(template, i) if char == "$" else None
+        if match is not None:
+            value = lookup(variables, match.group(1) or match.group(2) or "")
+            if in_string:
+                out.append(json.dumps(_as_text(value), ensure_ascii=False)[1:-1])
+            else:
+                out.append(json.dumps(value, ensure_ascii=False))
+            i = match.end()
+            continue
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def render_body(policy: Mapping[str, Any], variables: Mapping[str, Any]) -> tuple[bytes, str]:
+    """The callback request body and its Content-Type."""
+    body_type = str(policy.get("callbackBodyType") or FORM)
+    template = str(policy.get("callbackBody") or "")
+    if body_type.split(";")[0].strip().lower() == JSON:
+        return render_json(template, variables).encode(), JSON
+    return render_form(template, variables).encode(), FORM
+
+
+def qbox_sign(secret_key: str, url: str, body: bytes, content_type: str) -> str:
+    """The QBox signature of a request (§2.2): path?query, newline, form body only."""
+    parts = urllib.parse.urlsplit(url)
+    data = (parts.path or "/") + (f"?{parts.query}" if parts.query else "") + "\n"
+    raw = data.encode() + (body if content_type == FORM and body else b"")
+    digest = hmac.new(secret_key.encode(), raw, hashlib.sha1).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def perform(
+    policy: Mapping[str, Any], variables: Mapping[str, Any], access_key: str, secret_key: str
+) -> CallbackResult:
+    """Run the policy's callback; CallbackFailed (579) when every URL fails."""
+    urls = [u.strip() for u in str(policy.get("callbackUrl") or "").split(";") if u.strip()]
+    if not urls:
+        raise CallbackFailed("callbackUrl is empty")
+    body, content_type = render_body(policy, variables)
+    problems: list[str] = []
+    for url in urls:
+        headers = {
+            "Content-Type": content_type,
+            "Authorization": f"QBox {access_key}:{qbox_sign(secret_key, url, body, content_type)}",
+            "User-Agent": "kodo-jobs-emulator callback",
+        }
+        if policy.get("callbackHost"):
+            headers["Host"] = str(policy["callbackHost"])
+        try:
+            answer = remote.post(url, body, headers)
+        except remote.RemoteError as exc:
+            problems.append(exc.message)
+            continue
+        if answer.status != 200:
+            problems.append(f"{url} answered HTTP {answer.status}")
+            continue
+        try:
+            relayed = json.loads(answer.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            problems.append(f"{url} did not answer JSON")
+            continue
+        if policy.get("callbackFetchKey"):
+            if not isinstance(relayed, dict) or not isinstance(relayed.get("key"), str):
+                problems.append(f"{url} answered without the key that callbackFetchKey needs")
+                continue
+            return CallbackResult(relayed.get("payload"), relayed["key"])
+        return CallbackResult(relayed)
+    raise CallbackFailed("callback failed: " + "; ".join(problems))

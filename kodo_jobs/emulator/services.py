@@ -1,0 +1,240 @@
+"""The emulator's processing services, bundled per running emulator.
+
+`Services` owns what the io/api/fusion/dl handlers and the upload hooks need beyond the
+store: the pfop engine (`fops`), the CDN book (`cdn`), bucket mirror origins, and the async
+fetch queue. Its state lives in `<data>/services.sqlite3` (WAL), next to the store's
+`meta.sqlite3`, so a restart keeps pfop jobs, CDN quotas, mirrors and queued fetches.
+
+Sources are fetched only from loopback (`remote`): a refused or failing source is a 478.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import mimetypes
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kodo_jobs.emulator import callbacks, remote
+from kodo_jobs.emulator.cdn import CdnService
+from kodo_jobs.emulator.errors import BadRequest, EmulatorError, NoSuchKey, SourceFailed
+from kodo_jobs.emulator.etag import digest_bytes
+from kodo_jobs.emulator.fops import FopEngine, StoredObject
+from kodo_jobs.emulator.store import ObjectInfo, Store
+
+DB_NAME = "services.sqlite3"
+
+
+class StoreObjects:
+    """`fops.ObjectAccess` over the emulator's `Store` (objects read whole: fops are small)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def read_object(self, bucket: str, key: str) -> StoredObject | None:
+        """The object's bytes, MIME and hash, or None if it (or its bucket) is missing."""
+        try:
+            info = self._store.stat(bucket, key)
+            with self._store.open_object(bucket, key) as fh:
+                return StoredObject(fh.read(), info.mime, info.hash)
+        except (EmulatorError, FileNotFoundError):
+            return None
+
+    def write_object(
+        self, bucket: str, key: str, data: bytes, mime: str, delete_after_days: int | None
+    ) -> str:
+        """Store bytes under a key (overwriting) and return the hash."""
+        return store_bytes(self._store, bucket, key, data, mime, delete_after_days or 0).hash
+
+    def bucket_exists(self, bucket: str) -> bool:
+        """Whether the bucket exists."""
+        return self._store.bucket_exists(bucket)
+
+
+def store_bytes(
+    store: Store, bucket: str, key: str | None, data: bytes, mime: str | None,
+    delete_after_days: int = 0, file_type: int = 0,
+) -> ObjectInfo:
+    """Store in-memory bytes; key None names the object by its hash."""
+    digest = digest_bytes(data)
+    final_key = digest.etag if key is None else key
+    if not mime or mime == "application/octet-stream":
+        mime = mimetypes.guess_type(final_key)[0] or mime or "application/octet-stream"
+    return store.put_object(
+        bucket, final_key, io.BytesIO(data), mime=mime.split(";")[0].strip(), fsize=len(data),
+        hash=digest.etag, md5=digest.md5, delete_after_days=delete_after_days, file_type=file_type,
+    )
+
+
+def fetch_into(
+    store: Store, url: str, bucket: str, key: str | None, host: str | None = None,
+    check: Callable[[bytes], None] | None = None, file_type: int = 0,
+) -> ObjectInfo:
+    """Download a loopback URL and store it; 478 (SourceFailed) when the source fails."""
+    store.require_bucket(bucket)
+    try:
+        fetched = remote.fetch(url, host=host)
+    except remote.RemoteError as exc:
+        raise SourceFailed(exc.message) from exc
+    if check is not None:
+        check(fetched.data)
+    return store_bytes(store, bucket, key, fetched.data, fetched.content_type, file_type=file_type)
+
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS mirrors (bucket TEXT PRIMARY KEY, source TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS async_fetch (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE,"
+    " body TEXT NOT NULL, state TEXT NOT NULL, error TEXT, created REAL NOT NULL)",
+)
+
+
+class Services:
+    """pfop engine, CDN book, mirrors and async fetch for one emulator (start/stop with it)."""
+
+    def __init__(self, data_dir: Path, store: Store, access_key: str, secret_key: str) -> None:
+        self.store = store
+        self._ak, self._sk = access_key, secret_key
+        path = data_dir / DB_NAME
+        self.fops = FopEngine(path, StoreObjects(store), remote.post_json)
+        self.cdn = CdnService(path)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        for statement in _SCHEMA:
+            self._conn.execute(statement)
+        # A fetch interrupted by a stop runs again.
+        self._conn.execute("UPDATE async_fetch SET state='queued' WHERE state='running'")
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the background workers."""
+        self.fops.start()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._fetch_loop, name="kodo-emulator-fetch", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the workers and close the databases (queued work resumes on the next start)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.fops.stop()
+        self.cdn.close()
+        with self._lock:
+            self._conn.close()
+
+    # -- mirrors ----------------------------------------------------------------------------
+    def set_mirror(self, bucket: str, source: str | None) -> None:
+        """Set (or with None, remove) the mirror origin of a bucket; `source` must be loopback."""
+        with self._lock:
+            if source is None:
+                self._conn.execute("DELETE FROM mirrors WHERE bucket=?", (bucket,))
+                return
+            try:
+                remote.check_url(source)
+            except remote.RemoteError as exc:
+                raise BadRequest(exc.message) from exc
+            self._conn.execute("INSERT OR REPLACE INTO mirrors VALUES (?,?)", (bucket, source))
+
+    def mirror_of(self, bucket: str) -> str | None:
+        """The bucket's mirror origin, if any."""
+        with self._lock:
+            row = self._conn.execute("SELECT source FROM mirrors WHERE bucket=?", (bucket,)).fetchone()
+        return str(row[0]) if row else None
+
+    # -- async fetch (/sisyphus/fetch) ------------------------------------------------------------
+    def queue_fetch(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Validate and queue an async fetch; returns `{"id", "wait"}`."""
+        if not isinstance(body.get("url"), str) or not body["url"].strip():
+            raise BadRequest("url is required")
+        if not isinstance(body.get("bucket"), str) or not body["bucket"]:
+            raise BadRequest("bucket is required")
+        self.store.require_bucket(body["bucket"])
+        task_id = f"z0.{uuid.uuid4().hex}"
+        with self._lock:
+            self._conn.execute("INSERT INTO async_fetch (id, body, state, created) VALUES (?,?,?,?)",
+                               (task_id, json.dumps(body), "queued", time.time()))
+        wait = self.fetch_status(task_id)["wait"]
+        self._wake.set()
+        return {"id": task_id, "wait": wait}
+
+    def fetch_status(self, task_id: str) -> dict[str, Any]:
+        """`{"id", "wait"}`: tasks queued ahead (0 = running, -1 = done); NoSuchKey if unknown."""
+        with self._lock:
+            row = self._conn.execute("SELECT seq, state, error FROM async_fetch WHERE id=?", (task_id,)).fetchone()
+            if row is None:
+                raise NoSuchKey("no such fetch task")
+            seq, state, error = row
+            if state == "queued":
+                ahead = self._conn.execute(
+                    "SELECT COUNT(*) FROM async_fetch WHERE state IN ('queued','running') AND seq<?", (seq,)
+                ).fetchone()[0]
+                return {"id": task_id, "wait": int(ahead) + 1}
+        out: dict[str, Any] = {"id": task_id, "wait": 0 if state == "running" else -1, "state": state}
+        if error:
+            out["error"] = error
+        return out
+
+    def _fetch_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self._lock:
+                    row = self._conn.execute(
+                        "SELECT id, body FROM async_fetch WHERE state='queued' ORDER BY seq LIMIT 1"
+                    ).fetchone()
+                    if row is not None:
+                        self._conn.execute("UPDATE async_fetch SET state='running' WHERE id=?", (row[0],))
+            except sqlite3.ProgrammingError:
+                return
+            if row is None:
+                self._wake.wait(0.5)
+                self._wake.clear()
+                continue
+            error = self._run_fetch(json.loads(row[1]))
+            with self._lock:
+                self._conn.execute("UPDATE async_fetch SET state=?, error=? WHERE id=?",
+                                   ("failed" if error else "done", error, row[0]))
+
+    def _run_fetch(self, body: dict[str, Any]) -> str | None:
+        """Run one async fetch; returns an error message or None."""
+        bucket, key = body["bucket"], body.get("key") or None
+        if key and body.get("ignore_same_key") and self.store.exists(bucket, key):
+            return None
+        want_md5, want_etag = body.get("md5"), body.get("etag")
+
+        def check(data: bytes) -> None:
+            digest = digest_bytes(data)
+            if want_md5 and str(want_md5).lower() != digest.md5:
+                raise SourceFailed(f"md5 mismatch: source has {digest.md5}")
+            if want_etag and want_etag != digest.etag:
+                raise SourceFailed(f"etag mismatch: source has {digest.etag}")
+
+        problems = []
+        for url in [u.strip() for u in str(body["url"]).split(";") if u.strip()]:
+            try:
+                info = fetch_into(self.store, url, bucket, key, body.get("host"), check,
+                                  int(body.get("file_type") or 0))
+            except EmulatorError as exc:
+                problems.append(exc.message)
+                continue
+            if body.get("callbackurl"):
+                policy = {"callbackUrl": body["callbackurl"], "callbackBody": body.get("callbackbody", ""),
+                          "callbackBodyType": body.get("callbackbodytype"), "callbackHost": body.get("callbackhost")}
+                variables = {"bucket": bucket, "key": info.key, "etag": info.hash, "hash": info.hash,
+                             "fsize": info.fsize, "mimeType": info.mime}
+                try:
+                    callbacks.perform(policy, variables, self._ak, self._sk)
+                except callbacks.CallbackFailed as exc:
+                    return exc.message
+            return None
+        return "; ".join(problems) or "no url"
