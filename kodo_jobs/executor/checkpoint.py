@@ -1,0 +1,474 @@
+"""The checkpoint: one SQLite file (WAL, mode 0600) per manifest.
+
+Tables: ``meta`` (format marker + schema version: anything else is a foreign or corrupt file
+and raises :class:`StateFileError`, never silently replaced), ``runs``, ``actions`` (the
+current plan of each job with per-action status), ``uploads`` (action id -> the client's
+serialised upload session) and ``hash_cache`` ((path, size, mtime_ns) -> etag).
+
+Concurrency: one connection shared by the threads of one process behind a lock. Outcomes and
+hash-cache rows are committed in groups (:meth:`Checkpoint.flush`); upload sessions are
+committed at once, because a part must be recorded before it is counted. WAL with
+``synchronous=NORMAL`` survives a killed process (only a power loss may drop the last
+transactions, which a rerun redoes). Nothing secret is ever stored here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kodo_jobs.errors import StateFileError
+from kodo_jobs.plan import ERROR_OP, NO_CHANGE_OPS, Action, OpCount, Outcome
+
+FORMAT = "kodo-jobs-state"
+SCHEMA_VERSION = 1
+PLAN_TXN = 2000
+"""Actions inserted per transaction while a plan streams in."""
+PAGE = 500
+"""Pending actions read per page by the runner."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY, seq INTEGER NOT NULL, manifest_sha TEXT NOT NULL, jobs TEXT NOT NULL,
+  started REAL NOT NULL, ended REAL, status TEXT NOT NULL, dry_run INTEGER NOT NULL DEFAULT 0,
+  summary TEXT
+);
+CREATE TABLE IF NOT EXISTS actions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, job TEXT NOT NULL,
+  op TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, phase INTEGER NOT NULL,
+  params TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0, code INTEGER, reqid TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '', result TEXT NOT NULL DEFAULT '{}', gen TEXT NOT NULL,
+  run_id TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS actions_job ON actions (job, phase, status, seq);
+CREATE TABLE IF NOT EXISTS uploads (action_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS hash_cache (
+  path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, etag TEXT NOT NULL
+);
+"""
+
+_COLS = "seq, job, op, key, size, phase, params"
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One row of ``runs``."""
+
+    id: str
+    manifest_sha: str
+    jobs: tuple[str, ...]
+    started: float
+    ended: float | None
+    status: str  # running | ok | failed | aborted | interrupted
+    dry_run: bool
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A failed action, as the report shows it."""
+
+    job: str
+    op: str
+    key: str
+    code: int | None
+    reqid: str
+    message: str
+
+
+def _row_action(row: tuple[Any, ...]) -> Action:
+    _seq, job, op, key, size, phase, params = row
+    return Action(job=job, op=op, key=key, size=size, phase=phase, params=json.loads(params))
+
+
+class Checkpoint:
+    """The state file. Thread-safe; implements :class:`kodo_jobs.jobs.base.StateView`."""
+
+    def __init__(self, path: Path, *, create: bool = True, readonly: bool = False) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        existed = path.exists()
+        if not existed and not create:
+            raise StateFileError(f"no state file at {path}: nothing has run yet")
+        if existed:
+            self._check_header(path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # create it 0600 before SQLite opens it: the file may hold paths and keys
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            os.close(fd)
+        uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+        try:
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None,
+                                       timeout=30)
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            if not readonly:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+            if not readonly:
+                self._db.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
+            self._db.execute("BEGIN")
+            self._init_meta(existed, readonly)
+        except sqlite3.DatabaseError as exc:
+            raise StateFileError(
+                f"{path} is not a readable kodo-jobs state file ({exc}); it was left untouched: "
+                "move it away (or pass --state PATH) to start afresh"
+            ) from exc
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.chmod(f"{path}{suffix}", 0o600)
+        self._pending_writes = 0
+        self._last_commit = time.monotonic()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_header(path: Path) -> None:
+        try:
+            with path.open("rb") as f:
+                head = f.read(16)
+        except OSError as exc:
+            raise StateFileError(f"cannot read state file {path}: {exc}") from exc
+        if head and head != b"SQLite format 3\x00":
+            raise StateFileError(
+                f"{path} is not a kodo-jobs state file (not SQLite); it was left untouched: "
+                "move it away or pass --state PATH"
+            )
+
+    def _init_meta(self, existed: bool, readonly: bool) -> None:
+        try:
+            rows = dict(self._db.execute("SELECT k, v FROM meta").fetchall())
+        except sqlite3.OperationalError as exc:
+            raise StateFileError(
+                f"{self.path} is an SQLite file but not a kodo-jobs state file ({exc}); "
+                "it was left untouched: move it away or pass --state PATH"
+            ) from exc
+        if not rows and not readonly:
+            if existed and self._db.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name NOT IN "
+                "('meta','runs','actions','uploads','hash_cache','actions_job','sqlite_sequence')"
+            ).fetchone()[0]:
+                raise StateFileError(f"{self.path} is a foreign SQLite file; it was left untouched")
+            self._db.executemany("INSERT INTO meta (k, v) VALUES (?, ?)",
+                                 [("format", FORMAT), ("schema", str(SCHEMA_VERSION))])
+            self._db.execute("COMMIT")
+            self._db.execute("BEGIN")
+            return
+        if rows.get("format") != FORMAT:
+            raise StateFileError(f"{self.path} is not a kodo-jobs state file (format {rows.get('format')!r})")
+        if rows.get("schema") != str(SCHEMA_VERSION):
+            raise StateFileError(
+                f"{self.path} has state schema {rows.get('schema')}, this kodo-jobs reads {SCHEMA_VERSION}: "
+                "use the matching kodo-jobs version or move the file away"
+            )
+
+    def close(self) -> None:
+        """Commit and close."""
+        with self._lock:
+            with contextlib.suppress(sqlite3.Error):
+                if self._db.in_transaction:
+                    self._db.execute("COMMIT")
+            self._db.close()
+
+    def __enter__(self) -> Checkpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _commit(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
+        self._db.execute("BEGIN")
+        self._pending_writes = 0
+        self._last_commit = time.monotonic()
+
+    def flush(self, *, force: bool = True) -> None:
+        """Commit grouped writes (always when ``force``; else every 200 writes or 0.5 s)."""
+        with self._lock:
+            if force or self._pending_writes >= 200 or time.monotonic() - self._last_commit > 0.5:
+                self._commit()
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def begin_run(self, run_id: str, manifest_sha: str, jobs: Iterable[str], *, dry_run: bool) -> None:
+        """Record the start of a run."""
+        with self._lock:
+            seq = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM runs").fetchone()[0]
+            self._db.execute(
+                "INSERT INTO runs (id, seq, manifest_sha, jobs, started, status, dry_run) "
+                "VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                (run_id, seq, manifest_sha, json.dumps(list(jobs)), time.time(), int(dry_run)),
+            )
+            self._commit()
+
+    def end_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        """Record how a run ended, with its report summary (JSON, no secrets)."""
+        with self._lock:
+            self._db.execute("UPDATE runs SET ended = ?, status = ?, summary = ? WHERE id = ?",
+                             (time.time(), status, json.dumps(summary), run_id))
+            self._commit()
+
+    def last_run(self, *, include_dry: bool = False) -> RunRecord | None:
+        """The most recent run (real runs only unless ``include_dry``)."""
+        where = "" if include_dry else "WHERE dry_run = 0"
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT id, manifest_sha, jobs, started, ended, status, dry_run, summary FROM runs {where} "
+                "ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        if row is None:
+            return None
+        return RunRecord(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5], bool(row[6]),
+                         json.loads(row[7]) if row[7] else {})
+
+    # -- plan ------------------------------------------------------------------------------
+
+    def store_plan(self, job: str, actions: Iterable[Action], gen: str, *, resume: bool) -> dict[str, OpCount]:
+        """Stream one job's plan into ``actions``, in transactions of :data:`PLAN_TXN`.
+
+        With ``resume`` (the previous run of the same manifest did not finish), an action whose
+        id is already ``done`` stays done and will not run again; otherwise every row of the job
+        is replaced. Returns counts per op. ``same``/``skip`` rows are stored ``skipped``,
+        ``error`` rows ``failed``.
+        """
+        counts: dict[str, list[int]] = {}
+        with self._lock:
+            if resume:
+                self._db.execute("DELETE FROM actions WHERE job = ? AND status != 'done'", (job,))
+            else:
+                self._db.execute("DELETE FROM actions WHERE job = ?", (job,))
+            self._commit()
+        batch: list[tuple[Any, ...]] = []
+
+        def write() -> None:
+            with self._lock:
+                self._db.executemany(
+                    "INSERT INTO actions (id, job, op, key, size, phase, params, status, error, gen) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET size = excluded.size, phase = excluded.phase, "
+                    "params = excluded.params, gen = excluded.gen",
+                    batch,
+                )
+                self._commit()
+            batch.clear()
+
+        for a in actions:
+            if a.job != job:
+                raise ValueError(f"action {a.id!r} planned under job {job!r}")
+            if a.op in NO_CHANGE_OPS:
+                status, error = "skipped", ""
+            elif a.op == ERROR_OP:
+                status, error = "failed", str(a.params.get("message", "planning error"))
+            else:
+                status, error = "pending", ""
+            batch.append((a.id, a.job, a.op, a.key, a.size, a.phase, json.dumps(dict(a.params)), status,
+                          error, gen))
+            c = counts.setdefault(a.op, [0, 0])
+            c[0] += 1
+            c[1] += a.size
+            if len(batch) >= PLAN_TXN:
+                write()
+        write()
+        with self._lock:
+            # rows kept from an earlier plan that this plan no longer contains
+            self._db.execute("DELETE FROM actions WHERE job = ? AND gen != ?", (job, gen))
+            self._commit()
+        return {op: OpCount(c[0], c[1]) for op, c in counts.items()}
+
+    def clear_job(self, job: str) -> None:
+        """Forget a job's planned actions (it is skipped this run)."""
+        with self._lock:
+            self._db.execute("DELETE FROM actions WHERE job = ?", (job,))
+            self._commit()
+
+    def iter_actions(self, job: str | None = None) -> Iterator[Action]:
+        """Every stored action (of ``job``), in plan order, read in pages."""
+        last = 0
+        while True:
+            with self._lock:
+                if job is None:
+                    rows = self._db.execute(f"SELECT {_COLS} FROM actions WHERE seq > ? ORDER BY seq LIMIT ?",
+                                            (last, PAGE)).fetchall()
+                else:
+                    rows = self._db.execute(
+                        f"SELECT {_COLS} FROM actions WHERE job = ? AND seq > ? ORDER BY seq LIMIT ?",
+                        (job, last, PAGE)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield _row_action(row)
+            last = rows[-1][0]
+
+    def pending_page(self, job: str, phase: int, after_seq: int, limit: int = PAGE) -> list[tuple[int, Action]]:
+        """Up to ``limit`` pending actions of (job, phase) after ``after_seq``, with their seq."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLS} FROM actions WHERE job = ? AND phase = ? AND status = 'pending' AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (job, phase, after_seq, limit),
+            ).fetchall()
+        return [(row[0], _row_action(row)) for row in rows]
+
+    def record(self, outcome: Outcome, *, run_id: str, attempts: int) -> None:
+        """Store an action's outcome (grouped commit; ``flush`` makes it durable)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE actions SET status = ?, attempts = attempts + ?, bytes = bytes + ?, code = ?, "
+                "reqid = ?, error = ?, result = ?, run_id = ? WHERE id = ?",
+                (outcome.status, attempts, outcome.bytes, outcome.code, outcome.reqid, outcome.message,
+                 json.dumps(dict(outcome.result)), run_id, outcome.action_id),
+            )
+            self._pending_writes += 1
+        self.flush(force=False)
+
+    def skip_pending(self, job: str, phase: int | None, message: str) -> int:
+        """Mark every pending action of the job (phase) skipped with a reason; returns how many."""
+        with self._lock:
+            if phase is None:
+                cur = self._db.execute(
+                    "UPDATE actions SET status = 'skipped', error = ? WHERE job = ? AND status = 'pending'",
+                    (message, job))
+            else:
+                cur = self._db.execute(
+                    "UPDATE actions SET status = 'skipped', error = ? WHERE job = ? AND phase = ? "
+                    "AND status = 'pending'", (message, job, phase))
+            self._commit()
+            return cur.rowcount
+
+    # -- queries for report / status --------------------------------------------------------
+
+    def counts(self, job: str | None = None) -> dict[str, dict[str, dict[str, int]]]:
+        """``{job: {op: {status: count, "bytes": planned bytes, "sent": bytes sent}}}``."""
+        out: dict[str, dict[str, dict[str, int]]] = {}
+        with self._lock:
+            sql = "SELECT job, op, status, count(*), sum(size), sum(bytes) FROM actions"
+            args: tuple[Any, ...] = ()
+            if job is not None:
+                sql += " WHERE job = ?"
+                args = (job,)
+            rows = self._db.execute(sql + " GROUP BY job, op, status", args).fetchall()
+        for j, op, status, n, size, sent in rows:
+            d = out.setdefault(j, {}).setdefault(op, {"bytes": 0, "sent": 0})
+            d[status] = d.get(status, 0) + n
+            d["bytes"] += size or 0
+            d["sent"] += sent or 0
+        return out
+
+    def failures(self, job: str, limit: int = 100) -> tuple[list[Failure], int]:
+        """Up to ``limit`` failed actions of ``job`` and the total number of failures."""
+        with self._lock:
+            total = self._db.execute("SELECT count(*) FROM actions WHERE job = ? AND status = 'failed'",
+                                     (job,)).fetchone()[0]
+            rows = self._db.execute(
+                "SELECT job, op, key, code, reqid, error FROM actions WHERE job = ? AND status = 'failed' "
+                "ORDER BY seq LIMIT ?", (job, limit)).fetchall()
+        return [Failure(*r) for r in rows], total
+
+    def failed_count(self, job: str, phase: int | None = None) -> int:
+        """Failed actions of the job (in ``phase``)."""
+        with self._lock:
+            if phase is None:
+                return int(self._db.execute("SELECT count(*) FROM actions WHERE job = ? AND status = 'failed'",
+                                            (job,)).fetchone()[0])
+            return int(self._db.execute(
+                "SELECT count(*) FROM actions WHERE job = ? AND phase = ? AND status = 'failed'",
+                (job, phase)).fetchone()[0])
+
+    def pending_count(self, job: str | None = None) -> int:
+        """Actions still pending (of ``job``)."""
+        with self._lock:
+            if job is None:
+                return int(self._db.execute("SELECT count(*) FROM actions WHERE status = 'pending'").fetchone()[0])
+            return int(self._db.execute("SELECT count(*) FROM actions WHERE job = ? AND status = 'pending'",
+                                        (job,)).fetchone()[0])
+
+    def jobs(self) -> list[str]:
+        """Jobs that have planned actions, in plan order."""
+        with self._lock:
+            rows = self._db.execute("SELECT job, min(seq) AS s FROM actions GROUP BY job ORDER BY s").fetchall()
+        return [r[0] for r in rows]
+
+    def uploads(self) -> list[tuple[str, str, float]]:
+        """Saved upload sessions: (action id, state JSON, last update time)."""
+        with self._lock:
+            return list(self._db.execute("SELECT action_id, state, updated FROM uploads ORDER BY action_id"))
+
+    # -- StateView ---------------------------------------------------------------------------
+
+    def etag_for(self, path: str, size: int, mtime_ns: int) -> str | None:
+        """The cached etag of ``path`` if size and mtime_ns still match."""
+        with self._lock:
+            row = self._db.execute("SELECT etag FROM hash_cache WHERE path = ? AND size = ? AND mtime_ns = ?",
+                                   (path, size, mtime_ns)).fetchone()
+        return None if row is None else str(row[0])
+
+    def remember_etag(self, path: str, size: int, mtime_ns: int, etag: str) -> None:
+        """Cache an etag (grouped commit)."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO hash_cache (path, size, mtime_ns, etag) VALUES (?, ?, ?, ?)",
+                             (path, size, mtime_ns, etag))
+            self._pending_writes += 1
+        self.flush(force=False)
+
+    def load_upload(self, action_id: str) -> str | None:
+        """The saved upload session of an action."""
+        with self._lock:
+            row = self._db.execute("SELECT state FROM uploads WHERE action_id = ?", (action_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def save_upload(self, action_id: str, state_json: str) -> None:
+        """Store an upload session durably (committed before returning)."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO uploads (action_id, state, updated) VALUES (?, ?, ?)",
+                             (action_id, state_json, time.time()))
+            self._commit()
+
+    def drop_upload(self, action_id: str) -> None:
+        """Forget an upload session (committed before returning)."""
+        with self._lock:
+            self._db.execute("DELETE FROM uploads WHERE action_id = ?", (action_id,))
+            self._commit()
+
+    def integrity_ok(self) -> bool:
+        """``PRAGMA integrity_check`` says ok (tests, status)."""
+        with self._lock:
+            return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+
+class ReadThroughState:
+    """StateView for ``plan``: reads and extends the hash cache, never touches upload sessions."""
+
+    def __init__(self, checkpoint: Checkpoint | None) -> None:
+        self._cp = checkpoint
+
+    def etag_for(self, path: str, size: int, mtime_ns: int) -> str | None:
+        """Cached etag, if there is a state file."""
+        return self._cp.etag_for(path, size, mtime_ns) if self._cp else None
+
+    def remember_etag(self, path: str, size: int, mtime_ns: int, etag: str) -> None:
+        """Extend the hash cache (the one write a plan may do)."""
+        if self._cp:
+            self._cp.remember_etag(path, size, mtime_ns, etag)
+
+    def load_upload(self, action_id: str) -> str | None:
+        """Upload sessions are visible (read-only)."""
+        return self._cp.load_upload(action_id) if self._cp else None
+
+    def save_upload(self, action_id: str, state_json: str) -> None:
+        """A plan never uploads."""
+        raise RuntimeError("plan is read-only: save_upload called while planning")
+
+    def drop_upload(self, action_id: str) -> None:
+        """A plan never uploads."""
+        raise RuntimeError("plan is read-only: drop_upload called while planning")

@@ -1,0 +1,37 @@
+"""SIGINT/SIGTERM: the first one asks the run to stop cleanly, the second one stops it now.
+
+A clean stop means: take no new work, let in-flight calls finish (a chunked upload finishes or
+records its current part), save the checkpoint, exit 130. Handlers can only be installed from
+the main thread; elsewhere (tests running the engine in a thread) the context is a no-op.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Within the block, SIGINT/SIGTERM set ``stop``; a second signal raises KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        sys.stderr.write(f"{signal.Signals(signum).name}: stopping after the work in flight "
+                         "(send it again to stop at once)\n")
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
