@@ -1,0 +1,206 @@
+"""The local walk (kodo_jobs.jobs.walk) and its gitignore-style filters (kodo_jobs.jobs.sync_filter)."""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
+from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, walk
+
+
+def _make(root: Path, files: dict[str, bytes | str]) -> None:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.encode()
+        path.write_bytes(content)
+
+
+def _keys(records: list[object], kind: type = LocalFile) -> list[str]:
+    return [r.key for r in records if isinstance(r, kind)]  # type: ignore[attr-defined]
+
+
+def test_walk_yields_keys_in_utf8_byte_order(tmp_path: Path) -> None:
+    names = ["a/x", "a-b", "a.c", "a0", "ab", "b!", "b/c/d", "é", "日本/語", "😀", "Z", " space", "#h", "%p", "?q"]
+    _make(tmp_path, {n: n for n in names})
+    records = list(walk(str(tmp_path)))
+    keys = _keys(records)
+    assert keys == sorted(names, key=lambda k: k.encode("utf-8"))
+    assert len(keys) == len(names)
+
+
+def test_walk_records_carry_path_size_mtime_and_prefix(tmp_path: Path) -> None:
+    _make(tmp_path, {"d/f.txt": "hello", "empty": b""})
+    records = list(walk(str(tmp_path), prefix="site/"))
+    by_key = {r.key: r for r in records if isinstance(r, LocalFile)}
+    assert set(by_key) == {"site/d/f.txt", "site/empty"}
+    f = by_key["site/d/f.txt"]
+    assert f.path == str(tmp_path / "d" / "f.txt")
+    assert f.size == 5
+    assert f.mtime_ns == os.stat(f.path).st_mtime_ns
+    assert by_key["site/empty"].size == 0
+
+
+def test_keys_are_nfc_normalised(tmp_path: Path) -> None:
+    nfd = unicodedata.normalize("NFD", "café.txt")
+    assert nfd != "café.txt"
+    _make(tmp_path, {nfd: "x"})
+    assert _keys(list(walk(str(tmp_path)))) == ["café.txt"]
+
+
+def test_two_names_with_the_same_nfc_form_give_one_error(tmp_path: Path) -> None:
+    _make(tmp_path, {"café": "1", unicodedata.normalize("NFD", "café"): "2"})
+    records = list(walk(str(tmp_path)))
+    assert _keys(records) == ["café"]
+    errors = [r for r in records if isinstance(r, WalkError)]
+    assert len(errors) == 1 and "NFC" in errors[0].message
+
+
+def test_missing_source_raises(tmp_path: Path) -> None:
+    with pytest.raises(SourceMissing, match="does not exist"):
+        list(walk(str(tmp_path / "nope")))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SourceMissing, match="not a directory"):
+        list(walk(str(tmp_path / "file")))
+
+
+def test_symlinks_are_skipped_unless_followed(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    _make(src, {"real/f": "x", "g": "y"})
+    (src / "link-file").symlink_to(src / "g")
+    (src / "link-dir").symlink_to(src / "real")
+    (src / "broken").symlink_to(src / "missing")
+    records = list(walk(str(src)))
+    assert _keys(records) == ["g", "real/f"]
+    assert sorted((r.key, r.reason) for r in records if isinstance(r, Filtered)) == [
+        ("broken", "symlink"), ("link-dir", "symlink"), ("link-file", "symlink"),
+    ]
+    followed = list(walk(str(src), follow_symlinks=True))
+    assert _keys(followed) == ["g", "link-dir/f", "link-file", "real/f"]
+    assert [r.key for r in followed if isinstance(r, WalkError)] == ["broken"]
+
+
+def test_symlink_loop_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    _make(tmp_path, {"d/f": "x"})
+    (tmp_path / "d" / "loop").symlink_to(tmp_path / "d")
+    records = list(walk(str(tmp_path), follow_symlinks=True))
+    assert _keys(records) == ["d/f"]
+    errors = [r for r in records if isinstance(r, WalkError)]
+    assert [(e.key, e.subtree) for e in errors] == [("d/loop/", True)]
+
+
+def test_unreadable_dir_and_file_are_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _make(tmp_path, {"locked/f": "x", "secret": "s", "ok": "o"})
+    if os.geteuid() == 0:  # root reads everything: make the OS say no instead
+        real_scandir, real_access = os.scandir, os.access
+
+        def scandir(path: str) -> object:
+            if os.path.basename(path) == "locked":
+                raise PermissionError(13, "Permission denied")
+            return real_scandir(path)
+
+        def access(path: str, mode: int) -> bool:
+            return os.path.basename(path) != "secret" and real_access(path, mode)
+
+        monkeypatch.setattr("kodo_jobs.jobs.walk.os.scandir", scandir)
+        monkeypatch.setattr("kodo_jobs.jobs.walk.os.access", access)
+    os.chmod(tmp_path / "locked", 0)
+    os.chmod(tmp_path / "secret", 0)
+    try:
+        records = list(walk(str(tmp_path), prefix="p/"))
+    finally:
+        os.chmod(tmp_path / "locked", 0o755)
+        os.chmod(tmp_path / "secret", 0o644)
+    assert _keys(records) == ["p/ok"]
+    errors = {r.key: r for r in records if isinstance(r, WalkError)}
+    assert set(errors) == {"p/locked/", "p/secret"}
+    assert errors["p/locked/"].subtree is True
+    assert errors["p/secret"].subtree is False
+
+
+def test_undecodable_name_is_an_unordered_error(tmp_path: Path) -> None:
+    name = os.fsdecode(b"bad\xff")
+    try:
+        (tmp_path / name).write_text("x")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("file system refuses non-UTF-8 names")
+    _make(tmp_path, {"good": "g"})
+    records = list(walk(str(tmp_path)))
+    assert _keys(records) == ["good"]
+    errors = [r for r in records if isinstance(r, WalkError)]
+    assert len(errors) == 1 and errors[0].ordered is False
+
+
+def test_special_files_are_filtered(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")
+    _make(tmp_path, {"f": "x"})
+    records = list(walk(str(tmp_path)))
+    assert [(r.key, r.reason) for r in records if isinstance(r, Filtered)] == [("fifo", "special file")]
+
+
+def test_walk_applies_filters_and_prunes_excluded_dirs(tmp_path: Path) -> None:
+    _make(tmp_path, {
+        "a.txt": "", "a.tmp": "", "sub/b.tmp": "", "sub/c.jpg": "", "node_modules/x/y.js": "",
+        "build/out": "", "deep/build/out": "", ".DS_Store": "", "img/.DS_Store": "",
+    })
+    filt = PathFilter(exclude=["*.tmp", "node_modules/", "/build", "**/.DS_Store"])
+    records = list(walk(str(tmp_path), path_filter=filt))
+    assert _keys(records) == ["a.txt", "deep/build/out", "sub/c.jpg"]
+    # excluded files are reported; excluded directories are not entered
+    assert _keys(records, Filtered) == [".DS_Store", "a.tmp", "img/.DS_Store", "sub/b.tmp"]
+
+
+# -- the patterns themselves ----------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("include", "exclude", "path", "selected"),
+    [
+        ([], [], "a/b/c", True),
+        ([], ["*.tmp"], "x.tmp", False),
+        ([], ["*.tmp"], "a/b/x.tmp", False),
+        ([], ["*.tmp"], "x.tmpl", True),
+        ([], ["/top.txt"], "top.txt", False),
+        ([], ["/top.txt"], "a/top.txt", True),
+        ([], ["docs/*.md"], "docs/a.md", False),
+        ([], ["docs/*.md"], "docs/sub/a.md", True),  # "*" stops at "/"
+        ([], ["docs/**/*.md"], "docs/sub/a.md", False),
+        ([], ["docs/**/*.md"], "docs/a.md", False),  # "**/" matches zero directories
+        ([], ["**/cache"], "a/b/cache/f", False),
+        ([], ["logs/**"], "logs/x/y", False),
+        ([], ["logs/**"], "logsx/y", True),
+        ([], ["cache/"], "a/cache/f", False),  # directory-only pattern, any depth
+        ([], ["cache/"], "a/cache", True),  # ...does not match a file named cache
+        ([], ["?.txt"], "a.txt", False),
+        ([], ["?.txt"], "ab.txt", True),
+        ([], ["[ab].txt"], "b.txt", False),
+        ([], ["[!ab].txt"], "b.txt", True),
+        ([], ["[!ab].txt"], "c.txt", False),
+        ([], ["[a-c]*"], "b/z", False),
+        ([], ["*.log", "!keep.log"], "keep.log", True),
+        ([], ["*.log", "!keep.log"], "x.log", False),
+        ([], ["secret/", "!secret/ok"], "secret/ok", False),  # a parent excluded: no re-include
+        ([], ["a b#c%d?.txt"], "a b#c%d?.txt", False),  # literal odd characters
+        ([], ["a+b(c).txt"], "a+b(c).txt", False),  # regex metacharacters are literal
+        (["*.jpg"], [], "x/y.jpg", True),
+        (["*.jpg"], [], "x/y.png", False),
+        (["images/"], [], "images/a/b.png", True),
+        (["images/", "!images/raw/"], [], "images/raw/b.png", False),
+        (["*.jpg"], ["tmp/"], "tmp/a.jpg", False),  # exclude beats include
+        (["/only/**"], [], "only/a", True),
+        (["/only/**"], [], "x/only/a", False),
+    ],
+)
+def test_filter_table(include: list[str], exclude: list[str], path: str, selected: bool) -> None:
+    assert PathFilter(include, exclude).selects(path) is selected
+
+
+def test_bad_pattern_raises() -> None:
+    with pytest.raises(PatternError, match="unclosed"):
+        PathFilter(exclude=["[abc"])
+    with pytest.raises(PatternError, match="empty"):
+        PathFilter(exclude=["/"])
