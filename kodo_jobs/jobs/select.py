@@ -6,7 +6,8 @@ server-side); every other criterion is applied here. All given criteria must hol
 list inside one criterion (several suffixes, globs or MIME patterns) matches if any item does.
 
 * ``suffix``: the key ends with one of them (``.mp4``);
-* ``glob``: ``fnmatch`` over the whole key, where ``*`` also crosses ``/``;
+* ``glob``: over the whole key; ``*`` and ``?`` stay within one path segment, ``**`` crosses
+  ``/`` (``logs/**/*.gz``), ``[abc]`` is a character class;
 * ``older_than`` / ``newer_than``: by the object's put time compared with the planning time;
 * ``min_size`` / ``max_size``: inclusive byte bounds;
 * ``storage``: storage classes by name or number (standard 0, ia 1, archive 2, deep_archive 3,
@@ -19,7 +20,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from fnmatch import fnmatchcase
 from typing import Any, Protocol
@@ -101,6 +102,10 @@ class SelectFilter:
     storage: frozenset[int] | None = None
     mimes: tuple[str, ...] = ()
     now_ns: int = 0
+    _glob_res: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False, default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_glob_res", tuple(glob_regex(g) for g in self.globs))
 
     def matches(self, entry: Listed) -> bool:
         """True when ``entry`` meets every criterion."""
@@ -109,7 +114,7 @@ class SelectFilter:
             return False
         if self.suffixes and not key.endswith(self.suffixes):
             return False
-        if self.globs and not any(fnmatchcase(key, g) for g in self.globs):
+        if self._glob_res and not any(r.fullmatch(key) for r in self._glob_res):
             return False
         if self.min_size is not None and entry.fsize < self.min_size:
             return False
@@ -129,6 +134,41 @@ class SelectFilter:
         return (e for e in entries if self.matches(e))
 
 
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a key glob: ``**`` any characters, ``*``/``?`` any within one segment, ``[..]`` a class."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")  # zero or more whole segments: "a/**/b" matches "a/b"
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "]") else i + 1)
+            if end < 0:
+                out.append(re.escape(c))
+                i += 1
+                continue
+            body = pattern[i + 1 : end]
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return re.compile("".join(out), re.DOTALL)
+
+
 def _ns(delta: timedelta) -> int:
     return int(delta.total_seconds() * 1_000_000_000)
 
@@ -146,7 +186,7 @@ def from_spec(spec: Any, *, now_ns: int | None = None) -> SelectFilter:
     """Build a filter from a manifest ``select:`` (model or mapping); raises ValueError when malformed."""
     older = _field(spec, "older_than")
     newer = _field(spec, "newer_than")
-    storage = _field(spec, "storage", "storage_class", "type")
+    storage = _field(spec, "storage_type", "storage", "storage_class")
     if storage is not None and not isinstance(storage, list | tuple | set | frozenset):
         storage = [storage]
     return SelectFilter(

@@ -43,7 +43,13 @@ ENTRIES = [
         ({"prefix": "logs/"}, ["logs/a.log", "logs/b.log", "logs/c.txt"]),
         ({"prefix": "logs/", "suffix": ".log"}, ["logs/a.log", "logs/b.log"]),
         ({"suffix": [".jpg", ".png"]}, ["img/x.jpg", "img/y.png"]),
-        ({"glob": "*.mp4"}, ["video/deep/z.mp4"]),
+        ({"glob": "*.mp4"}, []),  # "*" stays within one segment
+        ({"glob": "**/*.mp4"}, ["video/deep/z.mp4"]),
+        ({"glob": "video/**/z.mp4"}, ["video/deep/z.mp4"]),
+        ({"glob": "img/[xz].*"}, ["img/x.jpg"]),
+        ({"glob": "img/[!x].*"}, ["img/y.png"]),
+        ({"storage_type": 2}, ["img/y.png"]),
+        ({"older_than": 30 * 86400.0}, ["logs/a.log", "img/x.jpg"]),
         ({"glob": ["img/*.png", "logs/?.txt"]}, ["logs/c.txt", "img/y.png"]),
         ({"older_than": "30d"}, ["logs/a.log", "img/x.jpg"]),
         ({"newer_than": "7d"}, ["logs/c.txt", "img/y.png", "video/deep/z.mp4"]),
@@ -93,3 +99,16 @@ def test_storage_class_names_and_errors() -> None:
 @pytest.mark.parametrize(("text", "size"), [("10KiB", 10240), ("10K", 10240), ("10KB", 10000), ("2MB", 2_000_000), (5, 5)])
 def test_sizes(text: object, size: int) -> None:
     assert from_spec({"min_size": text}).min_size == size
+
+
+@pytest.mark.parametrize(
+    ("pattern", "key", "ok"),
+    [
+        ("a/**/b", "a/b", True), ("a/**/b", "a/x/y/b", True), ("a/*", "a/x/y", False), ("a/**", "a/x/y", True),
+        ("?.txt", "a.txt", True), ("?.txt", "/.txt", False), ("a+b(c).txt", "a+b(c).txt", True), ("x[", "x[", True),
+    ],
+)
+def test_glob_regex(pattern: str, key: str, ok: bool) -> None:
+    from kodo_jobs.jobs.select import glob_regex
+
+    assert bool(glob_regex(pattern).fullmatch(key)) is ok
