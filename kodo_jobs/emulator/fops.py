@@ -102,7 +102,7 @@ class ObjectAccess(Protocol):
 
 def _b64decode(text: str) -> str:
     padded = text + "=" * (-len(text) % 4)
-    return base64.urlsafe_b64decode(padded.encode()).decode("utf-8")
+    return base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode("utf-8")
 
 
 def parse_fops(fops: str) -> list[FopSpec]:
@@ -119,13 +119,15 @@ def parse_fops(fops: str) -> list[FopSpec]:
                 parts = stage.split("/")
                 try:
                     entry = _b64decode(parts[1])
-                except (IndexError, ValueError, binascii.Error) as exc:
+                except (IndexError, ValueError, binascii.Error, UnicodeDecodeError) as exc:
                     raise FopError(400, f"invalid saveas entry in fop {raw!r}") from exc
                 bucket, sep, key = entry.partition(":")
+                if not bucket:
+                    raise FopError(400, f"saveas in fop {raw!r} names no bucket")
                 save_bucket, save_key = bucket, (key if sep else None)
                 if len(parts) >= 4 and parts[2] == "deleteAfterDays" and parts[3].isdigit():
                     days = int(parts[3])
-            else:
+            elif stage.strip():
                 stages.append(stage)
         if not stages:
             raise FopError(400, f"fop {raw!r} has no command")

@@ -1,0 +1,1 @@
+"""Tests of the emulator services (io, api/pfop, fusion/CDN, downloads, callbacks)."""

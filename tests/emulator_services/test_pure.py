@@ -1,0 +1,229 @@
+"""Unit tests of the I/O-free service logic, with the official SDK as the oracle where it signs."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import qiniu
+from qiniu.services.cdn.manager import create_timestamp_anti_leech_url
+from qiniu.utils import etag_stream
+
+from kodo_jobs.emulator import callbacks, cdn, dlauth, fops, remote
+
+
+# -- fops parsing and derivation -----------------------------------------------------------------
+def test_parse_fops_splits_ops_pipes_and_saveas() -> None:
+    entry = qiniu.urlsafe_base64_encode("out:thumb.jpg")
+    specs = fops.parse_fops(f"avinfo;vframe/jpg/offset/1|imageView2/1/w/10|saveas/{entry}/deleteAfterDays/3")
+    assert [s.stages for s in specs] == [("avinfo",), ("vframe/jpg/offset/1", "imageView2/1/w/10")]
+    assert (specs[1].save_bucket, specs[1].save_key, specs[1].delete_after_days) == ("out", "thumb.jpg", 3)
+    bucket_only = fops.parse_fops("avthumb/mp4|saveas/" + qiniu.urlsafe_base64_encode("out"))[0]
+    assert (bucket_only.save_bucket, bucket_only.save_key) == ("out", None)
+
+
+@pytest.mark.parametrize("bad", ["", ";", "avthumb/mp4|saveas/%%%", "|saveas/b3V0"])
+def test_parse_fops_rejects_malformed(bad: str) -> None:
+    with pytest.raises(fops.FopError) as info:
+        fops.parse_fops(bad)
+    assert info.value.status == 400
+
+
+def test_run_stage_is_deterministic_and_names_input() -> None:
+    out1, mime = fops.run_stage("vframe/jpg/offset/1", b"video bytes", "video/mp4")
+    out2, _ = fops.run_stage("vframe/jpg/offset/1", b"video bytes", "video/mp4")
+    other, _ = fops.run_stage("vframe/jpg/offset/1", b"other bytes", "video/mp4")
+    assert out1 == out2 != other
+    assert mime == "image/jpeg"
+    assert b"vframe/jpg/offset/1" in out1 and b"input-size: 11" in out1
+    with pytest.raises(ValueError, match="unsupported fop: 'nosuchfop'"):
+        fops.run_stage("nosuchfop/x", b"", "text/plain")
+
+
+class MemObjects:
+    """A recording in-memory ObjectAccess."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], fops.StoredObject] = {}
+        self.writes: list[tuple[str, str]] = []
+
+    def read_object(self, bucket: str, key: str) -> fops.StoredObject | None:
+        return self.objects.get((bucket, key))
+
+    def write_object(self, bucket: str, key: str, data: bytes, mime: str, delete_after_days: int | None) -> str:
+        h = etag_stream(io.BytesIO(data))
+        self.objects[(bucket, key)] = fops.StoredObject(data, mime, h)
+        self.writes.append((bucket, key))
+        return h
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return bucket in ("src", "out")
+
+
+def _wait_done(engine: fops.FopEngine, job: str) -> dict[str, object]:
+    for _ in range(200):
+        status = engine.status(job)
+        assert status is not None
+        if status["code"] not in (fops.WAITING, fops.PROCESSING):
+            return status
+        time.sleep(0.01)
+    raise AssertionError("job did not finish")
+
+
+def test_engine_lifecycle_saveas_force_and_unknown(tmp_path: Path) -> None:
+    objects = MemObjects()
+    objects.objects[("src", "a.mp4")] = fops.StoredObject(b"movie", "video/mp4", "Fhash")
+    notes: list[tuple[str, bytes]] = []
+    engine = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: notes.append((u, b)) or True,
+                            step_seconds=0.01)
+    entry = qiniu.urlsafe_base64_encode("out:a.jpg")
+    job = engine.submit("src", "a.mp4", f"vframe/jpg/offset/1|saveas/{entry};bogus/1;avinfo",
+                        notify_url="http://127.0.0.1:1/n")
+    first = engine.status(job)
+    assert first is not None and first["code"] == fops.WAITING
+    done = _wait_done(engine, job)
+    assert done["code"] == fops.FAILED  # one item failed
+    items = done["items"]
+    assert isinstance(items, list)
+    assert items[0]["code"] == 0 and items[0]["key"] == "a.jpg" and items[0]["returnOld"] == 0
+    assert items[1]["code"] == 3 and "unsupported fop" in items[1]["error"]
+    assert items[2]["code"] == 0 and items[2]["result"]["fop"] == "avinfo"
+    assert objects.writes == [("out", "a.jpg")]
+    assert len(notes) == 1 and json.loads(notes[0][1])["id"] == job
+    # Same target again without force: old result returned, nothing written.
+    again = _wait_done(engine, engine.submit("src", "a.mp4", f"vframe/jpg/offset/1|saveas/{entry}"))
+    assert again["items"][0]["returnOld"] == 1 and objects.writes == [("out", "a.jpg")]  # type: ignore[index]
+    forced = _wait_done(engine, engine.submit("src", "a.mp4", f"vframe/jpg/offset/1|saveas/{entry}", force=True))
+    assert forced["items"][0]["returnOld"] == 0 and len(objects.writes) == 2  # type: ignore[index]
+    with pytest.raises(fops.FopError) as missing:
+        engine.submit("src", "nope", "avinfo")
+    assert missing.value.status == 612
+    engine.stop()
+    # Persisted: a new engine on the same file still knows the job.
+    reopened = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: True)
+    assert (reopened.status(job) or {})["code"] == fops.FAILED
+    reopened.stop()
+
+
+def test_engine_notify_failure_sets_code_4(tmp_path: Path) -> None:
+    objects = MemObjects()
+    objects.objects[("src", "k")] = fops.StoredObject(b"x", "text/plain", "Fh")
+    engine = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: False, step_seconds=0.01)
+    done = _wait_done(engine, engine.submit("src", "k", "md2html", notify_url="http://127.0.0.1:1/"))
+    assert done["code"] == fops.NOTIFY_FAILED
+    engine.stop()
+
+
+# -- CDN ----------------------------------------------------------------------------------------
+def test_cdn_quotas_limits_and_invalid(tmp_path: Path) -> None:
+    svc = cdn.CdnService(tmp_path / "c.db", cdn.CdnLimits(url_quota=3, dir_quota=1, prefetch_quota=2,
+                                                          urls_per_request=2, dirs_per_request=1))
+    ok = svc.refresh(["http://a.com/1", "http://a.com/2"], ["http://a.com/d/"], "r1")
+    assert (ok["urlSurplusDay"], ok["dirSurplusDay"], len(ok["taskIds"])) == (1, 0, 3)
+    with pytest.raises(cdn.FusionError) as too_many:
+        svc.refresh(["http://a.com/%d" % i for i in range(3)], None, "r2")
+    assert too_many.value.code == 400034 and "one request" in too_many.value.message
+    with pytest.raises(cdn.FusionError) as quota:
+        svc.refresh(["http://a.com/3", "http://a.com/4"], None, "r3")
+    assert quota.value.code == 400034 and "today" in quota.value.message
+    with pytest.raises(cdn.FusionError) as dirq:
+        svc.refresh(None, ["http://a.com/e/"], "r4")
+    assert dirq.value.code == 400035
+    with pytest.raises(cdn.FusionError) as bad:
+        svc.refresh(["ftp://x/1", "http://a.com/ok"], ["http://a.com/nodir"], "r5")
+    assert bad.value.code == 400031
+    assert bad.value.body("r5")["invalidUrls"] == ["ftp://x/1"]
+    assert bad.value.body("r5")["invalidDirs"] == ["http://a.com/nodir"]
+    assert svc.prefetch(["http://a.com/p"], "r6")["surplusDay"] == 1
+    listed = svc.list_tasks("refresh", {"requestId": "r1"}, "x")
+    assert listed["total"] == 3 and {i["isDir"] for i in listed["items"]} == {"yes", "no"}
+    assert svc.list_tasks("prefetch", {}, "x")["total"] == 1
+    svc.close()
+    # Quotas survive a restart.
+    again = cdn.CdnService(tmp_path / "c.db", cdn.CdnLimits(url_quota=3))
+    assert again.refresh(["http://a.com/z"], None, "r7")["urlSurplusDay"] == 0
+    again.close()
+
+
+def test_cdn_traffic_is_deterministic_and_sized() -> None:
+    q = {"domains": "a.com;b.com", "startDate": "2024-01-01", "endDate": "2024-01-02", "granularity": "hour"}
+    one, two = cdn.traffic(q, bandwidth=False), cdn.traffic(q, bandwidth=False)
+    assert one == two
+    assert len(one["time"]) == 48 and set(one["data"]) == {"a.com", "b.com"}
+    assert len(one["data"]["a.com"]["china"]) == 48
+    assert one["data"]["a.com"] != one["data"]["b.com"]
+    assert len(cdn.traffic({**q, "granularity": "day"}, bandwidth=True)["time"]) == 2
+    with pytest.raises(cdn.FusionError):
+        cdn.traffic({**q, "granularity": "week"}, bandwidth=False)
+    with pytest.raises(cdn.FusionError):
+        cdn.traffic({**q, "type": "bandwidth"}, bandwidth=False)
+
+
+def test_cdn_logs_listed_and_downloadable() -> None:
+    listing = cdn.log_list({"domains": "a.com", "day": "2024-01-01"}, "http://127.0.0.1:9")
+    files = listing["data"]["a.com"]
+    assert len(files) == len(cdn.LOG_HOURS)
+    name = files[0]["name"]
+    content = cdn.log_content("a.com", "2024-01-01", name)
+    assert content is not None and len(content) == files[0]["size"]
+    assert b"a.com" in gzip.decompress(content)
+    assert cdn.log_content("a.com", "2024-01-01", "other.gz") is None
+
+
+# -- callbacks ----------------------------------------------------------------------------------
+def test_render_form_and_json() -> None:
+    variables = {"key": "a b&c", "fsize": 5, "x:foo": 'q"t', "imageInfo": {"width": 3}}
+    assert callbacks.render_form("k=$(key)&s=$(fsize)&f=$(x:foo)&n=$(nope)", variables) == \
+        "k=a%20b%26c&s=5&f=q%22t&n="
+    rendered = callbacks.render_json('{"key":"$(key)","fsize":$(fsize),"w":$(imageInfo.width),"f":"${x:foo}"}',
+                                     variables)
+    assert json.loads(rendered) == {"key": "a b&c", "fsize": 5, "w": 3, "f": 'q"t'}
+
+
+def test_callback_signature_verifies_with_sdk() -> None:
+    auth = qiniu.Auth("ak", "sk")
+    url, body = "http://127.0.0.1:9/cb?x=1", b"key=a&hash=b"
+    sign = callbacks.qbox_sign("sk", url, body, callbacks.FORM)
+    assert auth.verify_callback(f"QBox ak:{sign}", url, body.decode())
+
+
+def test_remote_refuses_non_loopback() -> None:
+    for url in ("http://example.com/a", "http://10.0.0.1/a", "file:///etc/passwd"):
+        with pytest.raises(remote.RemoteError):
+            remote.fetch(url)
+    assert remote.is_loopback_host("127.0.0.1") and remote.is_loopback_host("::1")
+    assert not remote.is_loopback_host("localhost.example.com")
+
+
+# -- download authorisation -----------------------------------------------------------------------
+def test_private_url_from_sdk_is_accepted_and_tampering_refused() -> None:
+    auth = qiniu.Auth("ak", "sk")
+    signed = auth.private_download_url("http://127.0.0.1:9/dl/b/a%20b.txt", expires=60)
+    parts = urllib.parse.urlsplit(signed)
+    target = f"{parts.path}?{parts.query}"
+    assert dlauth.private_url_problem("http", parts.netloc, target, "ak", "sk") is None
+    assert dlauth.private_url_problem("http", parts.netloc, target.replace("a%20b", "a%20c"), "ak", "sk")
+    assert dlauth.private_url_problem("http", parts.netloc, target, "ak", "other")
+    assert dlauth.private_url_problem("http", parts.netloc, target, "ak", "sk", now=time.time() + 120) == \
+        "token out of date"
+    assert dlauth.private_url_problem("http", parts.netloc, parts.path, "ak", "sk")
+
+
+def test_anti_leech_from_sdk_is_accepted_and_bad_refused() -> None:
+    deadline = int(time.time()) + 60
+    url = create_timestamp_anti_leech_url("http://127.0.0.1:9", "dl/b/中文 a.txt", None, "secret", deadline)
+    parts = urllib.parse.urlsplit(url)
+    assert dlauth.anti_leech_problem(parts.path, parts.query, "secret") is None
+    assert dlauth.anti_leech_problem(parts.path, parts.query, "wrong")
+    assert dlauth.anti_leech_problem(parts.path, parts.query, "secret", now=deadline + 10) == \
+        "anti-leech link expired"
+    assert dlauth.anti_leech_problem(parts.path, "", "secret")
+    # Signed relative to the bucket (a CDN domain's view of the object) is accepted too.
+    rel = create_timestamp_anti_leech_url("http://127.0.0.1:9/dl/b", "k.txt", "x=1", "secret", deadline)
+    rparts = urllib.parse.urlsplit(rel)
+    assert dlauth.anti_leech_problem(rparts.path, rparts.query, "secret", alt_paths=("/k.txt",)) is None
