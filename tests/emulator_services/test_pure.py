@@ -126,7 +126,7 @@ def test_cdn_quotas_limits_and_invalid(tmp_path: Path) -> None:
     ok = svc.refresh(["http://a.com/1", "http://a.com/2"], ["http://a.com/d/"], "r1")
     assert (ok["urlSurplusDay"], ok["dirSurplusDay"], len(ok["taskIds"])) == (1, 0, 3)
     with pytest.raises(cdn.FusionError) as too_many:
-        svc.refresh(["http://a.com/%d" % i for i in range(3)], None, "r2")
+        svc.refresh([f"http://a.com/{i}" for i in range(3)], None, "r2")
     assert too_many.value.code == 400034 and "one request" in too_many.value.message
     with pytest.raises(cdn.FusionError) as quota:
         svc.refresh(["http://a.com/3", "http://a.com/4"], None, "r3")
