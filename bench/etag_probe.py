@@ -1,0 +1,84 @@
+"""One etag side, timed inside its own process (interpreter start-up and imports excluded).
+
+Usage: ``python -m bench.etag_probe METHOD PART PATH`` with METHOD one of ``raw`` (read +
+``hashlib.sha1`` over the same bytes: the ceiling), ``qiniu`` (``qiniu.etag``) or
+``kodo-jobs`` (``kodo_jobs.kodo.etag``), PART ``big`` (PATH is one file) or ``small`` (PATH is
+a tree of small files). Prints one JSON line: seconds, files, bytes, and a digest of the
+results so the harness can check that kodo-jobs and the SDK agree on every etag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+BLOCK = 4 * 1024 * 1024
+
+
+def _files(root: str) -> list[str]:
+    out: list[str] = []
+    for folder, _dirs, names in os.walk(root):
+        out.extend(os.path.join(folder, n) for n in names)
+    out.sort()
+    return out
+
+
+def raw_big(path: str) -> list[str]:
+    """The ceiling: one SHA-1 over the whole file, 4 MiB reads into a reused buffer."""
+    digest = hashlib.sha1()
+    buf = bytearray(BLOCK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buf):
+            digest.update(view[:n])
+    return [digest.hexdigest()]
+
+
+def raw_small(paths: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for path in paths:
+        with open(path, "rb", buffering=0) as fh:
+            out.append(hashlib.sha1(fh.read(os.fstat(fh.fileno()).st_size + 1)).hexdigest())
+    return out
+
+
+def qiniu_each(paths: Sequence[str]) -> list[str]:
+    import qiniu
+
+    return [str(qiniu.etag(p)) for p in paths]
+
+
+def kodo_jobs_each(paths: Sequence[str]) -> list[str]:
+    from kodo_jobs.kodo import etag as kj_etag
+
+    many: Callable[[Sequence[str]], list[str]] | None = getattr(kj_etag, "etag_files", None)
+    if many is not None and len(paths) > 1:
+        return [str(e) for e in many(paths)]
+    return [str(kj_etag.etag_file(p)) for p in paths]
+
+
+def main(method: str, part: str, path: str) -> None:
+    paths = [path] if part == "big" else _files(path)
+    size = sum(os.path.getsize(p) for p in paths)
+    if method == "raw":
+        fn: Callable[[Sequence[str]], list[str]] = (lambda ps: raw_big(ps[0])) if part == "big" else raw_small
+    elif method == "qiniu":
+        fn = qiniu_each
+    elif method == "kodo-jobs":
+        fn = kodo_jobs_each
+    else:
+        raise SystemExit(f"unknown method {method!r}")
+    start = time.perf_counter()
+    results = fn(paths)
+    seconds = time.perf_counter() - start
+    digest = hashlib.sha1("\n".join(results).encode()).hexdigest()
+    print(json.dumps({"seconds": seconds, "files": len(paths), "bytes": size, "results": len(results),
+                      "digest": digest}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
