@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS uploads (action_id TEXT PRIMARY KEY, state TEXT NOT N
 CREATE TABLE IF NOT EXISTS hash_cache (
   path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, etag TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 """
 
 _COLS = "seq, job, op, key, size, phase, params"
@@ -156,7 +157,7 @@ class Checkpoint:
         if not rows and not readonly:
             if existed and self._db.execute(
                 "SELECT count(*) FROM sqlite_master WHERE name NOT IN "
-                "('meta','runs','actions','uploads','hash_cache','actions_job','sqlite_sequence')"
+                "('meta','runs','actions','uploads','hash_cache','actions_job','sqlite_sequence','kv')"
             ).fetchone()[0]:
                 raise StateFileError(f"{self.path} is a foreign SQLite file; it was left untouched")
             self._db.executemany("INSERT INTO meta (k, v) VALUES (?, ?)",
@@ -440,6 +441,21 @@ class Checkpoint:
             self._db.execute("DELETE FROM uploads WHERE action_id = ?", (action_id,))
             self._commit()
 
+    def get_value(self, key: str) -> str | None:
+        """A value a job kind stored under ``key`` (e.g. pfop persistent ids), if any."""
+        with self._lock:
+            row = self._db.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_value(self, key: str, value: str | None) -> None:
+        """Durably store (or, with None, forget) a job kind's value (committed before returning)."""
+        with self._lock:
+            if value is None:
+                self._db.execute("DELETE FROM kv WHERE k = ?", (key,))
+            else:
+                self._db.execute("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", (key, value))
+            self._commit()
+
     def integrity_ok(self) -> bool:
         """``PRAGMA integrity_check`` says ok (tests, status)."""
         with self._lock:
@@ -464,6 +480,14 @@ class ReadThroughState:
     def load_upload(self, action_id: str) -> str | None:
         """Upload sessions are visible (read-only)."""
         return self._cp.load_upload(action_id) if self._cp else None
+
+    def get_value(self, key: str) -> str | None:
+        """Stored values are visible (read-only)."""
+        return self._cp.get_value(key) if self._cp else None
+
+    def set_value(self, key: str, value: str | None) -> None:
+        """A plan never stores values."""
+        raise RuntimeError("plan is read-only: set_value called while planning")
 
     def save_upload(self, action_id: str, state_json: str) -> None:
         """A plan never uploads."""

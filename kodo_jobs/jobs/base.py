@@ -59,6 +59,14 @@ class StateView(Protocol):
         """Forget this action's upload session (completed, aborted or restarting)."""
         ...
 
+    def get_value(self, key: str) -> str | None:
+        """A small value a kind stored with :meth:`set_value` in an earlier run (None if none)."""
+        ...
+
+    def set_value(self, key: str, value: str | None) -> None:
+        """Durably remember (None: forget) a small JSON/text value across runs, e.g. pfop ids."""
+        ...
+
 
 class Events(Protocol):
     """Progress subscriber the kinds report to (rich progress, logs and report listen)."""
