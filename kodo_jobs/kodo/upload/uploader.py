@@ -1,0 +1,219 @@
+"""``client.upload``: choose form or resumable upload, drive parts in parallel, resume.
+
+Per file: stat it (the fingerprint is size + mtime_ns), mint an upload token for exactly
+``bucket:key`` with a short deadline, then
+
+* size <= ``threshold``: one form upload;
+* larger: resumable v1 (4 MiB blocks, mkblk + mkfile) or v2 (initiate, parts, complete);
+  parts go up on ``part_concurrency`` threads, each reading its part with ``os.pread`` and
+  sending ``bytes`` (urllib3 sends file objects in 16 KiB blocks, which is slow);
+  ``on_state`` gets the new :class:`UploadState` after the initiate and after **every**
+  finished part, so the caller can persist it before counting the part;
+* ``resume``: a state of the same file (bucket, key, size, mtime_ns, part size, version) sends
+  only the missing parts (v2 reuses its uploadId, v1 re-sends mkfile with all ctxs); a state
+  that does not match or has expired is ignored and the upload starts fresh;
+* the file is stat'ed again before the final call; a change raises ``SourceChanged``.
+
+The returned hash is the server's; comparing it with the local etag is the caller's job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .. import errors
+from ..auth import PutPolicy, upload_token
+from ..config import Credentials
+from ..hosts import HostResolver
+from .form import FormUploader
+from .parts import BLOCK_SIZE, MIB, Part, adjust_part_size, missing_parts, plan_parts
+from .resumable import ResumableApi
+from .state import FinishedPart, UploadState
+
+V1_CTX_LIFETIME = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    """What Kodo stored: key, hash, size and the full response body (returnBody/callback)."""
+
+    key: str
+    hash: str
+    fsize: int
+    body: Mapping[str, Any]
+
+
+def _read_part(fd: int, part: Part) -> bytes:
+    data = os.pread(fd, part.size, part.offset)
+    while len(data) < part.size:
+        more = os.pread(fd, part.size - len(data), part.offset + len(data))
+        if not more:
+            raise errors.SourceChanged("the file shrank while it was uploaded")
+        data += more
+    return data
+
+
+class Uploader:
+    """Form and resumable uploads of files and bytes."""
+
+    def __init__(self, credentials: Credentials, resolver: HostResolver, form: FormUploader,
+                 resumable: ResumableApi) -> None:
+        self._credentials = credentials
+        self._resolver = resolver
+        self.form = form
+        self.resumable = resumable
+
+    def token(self, bucket: str, key: str | None, policy: PutPolicy | None = None, ttl: int = 3600) -> str:
+        """An upload token for ``bucket:key`` (or the bucket) valid ``ttl`` seconds."""
+        return upload_token(self._credentials, (policy or PutPolicy()).bind(bucket, key, ttl=ttl))
+
+    def upload_bytes(
+        self, bucket: str, key: str | None, data: bytes, *, policy: PutPolicy | None = None,
+        token_ttl: int = 3600, mime_type: str = "application/octet-stream", fname: str | None = None,
+        metadata: Mapping[str, str] | None = None, custom_vars: Mapping[str, str] | None = None,
+        upload_host: str | None = None,
+    ) -> UploadResult:
+        """Form-upload in-memory ``data``."""
+        hosts = self._resolver.candidates("up", bucket, upload_host)
+        body = self.form.upload_bytes(hosts, self.token(bucket, key, policy, token_ttl), key, data,
+                                      fname=fname or key or "file_name", mime_type=mime_type,
+                                      custom_vars=custom_vars, metadata=metadata)
+        return _result(body, key, len(data))
+
+    def upload_file(
+        self, bucket: str, key: str, path: str | os.PathLike[str], *, policy: PutPolicy | None = None,
+        token_ttl: int = 3600, version: Literal["v1", "v2"] = "v2", threshold: int = 4 * MIB,
+        part_size: int = 4 * MIB, part_concurrency: int = 3, mime_type: str | None = None,
+        metadata: Mapping[str, str] | None = None, custom_vars: Mapping[str, str] | None = None,
+        resume: UploadState | None = None, on_state: Callable[[UploadState], None] | None = None,
+        on_progress: Callable[[int], None] | None = None, upload_host: str | None = None,
+        fname: str | None = None,
+    ) -> UploadResult:
+        """Upload ``path`` as ``bucket/key`` (see the module docstring for the whole contract)."""
+        if version not in ("v1", "v2"):
+            raise ValueError("version must be 'v1' or 'v2'")
+        if threshold < 0 or part_concurrency < 1:
+            raise ValueError("threshold must be >= 0 and part_concurrency >= 1")
+        path = os.fspath(path)
+        st = os.stat(path)
+        size, mtime_ns = st.st_size, st.st_mtime_ns
+        hosts = self._resolver.candidates("up", bucket, upload_host)
+        name = fname or os.path.basename(path)
+        mime = mime_type or "application/octet-stream"
+
+        def token() -> str:
+            return self.token(bucket, key, policy, token_ttl)
+
+        def check_unchanged() -> None:
+            now = os.stat(path)
+            if (now.st_size, now.st_mtime_ns) != (size, mtime_ns):
+                raise errors.SourceChanged(f"{path} changed while it was uploaded; upload it again")
+
+        if size <= threshold:
+            body = self.form.upload_file(hosts, token(), key, path, size, fname=name, mime_type=mime,
+                                         custom_vars=custom_vars, metadata=metadata)
+            check_unchanged()
+            if on_progress:
+                on_progress(size)
+            return _result(body, key, size)
+
+        psize = BLOCK_SIZE if version == "v1" else adjust_part_size(size, part_size)
+        state = resume if _usable(resume, version, bucket, key, size, mtime_ns, psize) else None
+        if state is None:
+            if version == "v2":
+                upload_id, expire_at = self.resumable.initiate(hosts, token(), bucket, key)
+                state = UploadState("v2", bucket, key, psize, size, mtime_ns, expire_at, upload_id=upload_id)
+            else:
+                state = UploadState("v1", bucket, key, psize, size, mtime_ns,
+                                    int(time.time()) + V1_CTX_LIFETIME)
+            if on_state:
+                on_state(state)
+        elif on_progress and state.bytes_done:
+            on_progress(state.bytes_done)
+
+        plan = plan_parts(size, psize)
+        todo = missing_parts(plan, state.finished_numbers)
+        state = self._send_parts(path, state, todo, hosts, token, part_concurrency, on_state, on_progress)
+        done = state.finished_numbers
+        if any(p.number not in done for p in plan):
+            raise errors.ServerError("some parts were not uploaded")
+        try:
+            check_unchanged()
+        except errors.SourceChanged:
+            if state.version == "v2":
+                # best effort: an abandoned uploadId expires on its own
+                with contextlib.suppress(errors.KodoError):
+                    self.resumable.abort(hosts, token(), bucket, key, state.upload_id)
+            raise
+        if state.version == "v1":
+            body = self.resumable.mkfile(hosts, token(), size, [p.etag for p in state.parts], key=key,
+                                         fname=name, mime_type=mime, custom_vars=custom_vars,
+                                         metadata=metadata)
+        else:
+            body = self.resumable.complete(hosts, token(), bucket, key, state.upload_id,
+                                           [(p.number, p.etag) for p in state.parts], fname=name,
+                                           mime_type=mime, custom_vars=custom_vars, metadata=metadata)
+        return _result(body, key, size)
+
+    def _send_parts(
+        self, path: str, state: UploadState, todo: tuple[Part, ...], hosts: tuple[str, ...],
+        token: Callable[[], str], concurrency: int, on_state: Callable[[UploadState], None] | None,
+        on_progress: Callable[[int], None] | None,
+    ) -> UploadState:
+        if not todo:
+            return state
+        fd = os.open(path, os.O_RDONLY)
+        stop = threading.Event()
+
+        def send(part: Part) -> tuple[FinishedPart, int | None]:
+            if stop.is_set():
+                raise errors.KodoError("upload stopped")
+            data = _read_part(fd, part)
+            if state.version == "v1":
+                blk = self.resumable.mkblk(hosts, token(), part.size, data)
+                return FinishedPart(part.number, blk.ctx, part.size), blk.expired_at or None
+            etag = self.resumable.upload_part(hosts, token(), state.bucket, state.key, state.upload_id,
+                                              part.number, data)
+            return FinishedPart(part.number, etag, part.size), None
+
+        try:
+            with ThreadPoolExecutor(max_workers=min(concurrency, len(todo)),
+                                    thread_name_prefix="kodo-part") as pool:
+                pending: set[Future[tuple[FinishedPart, int | None]]] = {pool.submit(send, p) for p in todo}
+                try:
+                    while pending:
+                        finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                        for fut in finished:
+                            part, expiry = fut.result()  # raises the part's error
+                            state = state.with_part(part, expiry)
+                            if on_state:
+                                on_state(state)
+                            if on_progress:
+                                on_progress(part.size)
+                except BaseException:
+                    stop.set()
+                    for fut in pending:
+                        fut.cancel()
+                    raise
+        finally:
+            os.close(fd)
+        return state
+
+
+def _usable(state: UploadState | None, version: str, bucket: str, key: str, size: int, mtime_ns: int,
+            part_size: int) -> bool:
+    return (state is not None and state.version == version and state.part_size == part_size
+            and state.matches(bucket, key, size, mtime_ns) and not state.expired()
+            and (version == "v1" or bool(state.upload_id)))
+
+
+def _result(body: dict[str, Any], key: str | None, size: int) -> UploadResult:
+    return UploadResult(key=str(body.get("key", key if key is not None else "")),
+                        hash=str(body.get("hash", "")), fsize=size, body=body)
