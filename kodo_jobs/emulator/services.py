@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kodo_jobs.emulator import callbacks, remote
 from kodo_jobs.emulator.cdn import CdnService
@@ -28,7 +28,29 @@ from kodo_jobs.emulator.etag import digest_bytes
 from kodo_jobs.emulator.fops import FopEngine, StoredObject
 from kodo_jobs.emulator.store import ObjectInfo, Store
 
+if TYPE_CHECKING:
+    from kodo_jobs.emulator.context import RequestContext
+
 DB_NAME = "services.sqlite3"
+STATE_KEY = "kodo_services"
+
+
+def of(ctx: RequestContext) -> Services:
+    """The emulator's `Services`, started on first use and stopped with the server.
+
+    Lazy because `install()` hooks receive no store; a restarted emulator therefore resumes
+    queued pfop jobs and async fetches at its first io/api/fusion/dl/upload-hook request.
+    """
+    state = ctx.emulator
+    with state.lock:
+        found = state.services.get(STATE_KEY)
+        if isinstance(found, Services):
+            return found
+        svc = Services(ctx.config.data_dir, ctx.store, ctx.config.access_key, ctx.config.secret_key)
+        svc.start()
+        state.services[STATE_KEY] = svc
+        state.on_stop.append(svc.stop)
+        return svc
 
 
 class StoreObjects:

@@ -1,0 +1,132 @@
+"""The emulator's SQLite metadata database (WAL), shared by ``store`` and ``uploads``.
+
+One connection, one lock: every statement runs under ``Database.lock`` (SQLite work is a few
+microseconds per request; serialising it is simpler and safer than a connection per thread).
+Object bytes never live here, only under the data folder as files.
+
+Layout of the data folder::
+
+    <data>/meta.sqlite3        this database (WAL)
+    <data>/objects/<xx>/<id>   object bytes, immutable once renamed into place
+    <data>/uploads/v1/<id>     v1 block data (mkblk / bput)
+    <data>/uploads/v2/<id>/<n> v2 part data
+    <data>/tmp/                temp files; renamed into place, so a crash never exposes half objects
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS buckets (
+    name TEXT PRIMARY KEY,
+    private INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fsize INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    md5 TEXT,
+    mime TEXT NOT NULL,
+    put_time INTEGER NOT NULL,
+    type INTEGER NOT NULL DEFAULT 0,
+    status INTEGER NOT NULL DEFAULT 0,
+    end_user TEXT,
+    metadata TEXT,
+    expiration INTEGER,
+    transitions TEXT,
+    restore_status INTEGER,
+    restore_started REAL,
+    parts TEXT,
+    blob TEXT NOT NULL,
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS v1_blocks (
+    id TEXT PRIMARY KEY,
+    block_size INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    crc32 INTEGER NOT NULL,
+    sha1 TEXT,
+    generation INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS v2_uploads (
+    id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    obj TEXT NOT NULL,
+    created REAL NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS v2_parts (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    md5 TEXT NOT NULL,
+    put_time INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+) WITHOUT ROWID;
+"""
+
+
+class Database:
+    """A serialised SQLite connection in WAL mode, plus the data-folder paths."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.objects_dir = data_dir / "objects"
+        self.v1_dir = data_dir / "uploads" / "v1"
+        self.v2_dir = data_dir / "uploads" / "v2"
+        self.tmp_dir = data_dir / "tmp"
+        for d in (self.objects_dir, self.v1_dir, self.v2_dir, self.tmp_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            str(data_dir / "meta.sqlite3"), check_same_thread=False, isolation_level=None
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        with self.lock:
+            self._conn.executescript(_SCHEMA)
+            self._conn.execute(
+                "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+            )
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run a read and return every row."""
+        with self.lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+        """Run a read and return the first row or None."""
+        with self.lock:
+            row: tuple[Any, ...] | None = self._conn.execute(sql, params).fetchone()
+            return row
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction under the lock; commits on success, rolls back on any error."""
+        with self.lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the WAL)."""
+        with self.lock:
+            self._conn.close()

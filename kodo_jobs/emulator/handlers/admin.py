@@ -1,0 +1,56 @@
+"""Admin routes under ``/_emulator/`` (loopback only, never faulted): stats, faults, reset."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
+from kodo_jobs.emulator.context import RequestContext
+from kodo_jobs.emulator.errors import BadRequest
+from kodo_jobs.emulator.responses import json_response
+
+
+def _admin(ctx: RequestContext) -> Any:
+    return ctx.emulator.services["admin"]
+
+
+def stats(ctx: RequestContext) -> Response:
+    """``GET /_emulator/stats``: requests by route, bytes received, faults, objects."""
+    return json_response(_admin(ctx).stats_snapshot())
+
+
+def reset_stats(ctx: RequestContext) -> Response:
+    """``POST /_emulator/reset-stats``: zero the counters."""
+    _admin(ctx).stats.reset()
+    return json_response({})
+
+
+def faults(ctx: RequestContext) -> Response:
+    """``POST /_emulator/faults`` ``{"rate": F, "seed": S}`` (rate 0 turns faults off);
+    ``GET`` shows the current setting."""
+    injector = _admin(ctx).faults
+    if ctx.request.method == "POST":
+        try:
+            doc = json.loads(ctx.body() or b"{}")
+            rate = float(doc.get("rate", 0.0))
+            seed = int(doc.get("seed", 0))
+            injector.configure(rate, seed)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise BadRequest(f'expected {{"rate": 0..1, "seed": int}}: {exc}') from exc
+    return json_response({"rate": injector.rate, "seed": injector.seed})
+
+
+def health(ctx: RequestContext) -> Response:
+    """``GET /_emulator/health``: liveness."""
+    return json_response({"ok": True})
+
+
+RULES: list[Rule] = [
+    Rule("/_emulator/stats", endpoint=stats, methods=["GET"]),
+    Rule("/_emulator/reset-stats", endpoint=reset_stats, methods=["POST"]),
+    Rule("/_emulator/faults", endpoint=faults, methods=["GET", "POST"]),
+    Rule("/_emulator/health", endpoint=health, methods=["GET"]),
+]

@@ -1,0 +1,184 @@
+"""rs: stat, move, copy, delete, chgm, chtype, deleteAfterDays, chstatus, restoreAr,
+lifecycle and batch. Every command is a path (``/stat/<entry>``), accepted as GET or POST;
+``batch`` runs the same command functions and answers 200, or 298 when any op failed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
+from kodo_jobs.emulator.context import RequestContext
+from kodo_jobs.emulator.errors import BadRequest, EmulatorError
+from kodo_jobs.emulator.responses import empty_ok, json_response
+from kodo_jobs.emulator.store import Store
+from kodo_jobs.emulator.verify import b64decode_str, decode_entry
+
+MAX_BATCH = 1000
+Command = Callable[[Store, list[str], float], "dict[str, Any] | None"]
+
+
+def _entry(seg: str) -> tuple[str, str]:
+    bucket, key = decode_entry(seg)
+    if key is None:
+        raise BadRequest("entry must name a key")
+    return bucket, key
+
+
+def _int(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise BadRequest(f"invalid {what}") from exc
+
+
+def _pairs(segs: list[str]) -> dict[str, str]:
+    if len(segs) % 2:
+        raise BadRequest("path parameters must come in name/value pairs")
+    return {segs[i]: segs[i + 1] for i in range(0, len(segs), 2)}
+
+
+def _cond(pairs: dict[str, str]) -> dict[str, str] | None:
+    if "cond" not in pairs:
+        return None
+    return dict(parse_qsl(b64decode_str(pairs["cond"]), keep_blank_values=True))
+
+
+def cmd_stat(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+    bucket, key = _entry(segs[0])
+    return store.stat(bucket, key).to_json(now, with_parts=True)
+
+
+def _transfer(move: bool) -> Command:
+    def run(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+        if len(segs) < 2:
+            raise BadRequest("expected <src entry>/<dst entry>")
+        src_b, src_k = _entry(segs[0])
+        dst_b, dst_k = _entry(segs[1])
+        force = _pairs(segs[2:]).get("force", "false") == "true"
+        (store.move if move else store.copy)(src_b, src_k, dst_b, dst_k, force)
+        return None
+    return run
+
+
+def cmd_delete(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+    store.delete(*_entry(segs[0]))
+    return None
+
+
+def cmd_chgm(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+    bucket, key = _entry(segs[0])
+    pairs = _pairs(segs[1:])
+    mime = b64decode_str(pairs["mime"]) if "mime" in pairs else None
+    meta = {name[len("x-qn-meta-"):]: b64decode_str(v) for name, v in pairs.items()
+            if name.startswith("x-qn-meta-")}
+    if mime is None and not meta:
+        raise BadRequest("nothing to change: give mime or x-qn-meta-<name>")
+    store.change_mime(bucket, key, mime, meta, cond=_cond(pairs))
+    return None
+
+
+def cmd_chtype(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+    bucket, key = _entry(segs[0])
+    pairs = _pairs(segs[1:])
+    store.change_type(bucket, key, _int(pairs.get("type", ""), "type"), cond=_cond(pairs))
+    return None
+
+
+def cmd_delete_after_days(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+    if len(segs) < 2:
+        raise BadRequest("expected <entry>/<days>")
+    bucket, key = _entry(segs[0])
+    store.set_delete_after_days(bucket, key, _int(segs[1], "days"), cond=_cond(_pairs(segs[2:])))
+    return None
+
+
+def cmd_chstatus(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+    bucket, key = _entry(segs[0])
+    pairs = _pairs(segs[1:])
+    store.change_status(bucket, key, _int(pairs.get("status", ""), "status"), cond=_cond(pairs))
+    return None
+
+
+def cmd_restore_ar(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+    bucket, key = _entry(segs[0])
+    pairs = _pairs(segs[1:])
+    store.restore_ar(bucket, key, _int(pairs.get("freezeAfterDays", ""), "freezeAfterDays"), cond=_cond(pairs))
+    return None
+
+
+def cmd_lifecycle(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+    bucket, key = _entry(segs[0])
+    p = _pairs(segs[1:])
+
+    def days(name: str) -> int:
+        return _int(p.get(name, "0"), name)
+    store.set_lifecycle(bucket, key, to_ia=days("toIAAfterDays"), to_archive_ir=days("toArchiveIRAfterDays"),
+                        to_archive=days("toArchiveAfterDays"), to_deep_archive=days("toDeepArchiveAfterDays"),
+                        delete=days("deleteAfterDays"), cond=_cond(p))
+    return None
+
+
+COMMANDS: dict[str, Command] = {
+    "stat": cmd_stat,
+    "move": _transfer(move=True),
+    "copy": _transfer(move=False),
+    "delete": cmd_delete,
+    "chgm": cmd_chgm,
+    "chtype": cmd_chtype,
+    "deleteAfterDays": cmd_delete_after_days,
+    "chstatus": cmd_chstatus,
+    "restoreAr": cmd_restore_ar,
+    "lifecycle": cmd_lifecycle,
+}
+
+
+def execute(store: Store, op: str, now: float) -> dict[str, Any] | None:
+    """Run one command given as its path (``stat/<entry>`` or ``/stat/<entry>``)."""
+    segs = [s for s in op.strip().lstrip("/").split("/")]
+    name = segs[0] if segs else ""
+    command = COMMANDS.get(name)
+    if command is None or len(segs) < 2 or not segs[1]:
+        raise BadRequest(f"unknown or incomplete command {name!r}")
+    return command(store, segs[1:], now)
+
+
+def _command_handler(name: str) -> Callable[..., Response]:
+    def handler(ctx: RequestContext, args: str) -> Response:
+        ctx.require_mgmt_auth()
+        result = execute(ctx.store, f"{name}/{args}", ctx.now())
+        return json_response(result) if result is not None else empty_ok()
+    handler.__name__ = name
+    handler.route_name = f"rs.{name}"  # type: ignore[attr-defined]
+    return handler
+
+
+def batch(ctx: RequestContext) -> Response:
+    """``POST /batch`` with ``op=<command path>`` fields: 200 all ok, 298 some failed."""
+    ctx.require_mgmt_auth()
+    ops = ctx.request.form.getlist("op")
+    if not ops:
+        raise BadRequest("no op given")
+    if len(ops) > MAX_BATCH:
+        raise BadRequest(f"too many ops: at most {MAX_BATCH} per batch")
+    results: list[dict[str, Any]] = []
+    failed = 0
+    now = ctx.now()
+    for op in ops:
+        try:
+            data = execute(ctx.store, op, now)
+            results.append({"code": 200, "data": data} if data is not None else {"code": 200})
+        except EmulatorError as err:
+            failed += 1
+            results.append({"code": err.status, "data": {"error": err.message}})
+    return json_response(results, status=298 if failed else 200)
+
+
+RULES: list[Rule] = [
+    *(Rule(f"/{name}/<path:args>", endpoint=_command_handler(name), methods=["GET", "POST"])
+      for name in COMMANDS),
+    Rule("/batch", endpoint=batch, methods=["POST"]),
+]

@@ -1,0 +1,159 @@
+"""Assembly and serving: build the app from a config, serve it with cheroot.
+
+* ``start_emulator(config) -> RunningEmulator``: in-process, serving in a daemon thread (tests,
+  ``target: {embedded: true}``); ``.url``, ``.host``, ``.port``, ``.stop()``, ``.stats()``,
+  ``.set_faults(rate, seed)``, ``.store``; a context manager.
+* ``serve_forever(config)``: the CLI; prints ``listening on http://HOST:PORT`` once it serves,
+  returns after SIGINT/SIGTERM.
+
+cheroot: a thread pool (``THREADS``), TCP_NODELAY (its default), so small answers never wait
+on Nagle's algorithm.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType, TracebackType
+from typing import Any
+
+from cheroot import wsgi
+
+from kodo_jobs.emulator.app import EmulatorApp
+from kodo_jobs.emulator.config import EmulatorConfig
+from kodo_jobs.emulator.context import EmulatorState
+from kodo_jobs.emulator.db import Database
+from kodo_jobs.emulator.faults import FaultInjector
+from kodo_jobs.emulator.routes import all_rules
+from kodo_jobs.emulator.stats import Stats
+from kodo_jobs.emulator.store import Store
+from kodo_jobs.emulator.uploads import Uploads
+
+THREADS = 24
+OPTIONAL_SERVICE_MODULES = ("callbacks", "fops", "cdn")
+
+
+class _Admin:
+    """What the admin handlers reach through ``state.services["admin"]``."""
+
+    def __init__(self, stats: Stats, faults: FaultInjector, store: Store) -> None:
+        self.stats = stats
+        self.faults = faults
+        self.store = store
+
+    def stats_snapshot(self) -> dict[str, Any]:
+        return self.stats.snapshot(objects=self.store.count_objects())
+
+
+def build_app(config: EmulatorConfig, clock: Callable[[], float] = time.time) -> EmulatorApp:
+    """Open (or create) the data folder and assemble the WSGI app; no socket yet."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(config.data_dir)
+    store = Store(db, clock=clock, auto_create=config.auto_create_buckets)
+    for spec in config.bucket_specs():
+        store.create_bucket(spec.name, spec.private)
+    uploads = Uploads(db, clock=clock)
+    state = EmulatorState(config=config, clock=clock)
+    stats = Stats()
+    faults = FaultInjector(config.fault_rate, config.fault_seed)
+    state.services["admin"] = _Admin(stats, faults, store)
+    state.services["db"] = db
+    for name in OPTIONAL_SERVICE_MODULES:
+        try:
+            module = importlib.import_module(f"kodo_jobs.emulator.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"kodo_jobs.emulator.{name}":
+                raise
+            continue
+        install = getattr(module, "install", None)
+        if callable(install):
+            install(state)
+    return EmulatorApp(all_rules(), store, uploads, state, stats, faults)
+
+
+class RunningEmulator:
+    """A started emulator; stop it with ``.stop()`` or a ``with`` block."""
+
+    def __init__(self, app: EmulatorApp, server: wsgi.Server, thread: threading.Thread) -> None:
+        self.app = app
+        self._server = server
+        self._thread = thread
+        host, port = server.bind_addr[:2]
+        self.host: str = host
+        self.port: int = port
+        self.url = f"http://{host}:{port}"
+        self.config = app.state.config
+        self.store = app.store
+        self.uploads = app.uploads
+        self.state = app.state
+        self._stopped = False
+
+    def stats(self) -> dict[str, Any]:
+        """The same document as ``GET /_emulator/stats``."""
+        return self.app.stats.snapshot(objects=self.store.count_objects())
+
+    def reset_stats(self) -> None:
+        """Zero the request counters."""
+        self.app.stats.reset()
+
+    def set_faults(self, rate: float, seed: int = 0) -> None:
+        """Change fault injection at run time (rate 0 turns it off)."""
+        self.app.faults.configure(rate, seed)
+
+    def stop(self) -> None:
+        """Stop serving, run the services' stop callbacks, close the database."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.stop()
+        self._thread.join(timeout=10)
+        for callback in list(self.state.on_stop):
+            with contextlib.suppress(Exception):  # stopping must finish
+                callback()
+        db = self.state.services.get("db")
+        if isinstance(db, Database):
+            db.close()
+
+    def __enter__(self) -> RunningEmulator:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def start_emulator(config: EmulatorConfig, clock: Callable[[], float] = time.time) -> RunningEmulator:
+    """Bind (port 0 picks a free port) and serve in a daemon thread; returns once listening."""
+    app = build_app(config, clock)
+    server = wsgi.Server((config.host, config.port), app, numthreads=THREADS,
+                         server_name="kodo-jobs-emulator", timeout=60, shutdown_timeout=2)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, name="kodo-emulator", daemon=True)
+    thread.start()
+    running = RunningEmulator(app, server, thread)
+    app.state.url = running.url
+    return running
+
+
+def serve_forever(config: EmulatorConfig) -> None:
+    """Serve in the foreground until SIGINT/SIGTERM (the ``kodo-jobs emulator`` command)."""
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with start_emulator(config) as running:
+            sys.stdout.write(f"listening on {running.url}\n")
+            sys.stdout.flush()
+            while not done.wait(0.5):
+                pass
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

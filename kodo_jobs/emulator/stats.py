@@ -1,0 +1,59 @@
+"""Request counters for ``GET /_emulator/stats`` (tests and benchmarks read them)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+
+class Stats:
+    """Thread-safe counters: requests per route, body bytes received, faults injected."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero every counter."""
+        with self._lock:
+            self.requests: Counter[str] = Counter()
+            self.statuses: Counter[int] = Counter()
+            self.faults: Counter[str] = Counter()
+            self.bytes_received = 0
+            self.bytes_sent = 0
+
+    def count_request(self, route: str) -> None:
+        """One request matched ``route``."""
+        with self._lock:
+            self.requests[route] += 1
+
+    def add_received(self, n: int) -> None:
+        """Request body bytes read from a client."""
+        with self._lock:
+            self.bytes_received += n
+
+    def count_response(self, status: int, size: int) -> None:
+        """A response left."""
+        with self._lock:
+            self.statuses[status] += 1
+            self.bytes_sent += size
+
+    def count_fault(self, kind: str) -> None:
+        """A fault was injected."""
+        with self._lock:
+            self.faults[kind] += 1
+
+    def snapshot(self, objects: int) -> dict[str, Any]:
+        """The JSON document of ``/_emulator/stats``."""
+        with self._lock:
+            return {
+                "requests": dict(sorted(self.requests.items())),
+                "requests_total": sum(self.requests.values()),
+                "bytes_received": self.bytes_received,
+                "bytes_sent": self.bytes_sent,
+                "faults_injected": sum(self.faults.values()),
+                "faults_by_kind": dict(sorted(self.faults.items())),
+                "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+                "objects": objects,
+            }
