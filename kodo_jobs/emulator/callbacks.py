@@ -18,9 +18,12 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kodo_jobs.emulator import remote
+
+if TYPE_CHECKING:
+    from kodo_jobs.emulator.context import EmulatorState
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -162,3 +165,10 @@ def perform(
             return CallbackResult(relayed.get("payload"), relayed["key"])
         return CallbackResult(relayed)
     raise CallbackFailed("callback failed: " + "; ".join(problems))
+
+
+def install(state: EmulatorState) -> None:
+    """Server start-up hook: register the callback and persistentOps upload hooks."""
+    from kodo_jobs.emulator import services  # services imports this module
+
+    services.install(state)

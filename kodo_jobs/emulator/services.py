@@ -23,34 +23,92 @@ from typing import TYPE_CHECKING, Any
 
 from kodo_jobs.emulator import callbacks, remote
 from kodo_jobs.emulator.cdn import CdnService
-from kodo_jobs.emulator.errors import BadRequest, EmulatorError, NoSuchKey, SourceFailed
+from kodo_jobs.emulator.errors import BadRequest, CallbackFailed, EmulatorError, NoSuchKey, SourceFailed
 from kodo_jobs.emulator.etag import digest_bytes
-from kodo_jobs.emulator.fops import FopEngine, StoredObject
+from kodo_jobs.emulator.fops import FopEngine, FopError, StoredObject
 from kodo_jobs.emulator.store import ObjectInfo, Store
 
 if TYPE_CHECKING:
-    from kodo_jobs.emulator.context import RequestContext
+    from kodo_jobs.emulator.context import EmulatorState, RequestContext
+    from kodo_jobs.emulator.verify import PutPolicy
 
 DB_NAME = "services.sqlite3"
 STATE_KEY = "kodo_services"
 
 
-def of(ctx: RequestContext) -> Services:
-    """The emulator's `Services`, started on first use and stopped with the server.
-
-    Lazy because `install()` hooks receive no store; a restarted emulator therefore resumes
-    queued pfop jobs and async fetches at its first io/api/fusion/dl/upload-hook request.
-    """
-    state = ctx.emulator
+def _ensure(state: EmulatorState, store: Store) -> Services:
     with state.lock:
         found = state.services.get(STATE_KEY)
         if isinstance(found, Services):
             return found
-        svc = Services(ctx.config.data_dir, ctx.store, ctx.config.access_key, ctx.config.secret_key)
+        cfg = state.config
+        svc = Services(cfg.data_dir, store, cfg.access_key, cfg.secret_key)
         svc.start()
         state.services[STATE_KEY] = svc
         state.on_stop.append(svc.stop)
         return svc
+
+
+def of(ctx: RequestContext) -> Services:
+    """The emulator's `Services` (started by `install`, or here on first use)."""
+    return _ensure(ctx.emulator, ctx.store)
+
+
+def install(state: EmulatorState) -> None:
+    """Register the upload hooks and start the workers (so a restart resumes queued jobs).
+
+    Hook order matters: persistentOps first, so `$(persistentId)` reaches the callback body.
+    """
+    state.after_upload_hooks.append(persistent_ops_hook)
+    state.after_upload_hooks.append(callback_hook)
+    store = getattr(state.services.get("admin"), "store", None)
+    if isinstance(store, Store):
+        _ensure(state, store)
+
+
+def persistent_ops_hook(
+    ctx: RequestContext, policy: PutPolicy, obj: ObjectInfo, custom_vars: dict[str, str]
+) -> dict[str, Any] | None:
+    """Queue the policy's `persistentOps` on the uploaded object; adds `persistentId`."""
+    ops = policy.get("persistentOps")
+    if not ops:
+        return None
+    notify = policy.get("persistentNotifyUrl")
+    try:
+        job_id = of(ctx).fops.submit(
+            obj.bucket, obj.key, str(ops), pipeline=policy.get("persistentPipeline"),
+            notify_url=str(notify) if notify else None,
+            persistent_type=_as_int(policy.get("persistentType", 0)), reqid=ctx.reqid, check_source=False,
+        )
+    except FopError as exc:
+        raise BadRequest(f"invalid persistentOps: {exc.message}") from exc
+    ctx.upload_vars["persistentId"] = job_id
+    return None
+
+
+def _as_int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest("persistentType must be 0 or 1") from exc
+
+
+def callback_hook(
+    ctx: RequestContext, policy: PutPolicy, obj: ObjectInfo, custom_vars: dict[str, str]
+) -> dict[str, Any] | None:
+    """POST the upload callback and relay its JSON (579 when it fails)."""
+    if not policy.get("callbackUrl"):
+        return None
+    variables = {**custom_vars, **ctx.upload_vars}
+    try:
+        result = callbacks.perform(policy.raw, variables, ctx.config.access_key, ctx.config.secret_key)
+    except callbacks.CallbackFailed as exc:
+        raise CallbackFailed(exc.message) from exc
+    if result.fetch_key and result.fetch_key != obj.key:
+        ctx.store.move(obj.bucket, obj.key, obj.bucket, result.fetch_key, force=True)
+    if isinstance(result.body, dict):
+        return result.body
+    raise CallbackFailed("callback answered JSON that is not an object; Kodo relays objects")
 
 
 class StoreObjects:
