@@ -1,0 +1,81 @@
+"""``target:``: where the jobs run (embedded emulator, one endpoint, a region, explicit hosts) and as whom."""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
+
+from kodo_jobs.manifest.base import Model
+from kodo_jobs.manifest.types import Duration
+
+REGION_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
+
+
+class ServiceHosts(Model):
+    """One URL per Kodo service, for a private deployment or a gateway with per-service hosts."""
+
+    up: AnyHttpUrl
+    """Upload service (form and resumable uploads)."""
+    io: AnyHttpUrl
+    """io service: fetch, prefetch and downloads."""
+    rs: AnyHttpUrl
+    """Resource management (stat, move, copy, delete, chtype, batch...)."""
+    rsf: AnyHttpUrl
+    """Listing service."""
+    api: AnyHttpUrl
+    """api service: pfop, prefop status, async fetch."""
+    uc: AnyHttpUrl | None = None
+    """Bucket/region configuration service (default: Qiniu's public uc)."""
+    fusion: AnyHttpUrl | None = None
+    """CDN service (default: Qiniu's public fusion host)."""
+
+
+class Timeouts(Model):
+    """HTTP timeouts of every request the client sends."""
+
+    connect: Duration = 10.0
+    """Time to establish a connection."""
+    read: Duration = 60.0
+    """Time to wait for response bytes."""
+
+
+class Target(Model):
+    """Where and as whom: exactly one of ``embedded``, ``endpoint``, ``region`` or ``hosts``."""
+
+    embedded: bool = False
+    """Run against the in-process emulator (data under ``.kodo-jobs/`` beside the manifest)."""
+    endpoint: AnyHttpUrl | None = None
+    """One URL for every service (an emulator started by hand, a Kodo-compatible gateway)."""
+    region: Annotated[str, Field(pattern=REGION_PATTERN)] | None = None
+    """Qiniu region id: z0, cn-east-2, z1, z2, na0, as0, ..."""
+    hosts: ServiceHosts | None = None
+    """Explicit per-service hosts."""
+    access_key: SecretStr | None = None
+    """Access key (usually ``${QINIU_ACCESS_KEY}``); required unless embedded."""
+    secret_key: SecretStr | None = None
+    """Secret key (usually ``${QINIU_SECRET_KEY}``); required unless embedded. Never printed."""
+    upload_host: AnyHttpUrl | None = None
+    """Override the upload host, e.g. a bucket's transfer-acceleration domain."""
+    accelerate_uploading: bool = False
+    """Prefer the bucket's acceleration upload domains reported by uc."""
+    use_https: bool = True
+    """Use https for hosts derived from ``region`` (explicit URLs keep their own scheme)."""
+    timeouts: Timeouts = Timeouts()
+    """Connect/read timeouts."""
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Self:
+        chosen = [n for n, v in (("embedded", self.embedded), ("endpoint", self.endpoint),
+                                 ("region", self.region), ("hosts", self.hosts)) if v]
+        if len(chosen) != 1:
+            got = ", ".join(chosen) if chosen else "none"
+            raise ValueError(f"set exactly one of embedded: true, endpoint, region or hosts (got {got})")
+        if not self.embedded:
+            missing = [n for n in ("access_key", "secret_key") if getattr(self, n) is None]
+            if missing:
+                raise ValueError(
+                    f"{' and '.join(missing)} required unless embedded "
+                    "(e.g. access_key: ${QINIU_ACCESS_KEY})"
+                )
+        return self

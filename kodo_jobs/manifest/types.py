@@ -1,0 +1,225 @@
+"""Value types of the manifest language: human sizes, durations, limits, storage classes.
+
+Each type is an ``Annotated`` pydantic type with one plain validator, so a bad value gives
+exactly one error that says what was expected (no pile of union-member errors), and a JSON
+schema that editors can check (``string|integer`` with a pattern).
+
+* ``Size``: ``4MiB``, ``10GB``, ``512KiB``, ``1.5GiB``; a bare integer is bytes -> ``int``.
+* ``Duration``: ``30s``, ``5m``, ``2h``, ``30d``, ``1h30m``, ``250ms``; a bare number is
+  seconds -> ``float``.
+* ``Limit``: a count (``50``) or a percentage of the candidates (``"10%"``) -> ``int | Percent``.
+* ``StorageClass``: ``0..4`` or a name (``standard``, ``ia``, ``archive``, ``deep_archive``,
+  ``archive_ir``) -> ``int`` (Kodo's ``fileType``/``type`` number).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, PlainSerializer, PlainValidator, ValidationInfo, WithJsonSchema
+
+_SIZE_UNITS: dict[str, int] = {
+    "": 1, "b": 1,
+    "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4, "pb": 1000**5,
+    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4, "pib": 1024**5,
+}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+SIZE_PATTERN = r"^\s*\d+(\.\d+)?\s*([kKmMgGtTpP]i?[bB]|[bB])?\s*$"
+
+_DURATION_UNITS: dict[str, float] = {
+    "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0,
+}
+_DURATION_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+DURATION_PATTERN = r"^\s*(\d+(\.\d+)?|(\d+(\.\d+)?(ms|s|m|h|d|w))+)\s*$"
+
+PERCENT_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
+
+STORAGE_CLASSES: dict[str, int] = {
+    "standard": 0, "ia": 1, "archive": 2, "deep_archive": 3, "archive_ir": 4,
+}
+
+
+def _kind_of(value: object) -> str:
+    """A short, secret-free description of a YAML value's type for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
+def parse_size(value: object) -> int:
+    """Parse a human size (``4MiB``, ``10GB``, bare int = bytes) into bytes."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a size such as 4MiB, 10GB or a number of bytes (got {_kind_of(value)})")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"must be >= 0 (got {value})")
+        return value
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    if isinstance(value, str):
+        match = _SIZE_RE.match(value)
+        if match is not None:
+            unit = match.group(2).lower()
+            if unit in _SIZE_UNITS:
+                return int(float(match.group(1)) * _SIZE_UNITS[unit])
+            raise ValueError(
+                f"unknown size unit {match.group(2)!r} in {value!r} (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+            )
+        raise ValueError(f"must be a size such as 4MiB, 10GB or 512KiB (got {value!r})")
+    raise ValueError(f"must be a size such as 4MiB, 10GB or a number of bytes (got {_kind_of(value)})")
+
+
+def parse_duration(value: object) -> float:
+    """Parse a human duration (``30s``, ``1h30m``, ``30d``, bare number = seconds) into seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a duration such as 30s, 5m, 2h or 30d (got {_kind_of(value)})")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"must be >= 0 (got {value})")
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            pass
+        else:
+            if seconds < 0:
+                raise ValueError(f"must be >= 0 (got {value!r})")
+            return seconds
+        parts = _DURATION_PART_RE.findall(text)
+        if text and parts and "".join(n + u for n, u in parts) == text:
+            return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
+        raise ValueError(f"must be a duration such as 30s, 5m, 2h, 30d or 1h30m (got {value!r})")
+    raise ValueError(f"must be a duration such as 30s, 5m, 2h or 30d (got {_kind_of(value)})")
+
+
+@dataclass(frozen=True, slots=True)
+class Percent:
+    """A share of the candidates, e.g. ``max_delete: "10%"``; :meth:`of` turns it into a count."""
+
+    value: float
+
+    def of(self, total: int) -> int:
+        """How many of ``total`` this percentage allows (rounded down)."""
+        return int(total * self.value / 100.0)
+
+    def __str__(self) -> str:
+        return f"{self.value:g}%"
+
+
+def parse_limit(value: object) -> int | Percent:
+    """Parse a count (``>= 0``) or a percentage string (``"10%"``, 0..100)."""
+    if isinstance(value, Percent):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"must be a count or a percentage like \"10%\" (got {_kind_of(value)})")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"must be >= 0 (got {value})")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if re.match(PERCENT_PATTERN, text):
+            pct = float(text.rstrip("%").strip())
+            if pct > 100:
+                raise ValueError(f"a percentage must be <= 100% (got {value!r})")
+            return Percent(pct)
+        if text.isdigit():
+            return int(text)
+        if text.lstrip("-").isdigit():
+            raise ValueError(f"must be >= 0 (got {text})")
+    shown = repr(value) if isinstance(value, str) else _kind_of(value)
+    raise ValueError(f"must be a count (>= 0) or a percentage like \"10%\" (got {shown})")
+
+
+def resolve_limit(limit: int | Percent | None, total: int) -> int | None:
+    """The absolute limit for ``total`` candidates (``None`` means unlimited)."""
+    if limit is None:
+        return None
+    if isinstance(limit, Percent):
+        return limit.of(total)
+    return limit
+
+
+def parse_storage_class(value: object) -> int:
+    """Parse a storage class number (0..4) or name into Kodo's ``fileType`` number."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a storage class 0..4 or one of {', '.join(STORAGE_CLASSES)} (got {_kind_of(value)})")
+    if isinstance(value, int) and 0 <= value <= 4:
+        return value
+    if isinstance(value, str):
+        name = value.strip().lower().replace("-", "_")
+        if name in STORAGE_CLASSES:
+            return STORAGE_CLASSES[name]
+        if name.isdigit() and 0 <= int(name) <= 4:
+            return int(name)
+    shown = repr(value) if isinstance(value, str | int) else _kind_of(value)
+    raise ValueError(f"must be a storage class 0..4 or one of {', '.join(STORAGE_CLASSES)} (got {shown})")
+
+
+def _resolve_path(value: Path, info: ValidationInfo) -> Path:
+    """Make a path absolute against the manifest's folder (``base_dir`` in the context)."""
+    path = value.expanduser()
+    if path.is_absolute():
+        return path
+    context: Any = info.context
+    base = context.get("base_dir") if isinstance(context, dict) else None
+    return (Path(base) if base is not None else Path.cwd()) / path
+
+
+Size = Annotated[
+    int,
+    PlainValidator(parse_size),
+    WithJsonSchema({
+        "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": SIZE_PATTERN}],
+        "description": "A size: bytes as an integer, or 4MiB, 10GB, 512KiB ...",
+    }),
+]
+"""Bytes; YAML accepts ``4MiB``, ``10GB``, ``512KiB`` or a bare integer."""
+
+Duration = Annotated[
+    float,
+    PlainValidator(parse_duration),
+    WithJsonSchema({
+        "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
+        "description": "A duration: seconds as a number, or 30s, 5m, 2h, 30d, 1h30m ...",
+    }),
+]
+"""Seconds; YAML accepts ``30s``, ``5m``, ``2h``, ``30d``, ``1h30m`` or a bare number."""
+
+Limit = Annotated[
+    int | Percent,
+    PlainValidator(parse_limit),
+    PlainSerializer(lambda v: str(v) if isinstance(v, Percent) else v),
+    WithJsonSchema({
+        "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": PERCENT_PATTERN}],
+        "description": "A count (>= 0) or a percentage of the candidates such as \"10%\".",
+    }),
+]
+"""A count or a :class:`Percent` of the candidates."""
+
+StorageClass = Annotated[
+    int,
+    PlainValidator(parse_storage_class),
+    WithJsonSchema({
+        "anyOf": [
+            {"type": "integer", "minimum": 0, "maximum": 4},
+            {"type": "string", "enum": list(STORAGE_CLASSES)},
+        ],
+        "description": "Storage class: 0 standard, 1 ia, 2 archive, 3 deep_archive, 4 archive_ir.",
+    }),
+]
+"""Kodo storage class number (0 standard, 1 IA, 2 archive, 3 deep archive, 4 archive IR)."""
+
+LocalPath = Annotated[Path, AfterValidator(_resolve_path)]
+"""A local path; relative paths are resolved against the manifest's folder at load time."""

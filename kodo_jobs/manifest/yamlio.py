@@ -1,0 +1,237 @@
+"""YAML text -> plain Python data plus the line/column of every node, safely.
+
+Why not ``yaml.safe_load``: it forgets positions, silently keeps the last of duplicated keys,
+and expands aliases without limit (a "billion laughs" document eats all memory). Here the
+document is only *composed* (a node graph, where an alias is a shared node), then converted by
+hand: every mapping key and sequence item records its 1-based ``(line, col)`` under its path
+(``("jobs", 1, "max_delete")``), duplicated keys and unsupported tags are problems, alias
+expansion and nesting depth are bounded, and ``${VAR}`` is interpolated in string scalars
+(``$${`` is a literal ``${``; ``${VAR:-default}`` gives a default).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+PathKey = tuple[str | int, ...]
+
+MAX_DEPTH = 64
+MAX_ALIAS_EXPANSION = 100_000
+_YAML = "tag:yaml.org,2002:"
+_ENV_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True, slots=True)
+class RawProblem:
+    """A problem found while reading YAML: path, 1-based line and column, message."""
+
+    path: PathKey
+    line: int
+    col: int
+    message: str
+
+
+class YamlFatal(Exception):
+    """The document cannot be read at all (syntax error, bomb, too deep)."""
+
+    def __init__(self, line: int, col: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.col = col
+        self.message = message
+
+
+@dataclass
+class Parsed:
+    """The converted document, the position of every node, and the non-fatal problems."""
+
+    data: Any
+    positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    problems: list[RawProblem] = field(default_factory=list)
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    before = text[:index]
+    line = before.count("\n") + 1
+    return line, index - (before.rfind("\n") + 1) + 1
+
+
+def compose(text: str) -> Node | None:
+    """Compose a single YAML document into a node graph, or raise :class:`YamlFatal` with a location."""
+    loader = _Loader(text)
+    try:
+        return loader.get_single_node()  # type: ignore[no-any-return]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        if mark is None:
+            raise YamlFatal(1, 1, f"invalid YAML: {message}") from None
+        raise YamlFatal(mark.line + 1, mark.column + 1, f"invalid YAML: {message}") from None
+    except yaml.reader.ReaderError as exc:
+        line, col = _line_col(text, exc.position)
+        raise YamlFatal(line, col, f"invalid YAML: unacceptable character #x{exc.character!r:.8}") from None
+    except yaml.YAMLError as exc:
+        raise YamlFatal(1, 1, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise YamlFatal(1, 1, f"invalid YAML: nested too deeply (the limit is {MAX_DEPTH} levels)") from None
+    finally:
+        loader.dispose()
+
+
+class _Converter:
+    """Walks the node graph once, bounded, recording positions and problems."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.out = Parsed(data=None)
+        self.seen: set[int] = set()
+        self.active: set[int] = set()
+        self.repeats = 0
+        self.constructor = SafeConstructor()
+
+    def problem(self, path: PathKey, node: Node, message: str) -> None:
+        mark = node.start_mark
+        self.out.problems.append(RawProblem(path, mark.line + 1, mark.column + 1, message))
+
+    def convert(self, node: Node, path: PathKey, depth: int) -> Any:
+        key = id(node)
+        if key in self.seen:
+            self.repeats += 1
+            if self.repeats > MAX_ALIAS_EXPANSION:
+                m = node.start_mark
+                raise YamlFatal(m.line + 1, m.column + 1,
+                                f"aliases expand to more than {MAX_ALIAS_EXPANSION} nodes (a YAML bomb?)")
+        self.seen.add(key)
+        if depth > MAX_DEPTH:
+            m = node.start_mark
+            raise YamlFatal(m.line + 1, m.column + 1, f"nested too deeply (the limit is {MAX_DEPTH} levels)")
+        if key in self.active:
+            m = node.start_mark
+            raise YamlFatal(m.line + 1, m.column + 1, "an alias refers to its own anchor (recursive structure)")
+        self.active.add(key)
+        try:
+            if isinstance(node, MappingNode):
+                return self.mapping(node, path, depth)
+            if isinstance(node, SequenceNode):
+                return self.sequence(node, path, depth)
+            assert isinstance(node, ScalarNode)
+            return self.scalar(node, path)
+        finally:
+            self.active.discard(key)
+
+    def mapping(self, node: MappingNode, path: PathKey, depth: int) -> dict[str, Any]:
+        if node.tag not in (_YAML + "map",):
+            self.problem(path, node, f"unsupported YAML tag {node.tag!r} (only plain mappings)")
+        result: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        merged: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _YAML + "merge":
+                merged.update(self.merge_sources(value_node, path, depth))
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self.problem(path, key_node, "mapping keys must be plain strings")
+                continue
+            name = str(key_node.value)
+            if name in first_line:
+                self.problem(path + (name,), key_node,
+                             f"duplicate key {name!r} (first at line {first_line[name]})")
+                continue
+            first_line[name] = key_node.start_mark.line + 1
+            self.out.positions[path + (name,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[name] = self.convert(value_node, path + (name,), depth + 1)
+        for name, value in merged.items():
+            result.setdefault(name, value)
+        return result
+
+    def merge_sources(self, node: Node, path: PathKey, depth: int) -> dict[str, Any]:
+        """``<<: *anchor`` or ``<<: [*a, *b]`` (earlier sources win, own keys win over all)."""
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        merged: dict[str, Any] = {}
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                self.problem(path, source, "'<<' merges only mappings")
+                continue
+            for name, value in self.mapping(source, path, depth + 1).items():
+                merged.setdefault(name, value)
+        return merged
+
+    def sequence(self, node: SequenceNode, path: PathKey, depth: int) -> list[Any]:
+        if node.tag != _YAML + "seq":
+            self.problem(path, node, f"unsupported YAML tag {node.tag!r} (only plain lists)")
+        items: list[Any] = []
+        for index, item in enumerate(node.value):
+            self.out.positions[path + (index,)] = (item.start_mark.line + 1, item.start_mark.column + 1)
+            items.append(self.convert(item, path + (index,), depth + 1))
+        return items
+
+    def scalar(self, node: ScalarNode, path: PathKey) -> Any:
+        tag = node.tag
+        if tag == _YAML + "str":
+            return self.interpolate(str(node.value), node, path)
+        if tag == _YAML + "null":
+            return None
+        try:
+            if tag == _YAML + "bool":
+                return self.constructor.construct_yaml_bool(node)
+            if tag == _YAML + "int":
+                return self.constructor.construct_yaml_int(node)
+            if tag == _YAML + "float":
+                return self.constructor.construct_yaml_float(node)
+        except (ValueError, yaml.YAMLError):
+            self.problem(path, node, f"cannot read {node.value!r} as {tag.removeprefix(_YAML)}")
+            return None
+        if tag == _YAML + "timestamp":
+            return str(node.value)  # dates stay text; the models parse the ones they expect
+        self.problem(path, node, f"unsupported YAML tag {tag!r}")
+        return None
+
+    def interpolate(self, text: str, node: Node, path: PathKey) -> str:
+        if "$" not in text:
+            return text
+
+        def replace(match: re.Match[str]) -> str:
+            whole = match.group(0)
+            if whole == "$${":
+                return "${"
+            if whole == "${":
+                self.problem(path, node, "unterminated '${' (write '$${' for a literal '${')")
+                return whole
+            expr = match.group(1) or ""
+            name, sep, default = expr.partition(":-")
+            if not _ENV_NAME_RE.match(name):
+                self.problem(path, node, f"invalid variable name {name!r} in '${{{expr}}}' "
+                                         "(write '$${' for a literal '${'; Qiniu magic variables are written $(name))")
+                return ""
+            if name in self.env:
+                return self.env[name]
+            if sep:
+                return default
+            self.problem(path, node, f"environment variable {name} is not set "
+                                     "(use ${" + name + ":-default} for a default, or '$${' for a literal '${')")
+            return ""
+
+        return _ENV_RE.sub(replace, text)
+
+
+def parse(text: str, env: Mapping[str, str]) -> Parsed:
+    """Compose and convert ``text``; raise :class:`YamlFatal` when nothing usable can be read."""
+    node = compose(text)
+    converter = _Converter(env)
+    if node is None:
+        return converter.out
+    converter.out.positions[()] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    try:
+        converter.out.data = converter.convert(node, (), 0)
+    except RecursionError:
+        raise YamlFatal(1, 1, f"nested too deeply (the limit is {MAX_DEPTH} levels)") from None
+    return converter.out
