@@ -9,6 +9,7 @@ a piece that is present but broken shows up as a failure, not as "unavailable".
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,9 @@ def missing(*, commands: tuple[str, ...] = (), kinds: tuple[str, ...] = (),
             attrs: tuple[tuple[str, str], ...] = ()) -> str | None:
     """Why a kodo-jobs side cannot run yet, or None when every piece it needs has landed."""
     reasons = [r for r in (_command_missing(c) for c in commands) if r]
-    if kinds:
-        try:
-            registry: dict[str, Any] = importlib.import_module("kodo_jobs.jobs").KINDS
-        except (ImportError, AttributeError):
-            registry = {}
-        reasons += [f"job kind `{k}` is not registered yet" for k in kinds if k not in registry]
+    # a kind module that exists but fails to import is a failure to report, not "unavailable"
+    reasons += [f"job kind `{k}` is not available yet" for k in kinds
+                if importlib.util.find_spec(f"kodo_jobs.jobs.{k}") is None]
     for module, attr in attrs:
         try:
             getattr(importlib.import_module(module), attr)

@@ -27,6 +27,12 @@ def machine() -> dict[str, Any]:
             "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}
 
 
+def _flat(text: str, limit: int = 200) -> str:
+    """One table cell: no newlines or pipes, bounded length."""
+    flat = " ".join(text.split()).replace("|", "/")
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def _cell(value: float | None, fmt: str = "{:.2f}") -> str:
     return "-" if value is None else fmt.format(value)
 
@@ -39,7 +45,7 @@ def table(parts: Sequence[Part]) -> str:
         for side in part.sides:
             summary = side.summary()
             if summary is None:
-                lines.append(f"| {part.name} | {side.name} | {side.status}: {side.message[:160]} "
+                lines.append(f"| {part.name} | {side.name} | {side.status}: {_flat(side.message)} "
                              "| - | - | - | - | - | |")
                 continue
             med = sorted(side.rounds, key=lambda m: m.seconds)[len(side.rounds) // 2]
@@ -47,7 +53,7 @@ def table(parts: Sequence[Part]) -> str:
             lines.append(
                 f"| {part.name} | {side.name} | ok | {fmt_seconds(summary.min)} | {fmt_seconds(summary.median)} "
                 f"| {med.cpu_s:.2f}s | {fmt_mb(max(m.peak_rss_bytes for m in side.rounds))} "
-                f"| {'-' if emu is None else f'{emu:.2f}s'} | {med.detail} |")
+                f"| {'-' if emu is None else f'{emu:.2f}s'} | {_flat(med.detail)} |")
     lines += ["", "| scenario | check | value | target | met |", "| --- | --- | --- | --- | --- |"]
     for part in parts:
         for check in part.checks:
