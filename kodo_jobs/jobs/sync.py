@@ -1,0 +1,269 @@
+"""The ``sync`` job kind: make a bucket prefix mirror a local folder.
+
+Planning (read-only; see docs/sync.md): walk the folder in key order (:mod:`.walk`), list
+the prefix with rsf in the same order, march the two streams (:mod:`.march`), look up or
+compute the etags the verdict needs (:mod:`.hashing`, hash cache first) and give each key one
+verdict (:mod:`.sync_compare`), turned into one action:
+
+========= ===== ========================================================================
+op        phase meaning
+========= ===== ========================================================================
+upload    0     the object is missing
+update    0     the object differs (compare mode)
+same      -     equal: recorded and counted, never executed
+delete    1     the object has no local file (only with ``delete: true``)
+skip      -     a filtered file or key, a symlink not followed, a special file
+error     -     something could not be read; blocks the delete phase of the job
+========= ===== ========================================================================
+
+Everything streams: the walk, the listing and the march hold a directory listing and one page
+of keys at a time, and actions go straight into the checkpoint.
+
+Running: uploads run one action per call (the executor's pool gives the concurrency); each
+builds an upload token for its own key, resumes a saved chunked upload when the file's
+fingerprint still matches, checks the hash Kodo returns against the local etag and re-plans a
+file that changed while it was sent. Deletes are grouped into rs batches of up to 1000 ops.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from kodo_jobs.errors import EXIT_INVALID, KodoJobsError, RunAborted
+from kodo_jobs.jobs import sync_exec
+from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult
+from kodo_jobs.jobs.march import march
+from kodo_jobs.jobs.sync_compare import Side, Verdict, needs_etag, verdict
+from kodo_jobs.jobs.sync_exec import hash_part_size
+from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
+from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
+from kodo_jobs.kodo import errors as kodo_errors
+from kodo_jobs.plan import Action, Outcome
+
+DELETE_BATCH = 1000
+"""rs batch size of the delete phase (Kodo's maximum)."""
+
+
+class SyncInputError(KodoJobsError):
+    """The sync cannot start: missing source folder, bad pattern, unsupported option (exit 2)."""
+
+    exit_code = EXIT_INVALID
+
+
+class DeleteLimitExceeded(KodoJobsError):
+    """The plan would delete more objects than ``max_delete`` allows; nothing was run (exit 1)."""
+
+
+Pair = tuple[WalkRecord | None, Any]  # (local record, rsf ListEntry)
+
+
+def _remote_side(entry: Any) -> Side:
+    return Side(int(entry.fsize), int(entry.put_time_100ns) * 100, str(entry.hash))
+
+
+def _hash_part_size(remote_hash: str, spec: Any, size: int) -> int | None:
+    """Which local hash the remote object's hash can be compared with.
+
+    0: the plain qetag. A v2 upload with parts other than 4 MiB stores a ``0x9e`` hash (base64
+    ``n...``) that depends on the part size: compare with our own if this job uploads such a
+    file that way, else the hashes cannot be compared (None: treat the object as different;
+    after our upload it has our kind of hash and the next sync converges).
+    """
+    if not remote_hash.startswith("n"):
+        return 0
+    part = hash_part_size(spec, size)
+    return part if part > 0 else None
+
+
+class _Planner:
+    """One planning pass of one sync job (counters for the log line and the delete limit)."""
+
+    def __init__(self, spec: Any, ctx: JobContext) -> None:
+        self.spec = spec
+        self.ctx = ctx
+        self.job = str(spec.name)
+        self.prefix = str(spec.prefix)
+        try:
+            self.filter = PathFilter(tuple(spec.include), tuple(spec.exclude))
+        except PatternError as exc:
+            raise SyncInputError(f"job {self.job}: {exc}") from exc
+        self.hasher = Hasher(ctx.state)
+        self.remote_total = 0
+        self.deletes = 0
+        self.delete_samples: list[str] = []
+        self.counts: dict[str, int] = {}
+
+    # -- the two streams ---------------------------------------------------------------------
+
+    def local(self) -> Iterator[WalkRecord]:
+        try:
+            yield from walk(str(self.spec.source), prefix=self.prefix, path_filter=self.filter,
+                            follow_symlinks=bool(self.spec.follow_symlinks))
+        except SourceMissing as exc:
+            raise SyncInputError(f"job {self.job}: {exc}; fix `source:` in the manifest") from exc
+
+    def remote(self) -> Iterator[Any]:
+        """Every object under the prefix, resuming from the last marker on transient errors."""
+        client = self.ctx.client
+        bucket = str(self.spec.bucket)
+        marker = ""
+        failures = 0
+        retry = self.spec.retry
+        while True:
+            try:
+                page = client.rsf.page(bucket, prefix=self.prefix, marker=marker)
+            except kodo_errors.NoSuchBucket as exc:
+                raise RunAborted(
+                    f"job {self.job}: bucket {bucket!r} does not exist ({exc.code}, reqid {exc.reqid or '-'}); "
+                    "create it or fix `bucket:` in the manifest") from exc
+            except kodo_errors.RetryableError as exc:
+                failures += 1
+                if failures >= int(retry.attempts):
+                    raise RunAborted(f"job {self.job}: cannot list bucket {bucket!r}: {exc}") from exc
+                time.sleep(min(float(retry.max_wait), float(retry.initial_wait) * 2 ** (failures - 1)))
+                continue
+            except kodo_errors.KodoError as exc:
+                raise RunAborted(f"job {self.job}: cannot list bucket {bucket!r}: {exc}") from exc
+            failures = 0
+            for entry in page.entries:
+                self.remote_total += 1
+                yield entry
+            if not page.marker:
+                return
+            marker = page.marker
+
+    # -- verdicts ------------------------------------------------------------------------------
+
+    def want_hash(self, pair: Pair) -> HashRequest | None:
+        local, remote = pair
+        if not isinstance(local, LocalFile) or remote is None or self.spec.compare != "etag":
+            return None
+        if int(remote.fsize) != local.size or not self._remote_selected(remote):
+            return None
+        part_size = _hash_part_size(str(remote.hash), self.spec, local.size)
+        if part_size is None:
+            return None
+        return HashRequest(local.path, local.size, local.mtime_ns, part_size)
+
+    def _remote_selected(self, entry: Any) -> bool:
+        return self.filter.selects(str(entry.key)[len(self.prefix):])
+
+    def actions(self) -> Iterator[Action]:
+        pairs: Iterable[Pair] = march(
+            self.local(), self.remote(),
+            is_subtree=lambda r: isinstance(r, WalkError) and r.subtree,
+            is_ordered=lambda r: not isinstance(r, WalkError) or r.ordered,
+        )
+        for (local, remote), hashed in self.hasher.stream(pairs, self.want_hash):
+            action = self.classify(local, remote, hashed)
+            if action is not None:
+                self.counts[action.op] = self.counts.get(action.op, 0) + 1
+                yield action
+
+    def classify(self, local: WalkRecord | None, remote: Any, hashed: HashResult | None) -> Action | None:
+        job = self.job
+        if isinstance(local, WalkError):
+            if remote is not None and remote.key != local.key:
+                # below an unreadable directory: never deleted (the error also blocks phase 1)
+                return Action(job, "skip", str(remote.key), int(remote.fsize),
+                              params={"reason": "kept: its local directory could not be read"})
+            return Action(job, "error", local.key, params={"path": local.path, "message": local.message})
+        if isinstance(local, Filtered):
+            return Action(job, "skip", local.key, params={"path": local.path, "reason": local.reason})
+        if local is None and remote is not None and not self._remote_selected(remote):
+            return Action(job, "skip", str(remote.key), int(remote.fsize), params={"reason": "filtered"})
+        if local is None:
+            assert remote is not None
+            if not self.spec.delete:
+                return None
+            self.deletes += 1
+            if len(self.delete_samples) < 5:
+                self.delete_samples.append(str(remote.key))
+            return Action(job, "delete", str(remote.key), int(remote.fsize), phase=1,
+                          params=self._delete_params(remote))
+        params: dict[str, Any] = {"path": local.path, "mtime_ns": local.mtime_ns}
+        source = Side(local.size, local.mtime_ns)
+        dest = _remote_side(remote) if remote is not None else None
+        if hashed is not None:
+            if hashed.etag is None:
+                return Action(job, "error", local.key, local.size,
+                              params={"path": local.path, "message": hashed.error or "cannot hash"})
+            source = Side(local.size, local.mtime_ns, hashed.etag)
+            params["etag"] = hashed.etag
+        elif needs_etag(source, dest, self.spec.compare):
+            # the remote hash cannot be reproduced locally (another tool's v2 part size): differ
+            source = Side(local.size, local.mtime_ns, "")
+        result = verdict(source, dest, self.spec.compare)
+        if dest is not None:
+            params["remote_hash"] = dest.etag
+        op = {Verdict.MISSING: "upload", Verdict.DIFFER: "update", Verdict.MATCH: "same"}[result]
+        return Action(job, op, local.key, local.size, params=params)
+
+    def _delete_params(self, remote: Any) -> dict[str, Any]:
+        params: dict[str, Any] = {"hash": str(remote.hash)}
+        soft = self.spec.soft_delete
+        if soft is not None and soft.trash_prefix is not None:
+            params["trash_key"] = str(soft.trash_prefix) + str(remote.key)
+        elif soft is not None and soft.delete_after_days is not None:
+            params["delete_after_days"] = int(soft.delete_after_days)
+        return params
+
+    def check_delete_limit(self) -> None:
+        from kodo_jobs.manifest.types import resolve_limit
+
+        limit = resolve_limit(self.spec.max_delete, self.remote_total)
+        if limit is None or self.deletes <= limit:
+            return
+        shown = ", ".join(self.delete_samples) + (", ..." if self.deletes > len(self.delete_samples) else "")
+        raise DeleteLimitExceeded(
+            f"job {self.job}: refusing to delete {self.deletes} of {self.remote_total} object(s) under "
+            f"{self.spec.bucket}:{self.prefix or '(whole bucket)'}: max_delete is {self.spec.max_delete} "
+            f"(= {limit}). Nothing was changed. Check `source:` ({self.spec.source}) first; if the deletes "
+            f"are intended, raise `max_delete` (e.g. max_delete: {self.deletes}) or remove it. "
+            f"First keys: {shown}")
+
+
+class SyncKind:
+    """The ``sync`` kind (registered as :data:`KIND`)."""
+
+    kind = "sync"
+    batch_size = 1
+    """Uploads run one per call: the executor's pool is the concurrency."""
+    phase_batch_sizes = {1: DELETE_BATCH}
+    """Per-phase override for runners that support it: deletes go 1000 to an rs batch."""
+
+    def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
+        """Stream the sync's actions; raises :class:`DeleteLimitExceeded` at the end if needed."""
+        if spec.direction != "upload":
+            raise SyncInputError(f"job {spec.name}: direction: {spec.direction} is not supported yet; "
+                                 "only direction: upload")
+        planner = _Planner(spec, ctx)
+        yield from planner.actions()
+        planner.check_delete_limit()
+        if ctx.log is not None:
+            ctx.log.info("sync planned", job=planner.job, remote_objects=planner.remote_total,
+                         hashed_files=planner.hasher.hashed_files, hashed_bytes=planner.hasher.hashed_bytes,
+                         hash_cache_hits=planner.hasher.cache_hits, **planner.counts)
+
+    def run(self, actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+        """Uploads one by one; deletes in rs batches of up to 1000."""
+        outcomes: list[Outcome] = []
+        deletes = [a for a in actions if a.op == "delete"]
+        for action in actions:
+            if action.op in ("upload", "update"):
+                outcomes.append(sync_exec.upload(action, ctx))
+            elif action.op != "delete":
+                outcomes.append(Outcome(action.id, "skipped", message=f"{action.op}: nothing to run"))
+        for start in range(0, len(deletes), DELETE_BATCH):
+            outcomes.extend(sync_exec.delete_batch(deletes[start:start + DELETE_BATCH], ctx))
+        return outcomes
+
+
+KIND = SyncKind()
+
+
+
+__all__ = ["KIND", "DeleteLimitExceeded", "SyncInputError", "SyncKind"]

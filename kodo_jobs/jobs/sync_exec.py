@@ -1,0 +1,196 @@
+"""Carry out sync actions: upload one file (checked, resumable, re-planned on change), delete many.
+
+Upload of one action, as a small state machine:
+
+1. stat the file: the fingerprint (size, mtime_ns) may differ from the plan's (it changed
+   since planning); the upload simply sends what is there now;
+2. the expected hash: the hash cache, or computed (the plain qetag, or the v2 hash for the
+   configured part size when the file goes up by v2 with parts other than 4 MiB);
+3. upload with a token for exactly this key, the manifest's put policy and options; a chunked
+   upload resumes from ``ctx.state.load_upload(action.id)`` when the saved state belongs to the
+   same file (the client checks bucket, key, size, mtime_ns, part size and expiry) and saves
+   every new state through ``on_state`` before the part counts;
+4. stat again: if the file changed while it was sent (or the client raised ``SourceChanged``)
+   the upload is **re-planned once**: fingerprint, etag and upload again from scratch;
+5. the hash Kodo returns must equal the expected hash. On a mismatch the etag is computed
+   afresh, bypassing the cache (a file rewritten with the same size and mtime leaves a stale
+   cache row): equal now -> the cache is fixed and the object is right; still different ->
+   upload once more, then fail loudly. An object is never left silently wrong.
+
+Client errors other than ``SourceChanged`` propagate: the executor retries by their class.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from email.utils import formatdate
+from typing import Any
+
+from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.hashing import Hasher, HashRequest, cache_path, compute, etag_kind_part_size
+from kodo_jobs.kodo import errors as kodo_errors
+from kodo_jobs.kodo.auth import PutPolicy
+from kodo_jobs.kodo.upload.parts import adjust_part_size
+from kodo_jobs.kodo.upload.state import UploadState
+from kodo_jobs.plan import Action, Outcome
+
+LAST_MODIFIED_META = "!Last-Modified"
+"""Metadata name the official SDK uses for ``keep_last_modified`` (an RFC 1123 date)."""
+ATTEMPTS = 2
+"""The first upload plus one re-planned upload after a change or a hash mismatch."""
+
+
+def _warn(ctx: JobContext, event: str, **fields: Any) -> None:
+    if ctx.log is not None:
+        ctx.log.warning(event, **fields)
+
+
+def _failed(action: Action, message: str, **result: Any) -> Outcome:
+    return Outcome(action.id, "failed", message=message, result=result)
+
+
+def hash_part_size(spec: Any, size: int) -> int:
+    """The part size behind the hash Kodo gives a ``size``-byte file uploaded by this job (0 = qetag)."""
+    up = spec.upload
+    part = int(up.part_size)
+    if up.resumable == "v2" and size > int(up.threshold):
+        part = adjust_part_size(size, part)
+    return etag_kind_part_size(str(up.resumable), part, size, int(up.threshold))
+
+
+def _load_resume(action: Action, ctx: JobContext) -> UploadState | None:
+    saved = ctx.state.load_upload(action.id)
+    if not saved:
+        return None
+    try:
+        return UploadState.from_json(saved)
+    except ValueError:
+        ctx.state.drop_upload(action.id)  # unreadable (older format): start fresh
+        return None
+
+
+def _upload_kwargs(spec: Any, path: str, mtime_ns: int) -> dict[str, Any]:
+    up = spec.upload
+    metadata = dict(up.metadata)
+    if up.keep_last_modified:
+        metadata[LAST_MODIFIED_META] = formatdate(mtime_ns / 1e9, usegmt=True)
+    return {
+        "policy": PutPolicy.from_mapping(up.policy.to_policy_dict()),
+        "token_ttl": int(up.token_ttl),
+        "version": up.resumable,
+        "threshold": int(up.threshold),
+        "part_size": int(up.part_size),
+        "part_concurrency": int(up.part_concurrency),
+        "mime_type": up.mime_type,
+        "metadata": metadata or None,
+        "custom_vars": dict(up.custom_vars) or None,
+    }
+
+
+def upload(action: Action, ctx: JobContext) -> Outcome:
+    """Upload one ``upload``/``update`` action (see the module docstring)."""
+    ctx.events.file_started(action)
+    try:
+        return _upload(action, ctx)
+    finally:
+        ctx.events.file_finished(action)
+
+
+def _upload(action: Action, ctx: JobContext) -> Outcome:
+    spec = ctx.spec
+    path = str(action.params["path"])
+    hasher = Hasher(ctx.state)
+    sent = 0
+    last_problem = ""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return _failed(action, "the local file disappeared after planning; the next run will re-plan it")
+        except OSError as exc:
+            return _failed(action, f"cannot stat the local file: {exc.strerror}")
+        size, mtime_ns = st.st_size, st.st_mtime_ns
+        request = HashRequest(path, size, mtime_ns, hash_part_size(spec, size))
+        hashed = hasher.etag(request) if attempt == 1 else compute(request)[0]
+        if hashed.etag is None:
+            return _failed(action, hashed.error or "cannot hash the local file")
+        expected = hashed.etag
+
+        def save(state: UploadState) -> None:
+            ctx.state.save_upload(action.id, state.to_json())
+
+        def progress(nbytes: int) -> None:
+            nonlocal sent
+            sent += nbytes
+            ctx.events.progress(nbytes)
+
+        try:
+            result = ctx.client.upload.upload_file(
+                str(spec.bucket), action.key, path, resume=_load_resume(action, ctx), on_state=save,
+                on_progress=progress, **_upload_kwargs(spec, path, mtime_ns))
+        except kodo_errors.SourceChanged as exc:
+            ctx.state.drop_upload(action.id)
+            last_problem = f"the file changed while it was uploaded ({exc.message})"
+            _warn(ctx, "source changed during upload", key=action.key, attempt=attempt)
+            continue
+        except FileNotFoundError:
+            ctx.state.drop_upload(action.id)
+            return _failed(action, "the local file disappeared during the upload")
+        ctx.state.drop_upload(action.id)
+        with contextlib.suppress(OSError):
+            after = os.stat(path)
+            if (after.st_size, after.st_mtime_ns) != (size, mtime_ns):
+                last_problem = "the file changed right after it was uploaded"
+                _warn(ctx, "source changed after upload", key=action.key, attempt=attempt)
+                continue
+        if result.hash == expected:
+            return Outcome(action.id, "done", bytes=sent, result={"hash": result.hash, "fsize": result.fsize})
+        fresh, stable = compute(request)
+        if fresh.etag == result.hash and stable:
+            # the cache row was stale (same size and mtime, other content): fix it, object is right
+            ctx.state.remember_etag(cache_path(request), size, mtime_ns, result.hash)
+            return Outcome(action.id, "done", bytes=sent, result={"hash": result.hash, "fsize": result.fsize})
+        last_problem = (f"hash mismatch: Kodo stored {result.hash} but the local file's etag is "
+                        f"{fresh.etag or expected}")
+        _warn(ctx, "uploaded hash mismatch", key=action.key, attempt=attempt,
+              remote=result.hash, local=fresh.etag or expected)
+    return _failed(action, f"{last_problem}; tried {ATTEMPTS} times, the next run will try again")
+
+
+def delete_batch(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+    """Delete (or soft-delete) up to 1000 objects in one rs batch; an already missing key counts as done."""
+    if not actions:
+        return []
+    spec = ctx.spec
+    bucket = str(spec.bucket)
+    rs = ctx.client.rs
+    batch_ops = []
+    for a in actions:
+        if "trash_key" in a.params:
+            batch_ops.append(rs.ops.move(bucket, a.key, bucket, str(a.params["trash_key"]), force=True))
+        elif "delete_after_days" in a.params:
+            batch_ops.append(rs.ops.delete_after_days(bucket, a.key, int(a.params["delete_after_days"])))
+        else:
+            batch_ops.append(rs.ops.delete(bucket, a.key))
+    for a in actions:
+        ctx.events.file_started(a)
+    try:
+        results = rs.batch(batch_ops)
+    finally:
+        for a in actions:
+            ctx.events.file_finished(a)
+    outcomes: list[Outcome] = []
+    for a, res in zip(actions, results, strict=True):
+        if res.ok:
+            outcomes.append(Outcome(a.id, "done"))
+        elif res.code == 612:  # no such key: someone deleted it already; the goal is reached
+            outcomes.append(Outcome(a.id, "done", message="already gone"))
+        else:
+            exc = res.exception
+            if isinstance(exc, kodo_errors.RetryableError):
+                outcomes.append(Outcome(a.id, "pending", code=res.code, reqid=res.reqid, message=res.message))
+            else:
+                outcomes.append(Outcome(a.id, "failed", code=res.code, reqid=res.reqid, message=res.message))
+    return outcomes
