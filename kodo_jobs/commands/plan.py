@@ -1,12 +1,67 @@
-"""`kodo-jobs plan` (being built)."""
+"""`kodo-jobs plan MANIFEST`: what `run` would do, changing nothing.
+
+Every selected job is planned into a scratch checkpoint (a temporary SQLite file), so a plan
+of 200k actions is counted and then streamed out without living in memory. The real state
+file is only read, except that newly computed etags extend its hash cache (which makes the
+next plan or run faster and changes nothing remote). Jobs are planned against the current
+remote state: a job that ``needs`` another does not see that job's effects here.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO
 
-from kodo_jobs.errors import UsageError
+from kodo_jobs import engine
+from kodo_jobs.errors import EXIT_CHANGES, EXIT_OK
+from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
+from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.log import configure, get_logger
+from kodo_jobs.plan import JobPlan, Plan, render_text, write_json
+from kodo_jobs.targets import open_target
 
 
-def plan(*args: Any, **kwargs: Any) -> int:
-    """Placeholder until the command lands."""
-    raise UsageError("kodo-jobs plan: not available yet")
+def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: Path | None = None,
+         detailed_exit: bool = False, jobs: list[str] | None = None, state: Path | None = None,
+         log_format: str = "console") -> int:
+    """Plan and print; exit 4 with ``--exit-code`` when something would change."""
+    configure(log_format)
+    m = engine.load_manifest(manifest)
+    specs = engine.select_jobs(m, jobs or [])
+    mdir = engine.manifest_dir(m, manifest)
+    state_path = (state or engine.default_state_path(manifest)).resolve()
+    log = get_logger()
+    real = Checkpoint(state_path) if state_path.exists() else None
+    with tempfile.TemporaryDirectory(prefix="kodo-jobs-plan-") as tmp:
+        scratch = Checkpoint(Path(tmp) / "plan.kjstate")
+        try:
+            job_plans: list[JobPlan] = []
+            with open_target(m.target, mdir) as client:
+                for spec in specs:
+                    if not getattr(spec, "enabled", True):
+                        job_plans.append(JobPlan(spec.name, spec.kind, {}, note="disabled (enabled: false)"))
+                        continue
+                    ctx = JobContext(client=client, spec=spec, state=ReadThroughState(real), dry_run=True,
+                                     log=log.bind(job=spec.name), manifest_dir=mdir)
+                    summary = engine.plan_job(spec, ctx, scratch, gen="plan", resume=False)
+                    job_plans.append(JobPlan(spec.name, spec.kind, summary))
+            the_plan = Plan(str(manifest), tuple(job_plans), lambda: scratch.iter_actions())
+            if out is not None:
+                with out.open("w", encoding="utf-8") as f:
+                    write_json(the_plan, f)
+            _render(the_plan, sys.stdout, as_json=as_json, show_all=show_all)
+        finally:
+            scratch.close()
+            if real is not None:
+                real.close()
+    return EXIT_CHANGES if detailed_exit and the_plan.changes else EXIT_OK
+
+
+def _render(the_plan: Plan, stream: IO[str], *, as_json: bool, show_all: bool) -> None:
+    if as_json:
+        write_json(the_plan, stream)
+    else:
+        render_text(the_plan, stream, show_all=show_all)
+    stream.flush()

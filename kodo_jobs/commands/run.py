@@ -1,12 +1,223 @@
-"""`kodo-jobs run` (being built)."""
+"""`kodo-jobs run MANIFEST`: load -> lock -> (plan -> execute) per job -> report.
+
+Each job is planned right before it runs, so a job that ``needs`` another sees that job's
+effects. A job whose needs did not end ``ok`` is skipped and reported. A rerun after an
+unfinished run of the same manifest (same file fingerprint) resumes: actions recorded ``done``
+are not redone; for sync, the fresh listing shows finished uploads as ``same`` and unfinished
+chunked uploads continue from their saved session (keyed by action id).
+"""
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
+from pathlib import Path
 from typing import Any
 
-from kodo_jobs.errors import UsageError
+from kodo_jobs import engine
+from kodo_jobs.errors import Interrupted, KodoJobsError, RunAborted, UsageError
+from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
+from kodo_jobs.executor.events import EventBus
+from kodo_jobs.executor.lock import RunLock
+from kodo_jobs.executor.progress import maybe_progress
+from kodo_jobs.executor.retry import call_with_retries, policy_from_spec
+from kodo_jobs.executor.runner import JobRun, Runner
+from kodo_jobs.executor.signals import stop_on_signals
+from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.kodo.errors import KodoError, RunFatalError
+from kodo_jobs.log import configure, get_logger
+from kodo_jobs.report import FailureLine, JobReport, JobStatus, Report, RunStatus
+from kodo_jobs.targets import open_target
 
 
-def run(*args: Any, **kwargs: Any) -> int:
-    """Placeholder until the command lands."""
-    raise UsageError("kodo-jobs run: not available yet")
+def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None, report_path: Path | None = None,
+        plan_file: Path | None = None, shard: str | None = None, max_duration: str | None = None,
+        max_bytes: str | None = None, jobs: list[str] | None = None, state: Path | None = None,
+        log_format: str = "console") -> int:
+    """Carry out the manifest; returns the exit code (errors go through the boundary)."""
+    configure(log_format)
+    if plan_file is not None or shard is not None or max_bytes is not None:
+        raise UsageError("--plan, --shard and --max-bytes are not supported by this version yet")
+    m = engine.load_manifest(manifest)
+    specs = engine.select_jobs(m, jobs or [])
+    state_path = (state or engine.default_state_path(manifest)).resolve()
+    run_id = engine.new_run_id()
+    log = get_logger(run_id=run_id)
+    stop = threading.Event()
+    timer = _deadline(max_duration, stop)
+    try:
+        if dry_run:
+            report = _dry_run(m, manifest, specs, state_path, run_id, log)
+        else:
+            report = _real_run(m, manifest, specs, state_path, run_id, log, stop, concurrency)
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if report_path is not None:
+        report.write_json(report_path)
+    report.render_text(sys.stdout)
+    sys.stdout.flush()
+    log.info("run finished", status=report.status, exit_code=report.exit_code, changed=report.changed)
+    if report.status == "interrupted":
+        raise Interrupted("interrupted: state saved; run the same command again to resume")
+    if report.status == "aborted":
+        raise RunAborted(report.message)
+    return report.exit_code
+
+
+def _deadline(max_duration: str | None, stop: threading.Event) -> threading.Timer | None:
+    if max_duration is None:
+        return None
+    from kodo_jobs.executor.retry import _seconds
+
+    seconds = _seconds(max_duration, -1.0)
+    if seconds <= 0:
+        raise UsageError(f"--max-duration {max_duration!r}: use a duration such as 30m or 90s")
+    timer = threading.Timer(seconds, stop.set)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _dry_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id: str, log: Any) -> Report:
+    """Plan every job into a scratch checkpoint and report what would happen; change nothing."""
+    import tempfile
+
+    started = time.time()
+    mdir = engine.manifest_dir(m, manifest)
+    real = Checkpoint(state_path, create=False) if state_path.exists() else None
+    with tempfile.TemporaryDirectory(prefix="kodo-jobs-dry-") as tmp:
+        scratch = Checkpoint(Path(tmp) / "plan.kjstate")
+        try:
+            with open_target(m.target, mdir) as client:
+                reports: list[JobReport] = []
+                for spec in specs:
+                    t0 = time.time()
+                    if not getattr(spec, "enabled", True):
+                        reports.append(JobReport(spec.name, spec.kind, "disabled", {}))
+                        continue
+                    ctx = JobContext(client=client, spec=spec, state=ReadThroughState(real), dry_run=True,
+                                     log=log.bind(job=spec.name), manifest_dir=mdir, run_id="")
+                    engine.plan_job(spec, ctx, scratch, gen=run_id, resume=False)
+                    reports.append(_job_report(scratch, spec, "planned", time.time() - t0))
+            return Report(str(manifest), run_id, started, time.time(), "dry-run", tuple(reports), dry_run=True)
+        finally:
+            scratch.close()
+            if real is not None:
+                real.close()
+
+
+def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id: str, log: Any,
+              stop: threading.Event, concurrency: int | None) -> Report:
+    started = time.time()
+    mdir = engine.manifest_dir(m, manifest)
+    bus = EventBus(maybe_progress())
+    with RunLock(state_path) as lock:
+        cp = Checkpoint(state_path)
+        try:
+            if lock.taken_over:
+                log.warning("took over the lock of a run that is gone", previous=lock.taken_over)
+            sha = engine.manifest_sha(manifest)
+            last = cp.last_run()
+            resume = last is not None and last.status != "ok" and last.manifest_sha == sha
+            if resume and last is not None:
+                log.info("resuming an unfinished run", previous_run=last.id, previous_status=last.status)
+            cp.begin_run(run_id, sha, [s.name for s in specs], dry_run=False)
+            status: RunStatus = "ok"
+            message = ""
+            reports: list[JobReport] = []
+            pending_error: KodoJobsError | None = None
+            try:
+                with stop_on_signals(stop), open_target(m.target, mdir) as client:
+                    runner = Runner(cp, run_id=run_id, events=bus, stop=stop, log=log)
+                    status, message, pending_error = _run_jobs(
+                        specs, client, cp, runner, bus, stop, run_id, mdir, resume, concurrency, log, reports)
+            except KeyboardInterrupt:
+                status, message = "interrupted", "interrupted"
+            finally:
+                bus.close()
+                cp.flush()
+            report = Report(str(manifest), run_id, started, time.time(), status, tuple(reports), message=message)
+            cp.end_run(run_id, status, report.to_json())
+            if pending_error is not None:
+                report.render_text(sys.stdout)
+                raise pending_error
+            return report
+        finally:
+            cp.close()
+
+
+def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus: EventBus,
+              stop: threading.Event, run_id: str, mdir: Path, resume: bool, concurrency: int | None,
+              log: Any, reports: list[JobReport]) -> tuple[RunStatus, str, KodoJobsError | None]:
+    job_status: dict[str, JobStatus] = {}
+    for spec in specs:
+        t0 = time.time()
+        jlog = log.bind(job=spec.name)
+        if not getattr(spec, "enabled", True):
+            job_status[spec.name] = "disabled"
+            reports.append(JobReport(spec.name, spec.kind, "disabled", {}, note="enabled: false"))
+            continue
+        bad_needs = [n for n in getattr(spec, "needs", ()) if n in job_status and job_status[n] not in ("ok",)]
+        if bad_needs or stop.is_set():
+            note = (f"skipped: needs {', '.join(bad_needs)} did not succeed" if bad_needs
+                    else "not started: the run was stopped")
+            cp.clear_job(spec.name)
+            job_status[spec.name] = "skipped"
+            reports.append(JobReport(spec.name, spec.kind, "skipped", {}, note=note))
+            jlog.warning("job skipped", reason=note)
+            continue
+        ctx = JobContext(client=client, spec=spec, state=cp, events=bus, dry_run=False,
+                         stop_requested=stop.is_set, log=jlog, manifest_dir=mdir, run_id=run_id)
+        policy = policy_from_spec(getattr(spec, "retry", None))
+
+        def plan_once(spec: Any = spec, ctx: JobContext = ctx) -> None:
+            engine.plan_job(spec, ctx, cp, gen=run_id, resume=resume)
+
+        def on_retry(exc: BaseException, attempt: int, wait: float, jlog: Any = jlog) -> None:
+            jlog.warning("retrying plan", attempt=attempt, wait=round(wait, 3), reqid=getattr(exc, "reqid", ""),
+                         error=str(exc))
+
+        try:
+            call_with_retries(plan_once, policy, on_retry=on_retry, stop=stop)
+            runner.execute(JobRun(spec.name, engine.bind_run(spec, ctx), batch_size=engine.batch_size(spec),
+                                  concurrency=concurrency or int(getattr(spec, "concurrency", 4)), policy=policy))
+        except (RunAborted, RunFatalError) as exc:
+            job_status[spec.name] = "aborted"
+            reports.append(_job_report(cp, spec, "aborted", time.time() - t0))
+            msg = str(exc) if isinstance(exc, RunAborted) else (
+                f"run stopped: {exc} (no further request can succeed; check the credentials, bucket and target)")
+            return "aborted", msg, None
+        except KodoError as exc:
+            job_status[spec.name] = "failed"
+            reports.append(_job_report(cp, spec, "failed", time.time() - t0, note=f"planning failed: {exc}"))
+            continue
+        except KodoJobsError as exc:
+            job_status[spec.name] = "failed"
+            reports.append(_job_report(cp, spec, "failed", time.time() - t0, note=str(exc)))
+            return "failed", str(exc), exc
+        if stop.is_set():
+            job_status[spec.name] = "interrupted"
+            reports.append(_job_report(cp, spec, "interrupted", time.time() - t0))
+            continue
+        failed = cp.failed_count(spec.name)
+        unfinished = cp.pending_count(spec.name)
+        st: JobStatus = "failed" if failed or unfinished else "ok"
+        job_status[spec.name] = st
+        reports.append(_job_report(cp, spec, st, time.time() - t0))
+    if stop.is_set():
+        return "interrupted", "", None
+    if any(s in ("failed", "skipped") for s in job_status.values()):
+        return "failed", "", None
+    return "ok", "", None
+
+
+def _job_report(cp: Checkpoint, spec: Any, status: JobStatus, duration: float, note: str = "") -> JobReport:
+    counts = cp.counts(spec.name).get(spec.name, {})
+    failures, total = cp.failures(spec.name)
+    return JobReport(
+        name=spec.name, kind=spec.kind, status=status, counts=counts, duration=duration,
+        failures=tuple(FailureLine(f.op, f.key, f.code, f.reqid, f.message) for f in failures),
+        failures_total=total, note=note,
+    )

@@ -1,12 +1,134 @@
-"""`kodo-jobs status` (being built)."""
+"""`kodo-jobs status MANIFEST`: what the last run did and what is unfinished.
+
+Reads the state file only (no lock: it may be shown while a run is going on; SQLite WAL gives a
+consistent snapshot). Shows the last run's start, end and status, the counts per job and
+status, pending actions, and partial chunked uploads with the bytes already sent.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
-from kodo_jobs.errors import UsageError
+from kodo_jobs import engine
+from kodo_jobs.errors import EXIT_OK, UsageError
+from kodo_jobs.executor.checkpoint import Checkpoint
+from kodo_jobs.executor.lock import lock_path_for
+from kodo_jobs.plan import human_bytes
 
 
-def status(*args: Any, **kwargs: Any) -> int:
-    """Placeholder until the command lands."""
-    raise UsageError("kodo-jobs status: not available yet")
+def status(manifest: Path, *, state: Path | None = None, as_json: bool = False) -> int:
+    """Print the status; exit 0 (2 if there is no readable state file)."""
+    if not manifest.exists() and state is None:
+        raise UsageError(f"manifest {manifest} does not exist")
+    state_path = (state or engine.default_state_path(manifest)).resolve()
+    if not state_path.exists():
+        if as_json:
+            sys.stdout.write(json.dumps({"state": str(state_path), "last_run": None}) + "\n")
+        else:
+            sys.stdout.write(f"no run recorded yet ({state_path} does not exist)\n")
+        return EXIT_OK
+    with Checkpoint(state_path, create=False) as cp:
+        doc = _collect(cp, state_path)
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    else:
+        _render(doc)
+    return EXIT_OK
+
+
+def upload_progress(state_json: str) -> tuple[int, int | None]:
+    """(bytes done, file size) read from a saved upload session, whatever its exact shape.
+
+    The client's UploadState is opaque to the engine; the fields looked for are the common
+    ones (``parts``/``blocks``/``contexts`` lists whose items carry a ``size``, plus
+    ``size``/``file_size``/``part_size``), so a new field never breaks ``status``.
+    """
+    try:
+        doc = json.loads(state_json)
+    except ValueError:
+        return 0, None
+    if not isinstance(doc, dict):
+        return 0, None
+    size = next((doc[k] for k in ("file_size", "size", "fsize") if isinstance(doc.get(k), int)), None)
+    part_size = doc.get("part_size") if isinstance(doc.get("part_size"), int) else None
+    done = 0
+    for key in ("parts", "finished", "done_parts", "blocks", "contexts", "ctxs"):
+        items = doc.get(key)
+        if isinstance(items, dict):
+            items = list(items.values())
+        if not isinstance(items, list):
+            continue
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get("size"), int):
+                done += item["size"]
+            elif part_size:
+                done += part_size
+        break
+    if size is not None:
+        done = min(done, size)
+    return done, size
+
+
+def _collect(cp: Checkpoint, state_path: Path) -> dict[str, Any]:
+    last = cp.last_run()
+    holder = None
+    lock_file = lock_path_for(state_path)
+    if lock_file.exists():
+        text = lock_file.read_text(encoding="utf-8", errors="replace").strip()
+        holder = json.loads(text) if text.startswith("{") else None
+    uploads = []
+    for action_id, state_json, updated in cp.uploads():
+        done, size = upload_progress(state_json)
+        job, _, rest = action_id.partition("\x1f")
+        op, _, key = rest.partition("\x1f")
+        uploads.append({"job": job, "op": op, "key": key, "bytes_done": done, "size": size, "updated": updated})
+    return {
+        "state": str(state_path),
+        "lock_holder": holder,
+        "last_run": None if last is None else {
+            "id": last.id, "status": last.status, "started": last.started, "ended": last.ended,
+            "jobs": list(last.jobs),
+            "report": last.summary.get("jobs", []) if last.summary else [],
+        },
+        "counts": cp.counts(),
+        "pending": cp.pending_count(),
+        "partial_uploads": uploads,
+    }
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _render(doc: dict[str, Any]) -> None:
+    out = sys.stdout
+    out.write(f"state: {doc['state']}\n")
+    if doc["lock_holder"]:
+        h = doc["lock_holder"]
+        out.write(f"lock: held or last held by pid {h.get('pid')} on {h.get('host')} since {h.get('started')}\n")
+    last = doc["last_run"]
+    if last is None:
+        out.write("no run recorded yet\n")
+    else:
+        state = "still running (or killed)" if last["ended"] is None else last["status"]
+        out.write(f"last run {last['id']}: {state}; started {_when(last['started'])}, ended {_when(last['ended'])}\n")
+    for job, ops in doc["counts"].items():
+        out.write(f"  {job}:\n")
+        for op, c in sorted(ops.items()):
+            st = ", ".join(f"{k} {v}" for k, v in sorted(c.items()) if k not in ("bytes", "sent") and v)
+            out.write(f"    {op:<10} {st}  ({human_bytes(c.get('bytes', 0))} planned, "
+                      f"{human_bytes(c.get('sent', 0))} sent)\n")
+    out.write(f"unfinished: {doc['pending']} pending action(s)")
+    ups = doc["partial_uploads"]
+    out.write(f", {len(ups)} partial upload(s)\n" if ups else "\n")
+    for u in ups:
+        total = f" of {human_bytes(u['size'])}" if u["size"] else ""
+        out.write(f"  {u['job']}: {u['key']}: {human_bytes(u['bytes_done'])}{total} sent\n")
+    if doc["pending"] or ups:
+        out.write("run the same `kodo-jobs run` command again to finish them\n")

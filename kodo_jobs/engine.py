@@ -1,0 +1,86 @@
+"""The pieces ``plan``, ``run`` and ``status`` share: manifest, job selection, state path, planning.
+
+This is the one module that knows manifests, kinds and the executor together (the executor
+itself knows only actions), so each command stays a short, readable pipeline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kodo_jobs.errors import UsageError
+from kodo_jobs.executor.checkpoint import Checkpoint
+from kodo_jobs.jobs import KINDS
+from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.plan import Action, OpCount, Outcome
+
+STATE_SUFFIX = ".kjstate"
+
+
+def load_manifest(path: Path) -> Any:
+    """``kodo_jobs.manifest.load(path)``: raises ManifestError (exit 2) with located problems."""
+    if not path.exists():
+        raise UsageError(f"manifest {path} does not exist")
+    loader = importlib.import_module("kodo_jobs.manifest.loader")
+    return loader.load(path)
+
+
+def manifest_sha(path: Path) -> str:
+    """Fingerprint of the manifest file: a rerun resumes done actions only under the same one."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def default_state_path(manifest_path: Path) -> Path:
+    """``media.yaml`` -> ``media.kjstate`` beside it."""
+    return manifest_path.resolve().with_suffix(STATE_SUFFIX)
+
+
+def new_run_id() -> str:
+    """A short unique run id (also in log lines and the report)."""
+    return uuid.uuid4().hex[:12]
+
+
+def select_jobs(manifest: Any, names: Sequence[str]) -> list[Any]:
+    """The manifest's jobs in ``needs`` order, restricted to ``names`` when given."""
+    ordered = list(manifest.jobs_in_order()) if hasattr(manifest, "jobs_in_order") else list(manifest.jobs)
+    if not names:
+        return ordered
+    known = {j.name for j in ordered}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"--job {', '.join(unknown)}: no such job in {manifest.path} "
+                         f"(jobs: {', '.join(sorted(known))})")
+    wanted = set(names)
+    return [j for j in ordered if j.name in wanted]
+
+
+def manifest_dir(manifest: Any, path: Path) -> Path:
+    """The folder relative paths of the manifest are resolved against."""
+    p = getattr(manifest, "path", None) or path
+    return Path(p).resolve().parent
+
+
+def plan_job(spec: Any, ctx: JobContext, checkpoint: Checkpoint, *, gen: str, resume: bool) -> dict[str, OpCount]:
+    """Stream one job's plan into ``checkpoint``; returns its counts per op."""
+    kind = KINDS[spec.kind]
+    return checkpoint.store_plan(spec.name, kind.plan(spec, ctx), gen=gen, resume=resume)
+
+
+def bind_run(spec: Any, ctx: JobContext) -> Any:
+    """The kind's ``run`` bound to ``ctx``, as the runner's plain callable."""
+    kind = KINDS[spec.kind]
+
+    def run(actions: Sequence[Action]) -> list[Outcome]:
+        return kind.run(actions, ctx)
+
+    return run
+
+
+def batch_size(spec: Any) -> int:
+    """The kind's batch size (1: one action per call)."""
+    return max(1, int(getattr(KINDS[spec.kind], "batch_size", 1)))

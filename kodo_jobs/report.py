@@ -1,0 +1,163 @@
+"""The run report: per job counts per op and status, bytes, duration, failures; exit code.
+
+Built from the checkpoint's aggregate queries (never from a list of every outcome), so its size
+is bounded by jobs x ops x statuses plus at most :data:`MAX_FAILURES` failures per job.
+Rendered as a console summary (one line when nothing changed, so a cron mail stays empty of
+noise) and as the ``--report PATH`` JSON document. Nothing in it is secret: keys, codes,
+request ids and messages pass the log redactor first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from kodo_jobs.log import redact_text
+from kodo_jobs.plan import ERROR_OP, NO_CHANGE_OPS, human_bytes
+
+MAX_FAILURES = 100
+JobStatus = Literal["ok", "failed", "skipped", "interrupted", "aborted", "planned", "disabled"]
+RunStatus = Literal["ok", "failed", "aborted", "interrupted", "dry-run"]
+
+
+@dataclass(frozen=True, slots=True)
+class FailureLine:
+    """A failed action as reported: enough to look it up in Kodo's logs."""
+
+    op: str
+    key: str
+    code: int | None
+    reqid: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobReport:
+    """One job's account: ``counts[op][status]`` plus ``bytes`` planned and ``sent`` per op."""
+
+    name: str
+    kind: str
+    status: JobStatus
+    counts: Mapping[str, Mapping[str, int]]
+    duration: float = 0.0
+    failures: tuple[FailureLine, ...] = ()
+    failures_total: int = 0
+    note: str = ""
+
+    @property
+    def bytes_sent(self) -> int:
+        """Bytes sent by this job's actions."""
+        return sum(c.get("sent", 0) for c in self.counts.values())
+
+    @property
+    def changed(self) -> int:
+        """Actions that changed something (done, excluding no-change ops)."""
+        return sum(c.get("done", 0) for op, c in self.counts.items() if op not in NO_CHANGE_OPS)
+
+    @property
+    def unfinished(self) -> int:
+        """Actions still pending (left for the next run)."""
+        return sum(c.get("pending", 0) for c in self.counts.values())
+
+    @property
+    def would_change(self) -> int:
+        """Planned actions that would change something (dry run)."""
+        return sum(sum(v for k, v in c.items() if k not in ("bytes", "sent"))
+                   for op, c in self.counts.items() if op not in NO_CHANGE_OPS and op != ERROR_OP)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The account of one run (or dry run)."""
+
+    manifest: str
+    run_id: str
+    started: float
+    ended: float
+    status: RunStatus
+    jobs: tuple[JobReport, ...]
+    message: str = ""
+    dry_run: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """0 ok/dry run, 130 interrupted, 1 otherwise."""
+        if self.status in ("ok", "dry-run"):
+            return EXIT_OK
+        if self.status == "interrupted":
+            return EXIT_INTERRUPTED
+        return EXIT_FAILED
+
+    @property
+    def changed(self) -> int:
+        """Actions that changed something, over every job."""
+        return sum(j.changed for j in self.jobs)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--report PATH`` document."""
+        return {
+            "manifest": self.manifest,
+            "run_id": self.run_id,
+            "started": self.started,
+            "ended": self.ended,
+            "duration": round(self.ended - self.started, 3),
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "exit_code": self.exit_code,
+            "message": redact_text(self.message),
+            "jobs": [
+                {
+                    "name": j.name, "kind": j.kind, "status": j.status, "note": redact_text(j.note),
+                    "duration": round(j.duration, 3), "bytes_sent": j.bytes_sent,
+                    "counts": {op: dict(c) for op, c in sorted(j.counts.items())},
+                    "failures_total": j.failures_total,
+                    "failures": [
+                        {"op": f.op, "key": f.key, "code": f.code, "reqid": f.reqid,
+                         "message": redact_text(f.message)}
+                        for f in j.failures
+                    ],
+                }
+                for j in self.jobs
+            ],
+            **dict(self.extra),
+        }
+
+    def write_json(self, path: Path) -> None:
+        """Write the JSON report atomically (a reader never sees half a file)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    def render_text(self, out: IO[str]) -> None:
+        """Console summary: one line when nothing changed and nothing failed, else per job."""
+        quiet = self.status == "ok" and not self.dry_run and self.changed == 0 and all(
+            j.failures_total == 0 and j.status in ("ok", "disabled") for j in self.jobs)
+        duration = self.ended - self.started
+        if quiet:
+            same = sum(c.get("skipped", 0) for j in self.jobs for c in j.counts.values())
+            out.write(f"kodo-jobs: nothing to do ({same} up to date, {len(self.jobs)} job(s), {duration:.1f}s)\n")
+            return
+        title = "dry run (nothing changed)" if self.dry_run else f"run {self.status}"
+        out.write(f"kodo-jobs: {title} in {duration:.1f}s\n")
+        for j in self.jobs:
+            note = f" - {j.note}" if j.note else ""
+            out.write(f"  {j.name} ({j.kind}): {j.status}, {human_bytes(j.bytes_sent)} sent, "
+                      f"{j.duration:.1f}s{note}\n")
+            for op, c in sorted(j.counts.items()):
+                statuses = ", ".join(f"{k} {v}" for k, v in sorted(c.items()) if k not in ("bytes", "sent") and v)
+                out.write(f"    {op:<10} {statuses}  ({human_bytes(c.get('bytes', 0))})\n")
+            for f in j.failures[:20]:
+                out.write(f"    FAILED {f.op} {f.key}: {redact_text(f.message)}"
+                          f"{f' code={f.code}' if f.code else ''}{f' reqid={f.reqid}' if f.reqid else ''}\n")
+            if j.failures_total > min(20, len(j.failures)):
+                out.write(f"    ... {j.failures_total - min(20, len(j.failures))} more failure(s) "
+                          "(see --report PATH or `kodo-jobs status`)\n")
+        if self.message:
+            out.write(redact_text(self.message).rstrip() + "\n")
