@@ -125,6 +125,33 @@ def error_for_status(
     return cls(message, **common)
 
 
+_FUSION_QUOTA = {400033, 400034, 400035}
+
+
+def fusion_error(code: int, message: str, status: int, headers: Mapping[str, str], *, method: str,
+                 url: str) -> errors.KodoError:
+    """The ``KodoError`` of a CDN (fusion) body ``code`` other than 200 (kept as ``code``)."""
+    common: dict[str, Any] = {"status": status, "code": code, "reqid": headers.get("X-Reqid", ""),
+                              "method": method, "url": redact_url(url)}
+    if code in _FUSION_QUOTA:
+        return errors.QuotaExceeded(message, **common)
+    if status == 401 or code == 401:
+        return errors.Unauthorized(message, **common)
+    if code >= 500000 or (status >= 500 and status != 501):
+        return errors.ServerError(message, **common)
+    return errors.BadRequest(message, **common)
+
+
+def _fusion_code(content: bytes) -> tuple[int | None, str]:
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return None, ""
+    if not isinstance(body, dict) or not isinstance(body.get("code"), int):
+        return None, ""
+    return int(body["code"]), str(body.get("error") or f"fusion code {body['code']}")
+
+
 class HttpClient:
     """One pooled ``requests.Session`` (``trust_env=False``) and the host failover walk."""
 
@@ -154,9 +181,12 @@ class HttpClient:
         params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         data: Any = None, json_body: Any = None, headers: Mapping[str, str] | None = None,
         auth: AuthBase | None = None, restart_codes: Iterable[int] = (), failover: bool = True,
+        fusion: bool = False,
     ) -> KodoResponse:
         """Send ``method path`` to the first base URL, then the next ones on a transport error
         or a retryable 5xx. Returns the 2xx answer or raises the ``KodoError`` of the last try.
+
+        ``fusion``: the body's ``code`` (CDN API) decides success, whatever the HTTP status.
         """
         if not bases:
             raise errors.BadRequest(f"no host configured for {method} {path}")
@@ -166,7 +196,7 @@ class HttpClient:
             url = base.rstrip("/") + path
             try:
                 return self._once(method, url, params=params, data=data, json_body=json_body,
-                                  headers=headers, auth=auth, restart_codes=codes)
+                                  headers=headers, auth=auth, restart_codes=codes, fusion=fusion)
             except (errors.TransportError, errors.ServerError) as exc:
                 last = exc
                 if not failover:
@@ -177,6 +207,7 @@ class HttpClient:
     def _once(
         self, method: str, url: str, *, params: Any, data: Any, json_body: Any,
         headers: Mapping[str, str] | None, auth: AuthBase | None, restart_codes: tuple[int, ...],
+        fusion: bool = False,
     ) -> KodoResponse:
         safe_url = redact_url(url)
         try:
@@ -192,6 +223,11 @@ class HttpClient:
             raise errors.TransportError(f"no answer: {type(exc).__name__}", method=method,
                                         url=safe_url) from exc
         final_url = redact_url(resp.url or url)
+        if fusion:
+            code, message = _fusion_code(content)
+            if code is not None and code != 200:
+                raise fusion_error(code, message, resp.status_code, resp.headers, method=method,
+                                   url=resp.url or url)
         if 200 <= resp.status_code < 300:
             return KodoResponse(resp.status_code, content, resp.headers,
                                 resp.headers.get("X-Reqid", ""), method, final_url)

@@ -1,0 +1,80 @@
+"""``KodoClient``: one object that holds the session, the hosts and every sub-API.
+
+    client = KodoClient.for_endpoint("http://127.0.0.1:9400", "ak", "sk")
+    client.rs.stat("bucket", "key"); client.upload.upload_file("bucket", "key", path)
+
+Thread-safe: share one client between worker threads (the session pool is sized by
+``pool_size``; give at least the number of threads times the part concurrency).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from .auth import QBoxAuth, QiniuAuth
+from .cdn import CdnApi
+from .config import Credentials, Hosts, Timeouts
+from .fetch import FetchApi
+from .fop import FopApi
+from .hosts import HostResolver
+from .http import HttpClient
+from .rs import RsApi
+from .rsf import RsfApi
+from .uc import UcApi
+from .upload.form import FormUploader
+from .upload.resumable import ResumableApi
+from .upload.uploader import Uploader
+from .urls import UrlSigner
+
+
+class KodoClient:
+    """The Kodo client: ``rs``, ``rsf``, ``upload``, ``fetch``, ``fop``, ``cdn``, ``uc``, ``urls``."""
+
+    def __init__(self, credentials: Credentials, hosts: Hosts, *, timeouts: Timeouts = Timeouts(),
+                 session: requests.Session | None = None, pool_size: int = 16) -> None:
+        self.credentials = credentials
+        self.hosts = hosts
+        self.http = HttpClient(timeouts, session=session, pool_size=pool_size)
+        self.resolver = HostResolver(hosts)
+        qiniu_auth = QiniuAuth(credentials)
+        qbox_auth = QBoxAuth(credentials)
+        self.uc = UcApi(self.http, credentials, self.resolver.uc_hosts, hosts.scheme)
+        self.resolver.attach(self.uc)
+        self.rs = RsApi(self.http, self.resolver, qiniu_auth)
+        self.rsf = RsfApi(self.http, self.resolver, qiniu_auth)
+        self.upload = Uploader(credentials, self.resolver, FormUploader(self.http), ResumableApi(self.http))
+        self.fetch = FetchApi(self.http, self.resolver, qiniu_auth)
+        self.fop = FopApi(self.http, self.resolver, qbox_auth)
+        self.cdn = CdnApi(self.http, self.resolver, qbox_auth)
+        self.urls = UrlSigner(credentials)
+
+    @classmethod
+    def for_endpoint(cls, url: str, access_key: str, secret_key: str, **kw: Any) -> KodoClient:
+        """Every service at one base URL (the emulator or a Kodo-compatible gateway)."""
+        return cls(Credentials(access_key, secret_key), Hosts.single(url), **kw)
+
+    @classmethod
+    def for_region(cls, region_id: str, access_key: str, secret_key: str, **kw: Any) -> KodoClient:
+        """The public hosts of a Kodo region (``z0``, ``z1``, ``z2``, ``na0``, ``as0``...)."""
+        return cls(Credentials(access_key, secret_key), Hosts.for_region(region_id), **kw)
+
+    @classmethod
+    def discover(cls, access_key: str, secret_key: str, *, uc: str | None = None, **kw: Any) -> KodoClient:
+        """Find each bucket's hosts through uc ``/v4/query`` (cached for the answer's ttl)."""
+        hosts = Hosts(uc=(uc,)) if uc else Hosts()
+        return cls(Credentials(access_key, secret_key), hosts, **kw)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.http.close()
+
+    def __enter__(self) -> KodoClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KodoClient({self.credentials!r}, {self.hosts!r})"
