@@ -2,8 +2,9 @@
 
 Formats (qshell-compatible, so files exported by one tool feed the other):
 
-* keys file, single mode: one object key per line (a tab and anything after it is ignored,
-  so qshell's ``listbucket`` output works as input);
+* keys file, single mode: one object key per line; a second column is kept as the optional
+  destination (move/copy/rename use it, other ops ignore it and anything after the key, so
+  qshell's ``listbucket`` output works as a delete list);
 * keys file, pair mode (move/copy/rename): ``src<TAB>dst`` per line;
 * URL file (fetch): ``url`` or ``url<TAB>key`` per line; further columns are ignored, so a
   failure file written by a fetch job (``url<TAB>key<TAB>code<TAB>error``) is a valid input.
@@ -79,7 +80,8 @@ def _key_problem(key: str) -> str | None:
 def parse_keys(lines: Iterable[str], *, pairs: bool, source: str) -> list[KeyLine]:
     """Parse a keys file's lines; raise :class:`InputFileError` listing every bad line.
 
-    ``source`` names the file in messages. In pair mode each line must be ``src<TAB>dst``.
+    ``source`` names the file in messages. In pair mode each line must be ``src<TAB>dst``;
+    otherwise a non-empty second column becomes :attr:`KeyLine.dest`.
     """
     result: list[KeyLine] = []
     problems: list[str] = []
@@ -105,7 +107,8 @@ def parse_keys(lines: Iterable[str], *, pairs: bool, source: str) -> list[KeyLin
             if bad:
                 problems.append(f"{where}: {bad}")
                 continue
-            result.append(KeyLine(number, key))
+            dest = columns[1] if len(columns) > 1 and columns[1] else None
+            result.append(KeyLine(number, key, dest))
     if problems:
         raise InputFileError(problems)
     return result

@@ -50,7 +50,7 @@ class Listed(Protocol):
     @property
     def mime_type(self) -> str: ...
     @property
-    def put_time(self) -> int: ...  # 100-ns units since the epoch, as Kodo sends it
+    def put_time_100ns(self) -> int: ...  # 100-ns units since the epoch, as Kodo sends it
     @property
     def type(self) -> int: ...
 
@@ -124,7 +124,7 @@ class SelectFilter:
             return False
         if self.mimes and not any(fnmatchcase(entry.mime_type or "", m) for m in self.mimes):
             return False
-        age_ns = self.now_ns - entry.put_time * 100
+        age_ns = self.now_ns - entry.put_time_100ns * 100
         if self.older_than is not None and age_ns < _ns(self.older_than):
             return False
         return not (self.newer_than is not None and age_ns > _ns(self.newer_than))

@@ -18,12 +18,12 @@ class Entry:
     key: str
     fsize: int = 10
     mime_type: str = "text/plain"
-    put_time: int = NOW_NS // 100  # 100-ns units like Kodo
+    put_time_100ns: int = NOW_NS // 100  # 100-ns units like Kodo
     type: int = 0
 
 
 def aged(key: str, days: float, **kw: object) -> Entry:
-    return Entry(key, put_time=int((NOW_NS - days * DAY_NS) // 100), **kw)  # type: ignore[arg-type]
+    return Entry(key, put_time_100ns=int((NOW_NS - days * DAY_NS) // 100), **kw)  # type: ignore[arg-type]
 
 
 ENTRIES = [

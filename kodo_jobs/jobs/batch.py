@@ -1,0 +1,220 @@
+"""``kind: batch``: one rs operation over explicit keys, a keys file, or a ``select`` of a listing.
+
+Plan: one action per key, ``op`` named as in the manifest (``move``, ``copy``, ``rename``,
+``delete``, ``chtype``, ``chgm``, ``deleteAfterDays``, ``chstatus``, ``restoreAr``,
+``lifecycle``, ``stat``); destinations are resolved while planning so the plan shows them.
+Destructive actions (the source key goes away, an expiry or a disable is set, or ``force``
+overwrites a destination) are phase 1: the executor runs them only after a clean phase 0. When
+their count exceeds ``max_ops`` the plan ends with one ``error`` action that says so and how to
+override it; that failure keeps the whole destructive phase from running (like sync's
+``max_delete``).
+
+Run: the actions of one call become rs batch requests of at most ``batch_size`` ops; each op's
+own result decides its outcome. On a 298 only the failed *retryable* ops (5xx/599/573) come
+back ``pending`` for another attempt; the others fail at once with their key and code. A delete
+of a key that is already gone (612) counts as skipped, so a rerun after a crash is clean.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.keys import read_keys_file
+from kodo_jobs.jobs.select import from_spec as select_filter
+from kodo_jobs.jobs.tries import Tries, max_attempts, outcome_for_error
+from kodo_jobs.kodo.rs import MAX_BATCH, BatchOp, ops
+from kodo_jobs.plan import ERROR_OP, Action, Outcome
+
+PAIR_OPS = frozenset({"move", "copy", "rename"})
+"""Ops with a destination key; a keys-file line ``src<TAB>dst`` gives it explicitly."""
+
+_TRIES = Tries()
+
+
+def is_destructive(spec: Any) -> bool:
+    """True when the job's op removes, hides, expires or overwrites objects."""
+    name, params = spec.op.name, spec.op.params
+    force = bool(getattr(params, "force", False) or spec.force)
+    if name in ("delete", "move", "rename"):
+        return True
+    if name == "copy":
+        return force
+    if name == "deleteAfterDays":
+        return bool(params.days > 0)
+    if name == "chstatus":
+        return bool(params.status == 1)
+    if name == "lifecycle":
+        return bool(params.delete_after_days > 0)
+    return False
+
+
+def _destination(spec: Any, key: str, explicit: str | None) -> tuple[str, str]:
+    """(bucket, key) a move/copy/rename of ``key`` goes to; ValueError when it cannot be derived."""
+    name, params = spec.op.name, spec.op.params
+    if name == "rename":
+        if explicit is not None:
+            return spec.bucket, explicit
+        if params.to is not None:
+            return spec.bucket, params.to
+        if params.replace_prefix is not None:
+            if not key.startswith(params.replace_prefix):
+                raise ValueError(f"key does not start with replace_prefix {params.replace_prefix!r}")
+            return spec.bucket, params.with_prefix + key[len(params.replace_prefix):]
+        pattern = re.compile(params.regex)
+        if not pattern.search(key):
+            raise ValueError(f"key does not match regex {params.regex!r}")
+        return spec.bucket, pattern.sub(params.replacement, key, count=1)
+    bucket = params.bucket or spec.bucket
+    if explicit is not None:
+        return bucket, explicit
+    if not key.startswith(params.strip_prefix):
+        raise ValueError(f"key does not start with strip_prefix {params.strip_prefix!r}")
+    return bucket, params.dest_prefix + key[len(params.strip_prefix):]
+
+
+def _sources(spec: Any, ctx: JobContext, seen: list[int]) -> Iterator[tuple[str, int, str | None, int | None]]:
+    """(key, size, explicit destination, keys-file line) per candidate; ``seen[0]`` counts the scope."""
+    if spec.keys is not None:
+        for key in spec.keys:
+            seen[0] += 1
+            yield key, 0, None, None
+    elif spec.keys_file is not None:
+        for line in read_keys_file(spec.keys_file, pairs=False):
+            seen[0] += 1
+            yield line.key, 0, line.dest, line.line
+    else:
+        flt = select_filter(spec.select)
+        for entry in ctx.client.rsf.list(spec.bucket, prefix=flt.prefix):
+            seen[0] += 1
+            if flt.matches(entry):
+                yield entry.key, entry.fsize, None, None
+
+
+def _limit(limit: Any, total: int) -> int | None:
+    if limit is None:
+        return None
+    of = getattr(limit, "of", None)
+    return int(of(total)) if callable(of) else int(limit)
+
+
+class BatchKind:
+    """The ``batch`` job kind."""
+
+    kind = "batch"
+    batch_size = MAX_BATCH
+
+    def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
+        """One action per selected key, destructive ones in phase 1, then the max_ops verdict."""
+        name = spec.op.name
+        destructive = is_destructive(spec)
+        phase = 1 if destructive else 0
+        seen = [0]
+        count = 0
+        soft = spec.soft_delete
+        for key, size, explicit, line in _sources(spec, ctx, seen):
+            params: dict[str, Any] = {}
+            if line is not None:
+                params["line"] = line
+            if name in PAIR_OPS:
+                try:
+                    dst_bucket, dst_key = _destination(spec, key, explicit)
+                except (ValueError, re.error) as exc:
+                    where = f"{spec.keys_file}:{line}: " if line is not None else ""
+                    yield Action(spec.name, ERROR_OP, key, size, 0, {**params, "message": f"{where}{exc}"})
+                    continue
+                if (dst_bucket, dst_key) == (spec.bucket, key):
+                    yield Action(spec.name, "skip", key, size, 0, {**params, "reason": "destination is the source"})
+                    continue
+                params.update(dest_bucket=dst_bucket, dest_key=dst_key)
+            elif name == "delete" and soft is not None:
+                if soft.trash_prefix is not None:
+                    if key.startswith(soft.trash_prefix):
+                        yield Action(spec.name, "skip", key, size, 0, {**params, "reason": "already in the trash"})
+                        continue
+                    params.update(soft="trash", dest_key=soft.trash_prefix + key)
+                else:
+                    params.update(soft="expire", days=soft.delete_after_days)
+            count += 1
+            yield Action(spec.name, name, key, size, phase, params)
+        limit = _limit(spec.max_ops, seen[0]) if destructive else None
+        if limit is not None and count > limit:
+            shown = f"{spec.max_ops} of {seen[0]} = {limit}" if hasattr(spec.max_ops, "of") else str(limit)
+            yield Action(spec.name, ERROR_OP, "(max_ops)", 0, 0, {"message": (
+                f"refused: {count} {name} operations exceed max_ops ({shown}); nothing destructive "
+                f"will run. Check the selection, then raise max_ops (e.g. max_ops: {count}) "
+                "or remove it to allow them")})
+
+    def run(self, actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+        """Send the actions as batch requests of at most ``spec.batch_size`` ops."""
+        spec = ctx.spec
+        size = max(1, min(int(getattr(spec, "batch_size", MAX_BATCH)), MAX_BATCH))
+        attempts = max_attempts(spec)
+        outcomes: list[Outcome] = []
+        for start in range(0, len(actions), size):
+            chunk = actions[start:start + size]
+            results = ctx.client.rs.batch([build_op(spec, a) for a in chunk])
+            for action, res in zip(chunk, results, strict=True):
+                attempt = _TRIES.next(ctx.run_id, action.id)
+                outcomes.append(_outcome(action, res, attempt=attempt, attempts=attempts))
+        return outcomes
+
+
+def build_op(spec: Any, action: Action) -> BatchOp:
+    """The rs command of one planned action."""
+    bucket, key, p = spec.bucket, action.key, action.params
+    name, params = action.op, spec.op.params
+    force = bool(getattr(params, "force", False) or spec.force)
+    if name == "move":
+        return ops.move(bucket, key, p["dest_bucket"], p["dest_key"], force=force)
+    if name == "copy":
+        return ops.copy(bucket, key, p["dest_bucket"], p["dest_key"], force=force)
+    if name == "rename":
+        return ops.rename(bucket, key, p["dest_key"], force=force)
+    if name == "delete":
+        if p.get("soft") == "trash":
+            return ops.move(bucket, key, bucket, p["dest_key"], force=True)
+        if p.get("soft") == "expire":
+            return ops.delete_after_days(bucket, key, int(p["days"]))
+        return ops.delete(bucket, key)
+    if name == "chtype":
+        return ops.chtype(bucket, key, params.type)
+    if name == "chgm":
+        return ops.chgm(bucket, key, params.mime, metadata=params.metadata or None)
+    if name == "deleteAfterDays":
+        return ops.delete_after_days(bucket, key, params.days)
+    if name == "chstatus":
+        return ops.chstatus(bucket, key, params.status)
+    if name == "restoreAr":
+        return ops.restore_ar(bucket, key, params.days)
+    if name == "lifecycle":
+        return ops.lifecycle(bucket, key, to_ia_after_days=params.to_ia_after_days,
+                             to_archive_ir_after_days=params.to_archive_ir_after_days,
+                             to_archive_after_days=params.to_archive_after_days,
+                             to_deep_archive_after_days=params.to_deep_archive_after_days,
+                             delete_after_days=params.delete_after_days)
+    if name == "stat":
+        return ops.stat(bucket, key)
+    raise ValueError(f"unknown batch op {name!r}")
+
+
+def _outcome(action: Action, res: Any, *, attempt: int, attempts: int) -> Outcome:
+    """One op's result as an Outcome (see the module docstring for the rules)."""
+    if res.ok:
+        result: dict[str, Any] = {}
+        if action.op == "stat" and res.data:
+            result = {k: res.data[k] for k in ("fsize", "hash", "mimeType", "putTime", "type", "md5")
+                      if k in res.data}
+        elif "dest_key" in action.params:
+            result = {"dest": f"{action.params.get('dest_bucket', '')}:{action.params['dest_key']}".lstrip(":")}
+        return Outcome(action.id, "done", reqid=res.reqid, result=result)
+    if action.op == "delete" and res.code == 612 and not action.params.get("soft"):
+        return Outcome(action.id, "skipped", code=612, reqid=res.reqid, message="already deleted")
+    exc = res.exception
+    assert exc is not None
+    return outcome_for_error(action, exc, attempt=attempt, attempts=attempts)
+
+
+KIND = BatchKind()

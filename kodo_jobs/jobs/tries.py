@@ -1,0 +1,48 @@
+"""Per-action attempt counting, so a kind knows when a retryable failure is the last one.
+
+The executor retries an action while its Outcome is ``pending``; once the job's
+``retry.attempts`` are spent it records a generic failure without the Kodo code. Kinds that
+answer per item (batch ops of a 298, fetch URLs, CDN chunks) count attempts here and turn the
+last retryable failure into a ``failed`` Outcome that keeps the code, and writes it to the
+failure file. Counts live per run, in memory: a rerun starts afresh, as the executor does.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from kodo_jobs.kodo.errors import KodoError, RetryableError
+from kodo_jobs.plan import Action, Outcome
+
+
+class Tries:
+    """Attempts per (run, action id); thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def next(self, run_id: str, action_id: str) -> int:
+        """Count one more attempt of this action in this run and return its number (1-based)."""
+        with self._lock:
+            mark = (run_id, action_id)
+            n = self._counts.get(mark, 0) + 1
+            self._counts[mark] = n
+            return n
+
+
+def max_attempts(spec: Any) -> int:
+    """The job's ``retry.attempts`` (6 when the spec has none)."""
+    retry = getattr(spec, "retry", None)
+    return int(getattr(retry, "attempts", 6) or 6)
+
+
+def outcome_for_error(action: Action, exc: KodoError, *, attempt: int, attempts: int,
+                      result: dict[str, Any] | None = None) -> Outcome:
+    """``pending`` for a retryable error with attempts left, else ``failed`` keeping code and reqid."""
+    if isinstance(exc, RetryableError) and attempt < attempts:
+        return Outcome(action.id, "pending", code=exc.code, reqid=exc.reqid, message=exc.message)
+    suffix = f" (after {attempt} attempts)" if isinstance(exc, RetryableError) and attempt > 1 else ""
+    return Outcome(action.id, "failed", code=exc.code, reqid=exc.reqid, message=exc.message + suffix,
+                   result=result or {})
