@@ -30,7 +30,7 @@ def machine() -> dict[str, Any]:
 def _flat(text: str, limit: int = 200) -> str:
     """One table cell: no newlines or pipes, bounded length."""
     flat = " ".join(text.split()).replace("|", "/")
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+    return flat if len(flat) <= limit else flat[:60] + " ... " + flat[-(limit - 65):]
 
 
 def _cell(value: float | None, fmt: str = "{:.2f}") -> str:

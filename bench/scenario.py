@@ -40,7 +40,8 @@ class BenchContext:
         tmp.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("QINIU_", "BENCH_"))}
         env.update({"TMPDIR": str(tmp), "BENCH_AK": ACCESS_KEY, "BENCH_SK": SECRET_KEY,
-                    "PYTHONPATH": str(self.repo), "PYTHONDONTWRITEBYTECODE": "1"})
+                    "PYTHONPATH": str(self.repo), "PYTHONDONTWRITEBYTECODE": "1",
+                    "PYTHONWARNINGS": "ignore::DeprecationWarning"})
         env.update(extra or {})
         return env
 
