@@ -111,6 +111,8 @@ class _Load:
         if not isinstance(data, dict):
             self.add((), f"the manifest must be a mapping with version, target and jobs (got {shown(data)})")
             raise ManifestError(self.problems)
+        for key in [k for k in data if k.startswith("x-")]:
+            del data[key]  # extension keys: a home for YAML anchors (``x-common: &common {...}``)
         for key in _LOADER_ONLY:
             if key in data:
                 self.add((key,), f"unknown field {key!r} (set by the loader, not in YAML)")

@@ -97,7 +97,7 @@ def model_at(loc: PathKey, raw: Any) -> type[BaseModel] | None:
 
 def wire_fields(model: type[BaseModel]) -> list[str]:
     """Field names as written in YAML (aliases where they exist)."""
-    return [f.alias or n for n, f in model.model_fields.items()]
+    return [f.alias or n for n, f in model.model_fields.items() if not f.exclude]
 
 
 def clean_loc(loc: tuple[int | str, ...], raw: Any) -> PathKey:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from kodo_jobs.manifest.base import Model
@@ -55,8 +55,9 @@ def _build_defaults_model() -> type[BaseModel]:
                 continue
             kinds = ", ".join(kinds_with_field(name))
             doc = (info.description or "").rstrip(".")
+            typed: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
             fields[name] = (
-                info.annotation | None,  # type: ignore[operator]
+                typed | None,
                 Field(None, description=f"{doc} (default for: {kinds})." if doc else f"Default for: {kinds}."),
             )
     return create_model(
@@ -130,6 +131,11 @@ def _find_cycle(edges: dict[str, list[str]]) -> list[str]:
 
 class Manifest(Model):
     """A validated manifest: where to run (``target``) and what (``jobs``)."""
+
+    model_config = ConfigDict(
+        title="kodo-jobs manifest",
+        json_schema_extra={"patternProperties": {"^x-": {"description": "Ignored: a home for YAML anchors."}}},
+    )
 
     version: Literal[1]
     """Manifest format version (1)."""
