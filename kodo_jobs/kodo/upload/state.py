@@ -77,6 +77,8 @@ class UploadState:
         """Parse :meth:`to_json` output; anything else raises ``ValueError``."""
         try:
             data: Mapping[str, Any] = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("expected a JSON object")
             if data.get("format") != FORMAT:
                 raise ValueError(f"unknown upload state format {data.get('format')!r}")
             version = data["version"]
