@@ -6,8 +6,10 @@ Formats (qshell-compatible, so files exported by one tool feed the other):
   destination (move/copy/rename use it, other ops ignore it and anything after the key, so
   qshell's ``listbucket`` output works as a delete list);
 * keys file, pair mode (move/copy/rename): ``src<TAB>dst`` per line;
-* URL file (fetch): ``url`` or ``url<TAB>key`` per line; further columns are ignored, so a
-  failure file written by a fetch job (``url<TAB>key<TAB>code<TAB>error``) is a valid input.
+* URL file (fetch): ``url``, ``url<TAB>key`` or ``url<TAB>key<TAB>hash`` per line (the
+  expected etag or md5, for ``skip_existing: etag|md5``; an empty key column means "derive
+  it from the URL"); further columns are ignored, so a failure file written by a fetch job
+  (``url<TAB>key<TAB>code<TAB>error``: a numeric third column is not a hash) is a valid input.
 
 Blank lines and lines whose first non-blank character is ``#`` are skipped. Only the line
 ending is stripped from a key: spaces are legal in Kodo keys. Every problem is reported with
@@ -57,6 +59,7 @@ class UrlLine:
     line: int
     url: str
     key: str
+    hash: str | None = None  # expected etag or md5 (third column), for skip_existing: etag|md5
 
 
 def _content_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
@@ -127,8 +130,11 @@ def key_from_url(url: str) -> str:
     return unquote(urlsplit(url).path).lstrip("/")
 
 
-def parse_urls(lines: Iterable[str], *, source: str) -> list[UrlLine]:
-    """Parse a URL file's lines (``url`` or ``url<TAB>key[<TAB>...]``); bad lines raise together."""
+def parse_urls(lines: Iterable[str], *, source: str, key_prefix: str = "") -> list[UrlLine]:
+    """Parse a URL file's lines (``url`` or ``url<TAB>key[<TAB>...]``); bad lines raise together.
+
+    ``key_prefix`` is put before keys derived from URLs (not before explicit keys).
+    """
     result: list[UrlLine] = []
     problems: list[str] = []
     for number, text in _content_lines(lines):
@@ -139,21 +145,23 @@ def parse_urls(lines: Iterable[str], *, source: str) -> list[UrlLine]:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             problems.append(f"{where}: not an http(s) URL: {url!r}")
             continue
-        key = columns[1] if len(columns) > 1 and columns[1] else key_from_url(url)
+        key = columns[1] if len(columns) > 1 and columns[1] else key_prefix + key_from_url(url)
         bad = _key_problem(key)
         if bad:
             hint = " (give one as 'url<TAB>key')" if len(columns) < 2 else ""
             problems.append(f"{where}: {bad}{hint}")
             continue
-        result.append(UrlLine(number, url, key))
+        third = columns[2].strip() if len(columns) > 2 else ""
+        # a numeric third column is the code of a failure file line, not a hash
+        result.append(UrlLine(number, url, key, third if third and not third.isdigit() else None))
     if problems:
         raise InputFileError(problems)
     return result
 
 
-def read_urls_file(path: Path) -> list[UrlLine]:
+def read_urls_file(path: Path, *, key_prefix: str = "") -> list[UrlLine]:
     """Read and parse a URL file (UTF-8)."""
-    return parse_urls(_read_lines(path), source=str(path))
+    return parse_urls(_read_lines(path), source=str(path), key_prefix=key_prefix)
 
 
 def _read_lines(path: Path) -> list[str]:
