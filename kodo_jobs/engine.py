@@ -84,3 +84,9 @@ def bind_run(spec: Any, ctx: JobContext) -> Any:
 def batch_size(spec: Any) -> int:
     """The kind's batch size (1: one action per call)."""
     return max(1, int(getattr(KINDS[spec.kind], "batch_size", 1)))
+
+
+def phase_batch_sizes(spec: Any) -> dict[int, int]:
+    """Optional per-phase batch sizes a kind declares (``phase_batch_sizes = {1: 1000}``)."""
+    sizes = getattr(KINDS[spec.kind], "phase_batch_sizes", None) or {}
+    return {int(k): max(1, int(v)) for k, v in dict(sizes).items()}

@@ -8,12 +8,14 @@ anything can print them.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from kodo_jobs.errors import UsageError
+from kodo_jobs.kodo.client import KodoClient
+from kodo_jobs.kodo.config import Timeouts
 from kodo_jobs.log import register_secret
 
 EMBEDDED_DIR = ".kodo-jobs"
@@ -21,23 +23,27 @@ EMBEDDED_AK = "kodo-jobs-embedded-ak"
 EMBEDDED_SK = "kodo-jobs-embedded-sk"  # local-only emulator key: not a secret
 
 
-def _client_class() -> Any:
-    return importlib.import_module("kodo_jobs.kodo").KodoClient
+def _timeouts(target: Any) -> Timeouts:
+    t = getattr(target, "timeouts", None)
+    if t is None:
+        return Timeouts()
+    return Timeouts(connect=float(t.connect), read=float(t.read))
 
 
 @contextmanager
-def open_target(target: Any, manifest_dir: Path) -> Iterator[Any]:
-    """Yield a client for ``target``; an embedded emulator is stopped on exit."""
-    client_cls = _client_class()
+def open_target(target: Any, manifest_dir: Path) -> Iterator[KodoClient]:
+    """Yield a client for ``target``; the client (and an embedded emulator) is closed on exit."""
+    timeouts = _timeouts(target)
     if getattr(target, "embedded", False):
-        emu = importlib.import_module("kodo_jobs.emulator")
-        config = emu.EmulatorConfig(
-            data_dir=manifest_dir / EMBEDDED_DIR, access_key=EMBEDDED_AK, secret_key=EMBEDDED_SK,
-            auto_create_buckets=True,
-        )
-        running = emu.start_emulator(config)
+        from kodo_jobs.emulator.config import EmulatorConfig
+        from kodo_jobs.emulator.server import start_emulator
+
+        config = EmulatorConfig(data_dir=manifest_dir / EMBEDDED_DIR, access_key=EMBEDDED_AK,
+                                secret_key=EMBEDDED_SK, auto_create_buckets=True)
+        running = start_emulator(config)
         try:
-            yield client_cls.for_endpoint(running.url, EMBEDDED_AK, EMBEDDED_SK)
+            with KodoClient.for_endpoint(running.url, EMBEDDED_AK, EMBEDDED_SK, timeouts=timeouts) as client:
+                yield client
         finally:
             running.stop()
         return
@@ -46,14 +52,10 @@ def open_target(target: Any, manifest_dir: Path) -> Iterator[Any]:
     ak = target.access_key.get_secret_value()
     sk = target.secret_key.get_secret_value()
     if target.endpoint is not None:
-        yield client_cls.for_endpoint(str(target.endpoint).rstrip("/"), ak, sk)
+        client = KodoClient.for_endpoint(str(target.endpoint).rstrip("/"), ak, sk, timeouts=timeouts)
     elif target.region is not None:
-        yield client_cls.for_region(target.region, ak, sk)
+        client = KodoClient.for_region(target.region, ak, sk, timeouts=timeouts)
     else:
-        hosts = target.hosts
-        factory = getattr(client_cls, "for_hosts", None)
-        if factory is None:
-            from kodo_jobs.errors import UsageError
-
-            raise UsageError("target.hosts is not supported by this build's client; use endpoint or region")
-        yield factory({k: str(v) for k, v in hosts.model_dump().items() if v is not None}, ak, sk)
+        raise UsageError("target.hosts is not supported by this version yet; use endpoint or region")
+    with client:
+        yield client

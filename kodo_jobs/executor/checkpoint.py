@@ -20,7 +20,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -264,6 +264,24 @@ class Checkpoint:
                 self._commit()
             batch.clear()
 
+        try:
+            self._store_rows(job, actions, gen, batch, counts, write)
+        except BaseException:
+            # a plan that failed half-way (max_delete refused, listing failed...) must not leave
+            # half a plan pending; done rows of a resumed plan stay
+            with self._lock:
+                self._db.execute("DELETE FROM actions WHERE job = ? AND status != 'done'", (job,))
+                self._commit()
+            raise
+        with self._lock:
+            # rows kept from an earlier plan that this plan no longer contains
+            self._db.execute("DELETE FROM actions WHERE job = ? AND gen != ?", (job, gen))
+            self._commit()
+        return {op: OpCount(c[0], c[1]) for op, c in counts.items()}
+
+    @staticmethod
+    def _store_rows(job: str, actions: Iterable[Action], gen: str, batch: list[tuple[Any, ...]],
+                    counts: dict[str, list[int]], write: Callable[[], None]) -> None:
         for a in actions:
             if a.job != job:
                 raise ValueError(f"action {a.id!r} planned under job {job!r}")
@@ -281,11 +299,6 @@ class Checkpoint:
             if len(batch) >= PLAN_TXN:
                 write()
         write()
-        with self._lock:
-            # rows kept from an earlier plan that this plan no longer contains
-            self._db.execute("DELETE FROM actions WHERE job = ? AND gen != ?", (job, gen))
-            self._commit()
-        return {op: OpCount(c[0], c[1]) for op, c in counts.items()}
 
     def clear_job(self, job: str) -> None:
         """Forget a job's planned actions (it is skipped this run)."""

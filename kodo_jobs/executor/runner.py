@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +39,8 @@ class JobRun:
     run: RunFn
     batch_size: int = 1
     concurrency: int = 4
+    phase_batch_sizes: Mapping[int, int] = field(default_factory=dict)
+    """Per-phase override of ``batch_size`` (e.g. sync deletes go 1000 to an rs batch)."""
     policy: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -116,7 +118,7 @@ class Runner:
                     break
                 after = page[-1][0]
                 actions = [a for _, a in page]
-                size = max(1, job.batch_size)
+                size = max(1, job.phase_batch_sizes.get(phase, job.batch_size))
                 for i in range(0, len(actions), size):
                     if self.stop.is_set() or self.fatal is not None:
                         break

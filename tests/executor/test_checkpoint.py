@@ -1,0 +1,160 @@
+"""Checkpoint file: permissions, format marker, foreign/corrupt files, plan storage, memory."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kodo_jobs.errors import StateFileError
+from kodo_jobs.executor.checkpoint import Checkpoint
+from kodo_jobs.plan import Action
+
+from .fakes import actions
+
+
+def test_created_0600_with_marker(tmp_path: Path) -> None:
+    p = tmp_path / "s.kjstate"
+    Checkpoint(p).close()
+    assert stat.S_IMODE(p.stat().st_mode) == 0o600
+    meta = dict(sqlite3.connect(p).execute("SELECT k, v FROM meta").fetchall())
+    assert meta == {"format": "kodo-jobs-state", "schema": "1"}
+    Checkpoint(p).close()  # reopening works
+
+
+def test_text_file_is_refused_and_kept(tmp_path: Path) -> None:
+    p = tmp_path / "s.kjstate"
+    p.write_text("hello, I am a shopping list\n")
+    with pytest.raises(StateFileError, match="not a kodo-jobs state file"):
+        Checkpoint(p)
+    assert p.read_text() == "hello, I am a shopping list\n"
+
+
+def test_foreign_sqlite_refused(tmp_path: Path) -> None:
+    p = tmp_path / "s.kjstate"
+    db = sqlite3.connect(p)
+    db.execute("CREATE TABLE customers (name TEXT)")
+    db.commit()
+    db.close()
+    with pytest.raises(StateFileError):
+        Checkpoint(p)
+    assert sqlite3.connect(p).execute("SELECT count(*) FROM customers").fetchone() == (0,)
+
+
+def test_other_schema_version_refused(tmp_path: Path) -> None:
+    p = tmp_path / "s.kjstate"
+    Checkpoint(p).close()
+    db = sqlite3.connect(p)
+    db.execute("UPDATE meta SET v = '99' WHERE k = 'schema'")
+    db.commit()
+    db.close()
+    with pytest.raises(StateFileError, match="schema 99"):
+        Checkpoint(p)
+
+
+def test_truncated_file_refused(tmp_path: Path) -> None:
+    p = tmp_path / "s.kjstate"
+    with Checkpoint(p) as cp:
+        cp.store_plan("j", actions("j", 3000), gen="g", resume=False)
+    data = p.read_bytes()
+    p.write_bytes(data[:100] + b"\xff" * 4000 + data[4100:])
+    with pytest.raises(StateFileError):
+        cp2 = Checkpoint(p)
+        list(cp2.iter_actions())
+        cp2.counts()
+
+
+def test_status_rows_and_failure_query(tmp_path: Path) -> None:
+    with Checkpoint(tmp_path / "s") as cp:
+        acts = [Action("j", "upload", "a", 5), Action("j", "same", "b"),
+                Action("j", "error", "c", params={"message": "unreadable"})]
+        counts = cp.store_plan("j", acts, gen="g", resume=False)
+        assert counts["upload"].count == 1 and counts["upload"].bytes == 5
+        c = cp.counts()["j"]
+        assert c["upload"]["pending"] == 1 and c["same"]["skipped"] == 1 and c["error"]["failed"] == 1
+        fails, total = cp.failures("j")
+        assert total == 1 and fails[0].message == "unreadable"
+
+
+def test_failed_plan_leaves_no_pending_rows(tmp_path: Path) -> None:
+    def broken() -> object:
+        yield from actions("j", 2500)
+        raise RuntimeError("max_delete refused")
+
+    with Checkpoint(tmp_path / "s") as cp:
+        with pytest.raises(RuntimeError):
+            cp.store_plan("j", broken(), gen="g", resume=False)  # type: ignore[arg-type]
+        assert cp.pending_count("j") == 0
+
+
+def test_hash_cache_and_uploads(tmp_path: Path) -> None:
+    p = tmp_path / "s"
+    with Checkpoint(p) as cp:
+        cp.remember_etag("/a", 3, 111, "Fxyz")
+        cp.save_upload("j\x1fupload\x1fk", '{"parts": []}')
+        assert cp.etag_for("/a", 3, 111) == "Fxyz"
+        assert cp.etag_for("/a", 3, 112) is None
+    with Checkpoint(p) as cp:
+        assert cp.etag_for("/a", 3, 111) == "Fxyz"
+        assert cp.load_upload("j\x1fupload\x1fk") == '{"parts": []}'
+        cp.drop_upload("j\x1fupload\x1fk")
+        assert cp.load_upload("j\x1fupload\x1fk") is None
+
+
+def test_save_upload_durable_against_kill(tmp_path: Path) -> None:
+    """A saved upload session survives the process being killed right after the call."""
+    p = tmp_path / "s"
+    code = textwrap.dedent(f"""
+        import os, signal
+        from pathlib import Path
+        from kodo_jobs.executor.checkpoint import Checkpoint
+        cp = Checkpoint(Path({str(p)!r}))
+        cp.save_upload("a", "state-1")
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    subprocess.run([sys.executable, "-c", code], check=False)
+    with Checkpoint(p) as cp:
+        assert cp.load_upload("a") == "state-1"
+        assert cp.integrity_ok()
+
+
+def test_200k_plan_streams_in_bounded_memory(tmp_path: Path) -> None:
+    """Storing and paging 200k actions keeps peak RSS far below 300 MB (child process, ru_maxrss)."""
+    code = textwrap.dedent(f"""
+        import resource
+        from pathlib import Path
+        from kodo_jobs.executor.checkpoint import Checkpoint
+        from kodo_jobs.plan import Action
+        cp = Checkpoint(Path({str(tmp_path / 'big')!r}))
+        gen = (Action("j", "upload", f"dir{{i // 1000:04d}}/file{{i:07d}}.jpg", size=i,
+                      params={{"path": f"/src/dir/file{{i:07d}}.jpg", "mtime_ns": i}}) for i in range(200_000))
+        cp.store_plan("j", gen, gen="g", resume=False)
+        n = 0
+        after = 0
+        while True:
+            page = cp.pending_page("j", 0, after)
+            if not page:
+                break
+            after = page[-1][0]
+            n += len(page)
+        print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    assert int(out[0]) == 200_000
+    assert int(out[1]) < 150, f"peak RSS {out[1]} MiB"
+
+
+def test_wal_and_readonly_snapshot(tmp_path: Path) -> None:
+    p = tmp_path / "s"
+    with Checkpoint(p) as cp:
+        cp.store_plan("j", actions("j", 3), gen="g", resume=False)
+        assert cp._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        with Checkpoint(p, create=False) as reader:
+            assert reader.pending_count("j") == 3
+    assert os.path.exists(p)
