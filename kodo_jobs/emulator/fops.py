@@ -227,6 +227,7 @@ class FopEngine:
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL keeps it crash-safe
         self._conn.execute(_SCHEMA)
         # A job claimed by a worker that died with the process runs again after a restart.
         self._conn.execute("UPDATE fop_jobs SET changed=0 WHERE changed>=?", (_CLAIMED,))
@@ -254,11 +255,21 @@ class FopEngine:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.advance()
+                busy = self._has_active()
+                if busy:
+                    self.advance()
             except sqlite3.ProgrammingError:
                 return  # closed under us during shutdown
-            self._wake.wait(self.step_seconds / 2 or 0.01)
+            # Idle: sleep until a submit wakes us (no polling writes on a shared machine).
+            self._wake.wait((self.step_seconds / 2 or 0.01) if busy else 5.0)
             self._wake.clear()
+
+    def _has_active(self) -> bool:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT 1 FROM fop_jobs WHERE code IN (?, ?) LIMIT 1", (WAITING, PROCESSING)
+            ).fetchone()
+        return row is not None
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -1,7 +1,226 @@
-"""up: form upload, resumable v1 and v2 (being built)."""
+"""up: form upload (``POST /``), resumable v1 (mkblk / bput / mkfile) and v2 (initiate /
+part / complete / abort / list parts). Bodies stream to disk; ``policy.complete_upload`` does
+every put-policy check and the storing."""
 
 from __future__ import annotations
 
-from werkzeug.routing import Rule
+import json
+from typing import Any
 
-RULES: list[Rule] = []
+from werkzeug.formparser import FormDataParser
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
+from kodo_jobs.emulator.bodies import HashingFile, remove_quietly, temp_path
+from kodo_jobs.emulator.context import RequestContext
+from kodo_jobs.emulator.errors import BadRequest, CrcMismatch, Forbidden
+from kodo_jobs.emulator.policy import UploadRequest, complete_upload
+from kodo_jobs.emulator.responses import empty_ok, json_response
+from kodo_jobs.emulator.uploads import Assembled
+from kodo_jobs.emulator.verify import (
+    PutPolicy,
+    b64decode_str,
+    parse_upload_token,
+    upload_token_from_header,
+)
+
+
+def _policy_from_header(ctx: RequestContext) -> PutPolicy:
+    token = upload_token_from_header(ctx.request)
+    return parse_upload_token(token, ctx.config.access_key, ctx.config.secret_key)
+
+
+# -- form upload -----------------------------------------------------------------------------
+def form_upload(ctx: RequestContext) -> Response:
+    """``POST /`` multipart: token, key, crc32, x:<var>, x-qn-meta-<k>, file (last)."""
+    request = ctx.request
+    if request.mimetype != "multipart/form-data":
+        raise BadRequest("expected multipart/form-data")
+    spooled: list[HashingFile] = []
+
+    def factory(total_content_length: int | None, content_type: str | None, filename: str | None,
+                content_length: int | None = None) -> Any:
+        f = HashingFile(temp_path(ctx.store.db.tmp_dir, "form"))
+        spooled.append(f)
+        return f
+
+    parser = FormDataParser(stream_factory=factory, max_form_memory_size=16 * 1024 * 1024)
+    try:
+        _, form, files = parser.parse(request.stream, request.mimetype, request.content_length,
+                                      request.mimetype_params)
+        if "file" not in files:
+            raise BadRequest("file is not specified in multipart")
+        token = form.get("token", "")
+        policy = parse_upload_token(token, ctx.config.access_key, ctx.config.secret_key)
+        storage = files["file"]
+        spool = next((f for f in spooled if f is storage.stream), None)  # type: ignore[comparison-overlap]
+        if spool is None:
+            raise BadRequest("file is not specified in multipart")
+        spool.flush()
+        crc = form.get("crc32")
+        if crc:
+            try:
+                expected = int(crc)
+            except ValueError as exc:
+                raise BadRequest("invalid crc32") from exc
+            if expected != spool.digest.crc32:
+                raise CrcMismatch()
+        req = UploadRequest(
+            kind="form",
+            client_key=form.get("key", None),
+            fname=storage.filename or "",
+            client_mime=storage.content_type or None,
+            custom_vars={k: v for k, v in form.items() if k.startswith("x:")},
+            metadata={k: v for k, v in form.items() if k.startswith("x-qn-meta-")},
+            md5=spool.digest.md5,
+        )
+        spool.close()
+        content = Assembled(spool.path, spool.digest.size, spool.digest.etag)
+        return complete_upload(ctx, policy, req, content)
+    finally:
+        for f in spooled:
+            if not f.closed:
+                f.close()
+            remove_quietly(f.path)
+
+
+# -- resumable v1 ----------------------------------------------------------------------------
+def _block_answer(ctx: RequestContext, a: Any) -> Response:
+    return json_response({"ctx": a.ctx, "checksum": a.checksum, "crc32": a.crc32, "offset": a.offset,
+                          "host": f"http://{ctx.host()}", "expired_at": a.expired_at})
+
+
+def mkblk(ctx: RequestContext, block_size: int) -> Response:
+    """``POST /mkblk/<blockSize>``: a new block with the body as its first chunk."""
+    _policy_from_header(ctx)
+    answer = ctx.uploads.mkblk(block_size, ctx.request.stream, ctx.request.content_length)
+    return _block_answer(ctx, answer)
+
+
+def bput(ctx: RequestContext, ctx_token: str, offset: int) -> Response:
+    """``POST /bput/<ctx>/<offset>``: the next chunk of a block."""
+    _policy_from_header(ctx)
+    answer = ctx.uploads.bput(ctx_token, offset, ctx.request.stream, ctx.request.content_length)
+    return _block_answer(ctx, answer)
+
+
+def mkfile(ctx: RequestContext, fsize: int, params: str = "") -> Response:
+    """``POST /mkfile/<size>[/key/<b64>][/fname/<b64>][/mimeType/<b64>][/x:v/<b64>]...``."""
+    policy = _policy_from_header(ctx)
+    segs = [s for s in params.split("/")] if params else []
+    if len(segs) % 2:
+        raise BadRequest("mkfile parameters must come in name/value pairs")
+    pairs = [(segs[i], b64decode_str(segs[i + 1])) for i in range(0, len(segs), 2)]
+    named = dict(pairs)
+    body = ctx.body().decode("ascii", "replace")
+    ctxs = [c.strip() for c in body.split(",")] if body.strip() else []
+    req = UploadRequest(
+        kind="v1",
+        client_key=named.get("key"),
+        fname=named.get("fname", ""),
+        client_mime=named.get("mimeType") or None,
+        custom_vars={k: v for k, v in pairs if k.startswith("x:")},
+        metadata={k: v for k, v in pairs if k.startswith("x-qn-meta-")},
+    )
+    content, block_ids = ctx.uploads.assemble_v1(fsize, ctxs)
+    response = complete_upload(ctx, policy, req, content)
+    ctx.uploads.finish_v1(block_ids)
+    return response
+
+
+# -- resumable v2 ----------------------------------------------------------------------------
+def _v2_policy(ctx: RequestContext, bucket: str, obj: str) -> PutPolicy:
+    policy = _policy_from_header(ctx)
+    if policy.bucket != bucket:
+        raise Forbidden("bucket doesn't match scope")
+    if obj != "~":
+        b64decode_str(obj)  # 400 on garbage
+    return policy
+
+
+def initiate(ctx: RequestContext, bucket: str, obj: str) -> Response:
+    """``POST /buckets/<b>/objects/<obj>/uploads``: a new uploadId (7 days)."""
+    _v2_policy(ctx, bucket, obj)
+    ctx.store.require_bucket(bucket)
+    upload_id, expires = ctx.uploads.initiate(bucket, obj)
+    return json_response({"uploadId": upload_id, "expireAt": expires})
+
+
+def upload_part(ctx: RequestContext, bucket: str, obj: str, upload_id: str, part_number: int) -> Response:
+    """``PUT .../uploads/<id>/<n>``: store one part (Content-MD5 checked when given)."""
+    _v2_policy(ctx, bucket, obj)
+    part = ctx.uploads.put_part(upload_id, bucket, obj, part_number, ctx.request.stream,
+                                ctx.request.content_length, ctx.request.headers.get("Content-MD5"))
+    return json_response({"etag": part.etag, "md5": part.md5})
+
+
+def _complete(ctx: RequestContext, bucket: str, obj: str, upload_id: str) -> Response:
+    policy = _v2_policy(ctx, bucket, obj)
+    try:
+        doc = json.loads(ctx.body() or b"null")
+    except ValueError as exc:
+        raise BadRequest("complete body must be JSON") from exc
+    if not isinstance(doc, dict):
+        raise BadRequest("complete body must be a JSON object")
+    custom = doc.get("customVars") or {}
+    meta = doc.get("metadata") or {}
+    if not isinstance(custom, dict) or not isinstance(meta, dict):
+        raise BadRequest("customVars and metadata must be objects")
+    req = UploadRequest(
+        kind="v2",
+        client_key=None if obj == "~" else b64decode_str(obj),
+        fname=str(doc.get("fname") or ""),
+        client_mime=str(doc["mimeType"]) if doc.get("mimeType") else None,
+        custom_vars={str(k): str(v) for k, v in custom.items() if str(k).startswith("x:")},
+        metadata={str(k): str(v) for k, v in meta.items() if str(k).startswith("x-qn-meta-")},
+    )
+    content = ctx.uploads.assemble_v2(upload_id, bucket, obj, doc.get("parts") or [])
+    response = complete_upload(ctx, policy, req, content)
+    ctx.uploads.finish_v2(upload_id)
+    return response
+
+
+def _abort(ctx: RequestContext, bucket: str, obj: str, upload_id: str) -> Response:
+    _v2_policy(ctx, bucket, obj)
+    ctx.uploads.abort(upload_id, bucket, obj)
+    return empty_ok()
+
+
+def _list_parts(ctx: RequestContext, bucket: str, obj: str, upload_id: str) -> Response:
+    _v2_policy(ctx, bucket, obj)
+    args = ctx.request.args
+    try:
+        max_parts = int(args.get("max-parts") or 1000)
+        marker = int(args.get("part-number-marker") or args.get("part-number_marker") or 0)
+    except ValueError as exc:
+        raise BadRequest("invalid max-parts or part-number-marker") from exc
+    parts, next_marker, expires = ctx.uploads.list_parts(upload_id, bucket, obj, max_parts, marker)
+    return json_response({
+        "uploadId": upload_id, "expireAt": expires, "partNumberMarker": next_marker,
+        "parts": [{"size": p.size, "etag": p.etag, "partNumber": p.part_number, "putTime": p.put_time}
+                  for p in parts],
+    })
+
+
+def upload_session(ctx: RequestContext, bucket: str, obj: str, upload_id: str) -> Response:
+    """``POST`` complete, ``DELETE`` abort, ``GET`` list parts of one v2 upload."""
+    method = ctx.request.method
+    if method == "POST":
+        return _complete(ctx, bucket, obj, upload_id)
+    if method == "DELETE":
+        return _abort(ctx, bucket, obj, upload_id)
+    return _list_parts(ctx, bucket, obj, upload_id)
+
+
+_V2 = "/buckets/<bucket>/objects/<obj>/uploads"
+
+RULES: list[Rule] = [
+    Rule("/", endpoint=form_upload, methods=["POST"]),
+    Rule("/mkblk/<int:block_size>", endpoint=mkblk, methods=["POST"]),
+    Rule("/bput/<ctx_token>/<int:offset>", endpoint=bput, methods=["POST"]),
+    Rule("/mkfile/<int:fsize>", endpoint=mkfile, methods=["POST"]),
+    Rule("/mkfile/<int:fsize>/<path:params>", endpoint=mkfile, methods=["POST"]),
+    Rule(_V2, endpoint=initiate, methods=["POST"]),
+    Rule(f"{_V2}/<upload_id>", endpoint=upload_session, methods=["GET", "POST", "DELETE"]),
+    Rule(f"{_V2}/<upload_id>/<int:part_number>", endpoint=upload_part, methods=["PUT"]),
+]
