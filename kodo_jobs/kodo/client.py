@@ -10,6 +10,7 @@ Thread-safe: share one client between worker threads (the session pool is sized 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -63,7 +64,8 @@ class KodoClient:
     @classmethod
     def discover(cls, access_key: str, secret_key: str, *, uc: str | None = None, **kw: Any) -> KodoClient:
         """Find each bucket's hosts through uc ``/v4/query`` (cached for the answer's ttl)."""
-        hosts = Hosts(uc=(uc,)) if uc else Hosts()
+        # uc answers bare host:port domains: use the uc URL's own scheme for them
+        hosts = Hosts(uc=(uc,), scheme=urlsplit(uc).scheme or "https") if uc else Hosts()
         return cls(Credentials(access_key, secret_key), hosts, **kw)
 
     def close(self) -> None:
