@@ -75,7 +75,7 @@ def _destination(spec: Any, key: str, explicit: str | None) -> tuple[str, str]:
     return bucket, params.dest_prefix + key[len(params.strip_prefix):]
 
 
-def _sources(spec: Any, ctx: JobContext, seen: list[int]) -> Iterator[tuple[str, int, str | None, int | None]]:
+def key_sources(spec: Any, ctx: JobContext, seen: list[int]) -> Iterator[tuple[str, int, str | None, int | None]]:
     """(key, size, explicit destination, keys-file line) per candidate; ``seen[0]`` counts the scope."""
     if spec.keys is not None:
         for key in spec.keys:
@@ -114,7 +114,7 @@ class BatchKind:
         seen = [0]
         count = 0
         soft = spec.soft_delete
-        for key, size, explicit, line in _sources(spec, ctx, seen):
+        for key, size, explicit, line in key_sources(spec, ctx, seen):
             params: dict[str, Any] = {}
             if line is not None:
                 params["line"] = line
