@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from .auth import QBoxAuth
 from .hosts import HostResolver
@@ -188,6 +189,14 @@ class CdnApi:
                   data_type: str | None = None) -> TrafficData:
         """Bandwidth per domain (bps); ``data_type`` bandwidth/302bandwidth/302mbandwidth."""
         return self._traffic("/v2/tune/bandwidth", domains, start, end, granularity, data_type)
+
+    def download_log(self, log: LogFile) -> bytes:
+        """The bytes of one listed log file (a plain GET of its signed URL; no auth header)."""
+        parts = urlsplit(log.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"log file {log.name!r} has no http(s) URL")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return self._http.request("GET", [f"{parts.scheme}://{parts.netloc}"], path, failover=False).content
 
     def log_list(self, domains: Sequence[str], day: str) -> dict[str, list[LogFile]]:
         """Log files of ``day`` (``YYYY-MM-DD``) per domain."""
