@@ -186,11 +186,13 @@ class Uploader:
         try:
             with ThreadPoolExecutor(max_workers=min(concurrency, len(todo)),
                                     thread_name_prefix="kodo-part") as pool:
-                pending: set[Future[tuple[FinishedPart, int | None]]] = {pool.submit(send, p) for p in todo}
+                numbers = {pool.submit(send, p): p.number for p in todo}
+                pending: set[Future[tuple[FinishedPart, int | None]]] = set(numbers)
                 try:
                     while pending:
                         finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                        for fut in finished:
+                        # in part order when several finished together (deterministic states)
+                        for fut in sorted(finished, key=numbers.__getitem__):
                             part, expiry = fut.result()  # raises the part's error
                             state = state.with_part(part, expiry)
                             if on_state:
