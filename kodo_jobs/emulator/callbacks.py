@@ -14,20 +14,19 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kodo_jobs.emulator import remote
+from kodo_jobs.emulator.policy import render_template
 
 if TYPE_CHECKING:
     from kodo_jobs.emulator.context import EmulatorState
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-_VAR = re.compile(r"\$\(([^)]*)\)|\$\{([^}]*)\}")
 
 
 class CallbackFailed(Exception):
@@ -48,75 +47,14 @@ class CallbackResult:
     fetch_key: str | None = None
 
 
-def lookup(variables: Mapping[str, Any], name: str) -> Any:
-    """A variable's value, `a.b` walking into objects; None when unknown (renders empty)."""
-    name = name.strip()
-    if name in variables:
-        return variables[name]
-    head, _, rest = name.partition(".")
-    value: Any = variables.get(head)
-    for part in rest.split(".") if rest else []:
-        value = value.get(part) if isinstance(value, dict) else None
-    return value if rest else None
-
-
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def render_form(template: str, variables: Mapping[str, Any]) -> str:
-    """Fill a form-encoded template: each value is percent-encoded."""
-    return _VAR.sub(
-        lambda m: urllib.parse.quote(_as_text(lookup(variables, m.group(1) or m.group(2) or "")), safe=""),
-        template,
-    )
-
-
-def render_json(template: str, variables: Mapping[str, Any]) -> str:
-    """Fill a JSON template: inside a string insert escaped text, outside a JSON value.
-
-    This accepts both documented styles, `{"key":"$(key)","fsize":$(fsize)}` and
-    `{"key":$(key)}`.
-    """
-    out: list[str] = []
-    in_string = escaped = False
-    i = 0
-    while i < len(template):
-        char = template[i]
-        match = _VAR.match(template, i) if char == "$" else None
-        if match is not None:
-            value = lookup(variables, match.group(1) or match.group(2) or "")
-            if in_string:
-                out.append(json.dumps(_as_text(value), ensure_ascii=False)[1:-1])
-            else:
-                out.append(json.dumps(value, ensure_ascii=False))
-            i = match.end()
-            continue
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        out.append(char)
-        i += 1
-    return "".join(out)
-
-
 def render_body(policy: Mapping[str, Any], variables: Mapping[str, Any]) -> tuple[bytes, str]:
-    """The callback request body and its Content-Type."""
+    """The callback request body (magic and `x:` variables filled in) and its Content-Type."""
     body_type = str(policy.get("callbackBodyType") or FORM)
     template = str(policy.get("callbackBody") or "")
+    # The same renderer as returnBody, so both see variables identically.
     if body_type.split(";")[0].strip().lower() == JSON:
-        return render_json(template, variables).encode(), JSON
-    return render_form(template, variables).encode(), FORM
+        return render_template(template, dict(variables), mode="json").encode(), JSON
+    return render_template(template, dict(variables), mode="form").encode(), FORM
 
 
 def qbox_sign(secret_key: str, url: str, body: bytes, content_type: str) -> str:

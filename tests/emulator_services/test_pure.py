@@ -176,13 +176,15 @@ def test_cdn_logs_listed_and_downloadable() -> None:
 
 
 # -- callbacks ----------------------------------------------------------------------------------
-def test_render_form_and_json() -> None:
+def test_render_body_form_and_json() -> None:
     variables = {"key": "a b&c", "fsize": 5, "x:foo": 'q"t', "imageInfo": {"width": 3}}
-    assert callbacks.render_form("k=$(key)&s=$(fsize)&f=$(x:foo)&n=$(nope)", variables) == \
-        "k=a%20b%26c&s=5&f=q%22t&n="
-    rendered = callbacks.render_json('{"key":"$(key)","fsize":$(fsize),"w":$(imageInfo.width),"f":"${x:foo}"}',
-                                     variables)
-    assert json.loads(rendered) == {"key": "a b&c", "fsize": 5, "w": 3, "f": 'q"t'}
+    body, ctype = callbacks.render_body({"callbackBody": "k=$(key)&s=$(fsize)&f=$(x:foo)&n=$(nope)"}, variables)
+    assert (body, ctype) == (b"k=a%20b%26c&s=5&f=q%22t&n=", callbacks.FORM)
+    policy = {"callbackBody": '{"key":"$(key)","fsize":$(fsize),"w":$(imageInfo.width),"f":"${x:foo}"}',
+              "callbackBodyType": "application/json"}
+    body, ctype = callbacks.render_body(policy, variables)
+    assert ctype == callbacks.JSON
+    assert json.loads(body) == {"key": "a b&c", "fsize": 5, "w": 3, "f": 'q"t'}
 
 
 def test_callback_signature_verifies_with_sdk() -> None:
