@@ -180,12 +180,15 @@ class _Load:
         try:
             manifest = Manifest.model_validate(data, context={"base_dir": self.path.parent})
         except ValidationError as exc:
+            already = {format_path(raw.path) for raw in self.parsed.problems}
             for err in exc.errors(include_url=False):
                 if graph_found and not err["loc"] and err["type"] == "value_error":
                     continue  # the model's own needs check; already reported with locations
                 if err["type"] == "too_short" and isinstance(err.get("input"), list | tuple) and err.get("input"):
                     continue  # pydantic counts only valid items; the invalid ones are reported themselves
                 loc, message = describe(err, data)
+                if format_path(loc) in already:
+                    continue  # the value was already reported as unreadable (tag, ${VAR}, duplicate)
                 self.add(loc, message)
             return None
         except (RecursionError, ValueError, TypeError) as exc:

@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any
 
-from kodo_jobs.manifest.models import Manifest
+from kodo_jobs.manifest.models import KIND_MODELS, Manifest
 
 SCHEMA_ID = "https://github.com/kodo-jobs/kodo-jobs/schema/manifest.schema.json"
 
@@ -30,8 +30,15 @@ def _plain(node: Any) -> Any:
 
 
 def generate() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a manifest file, with titles and descriptions."""
+    """The JSON Schema (draft 2020-12) of a manifest file, with titles and descriptions.
+
+    A job's required fields may come from ``defaults:``, so the schema requires only ``name``
+    and ``kind`` in a job; ``kodo-jobs validate`` checks the merged result.
+    """
     schema = _plain(Manifest.model_json_schema(by_alias=True, mode="validation"))
+    for kind_model in KIND_MODELS.values():
+        job = schema["$defs"][kind_model.__name__]
+        job["required"] = [name for name in job.get("required", []) if name in ("name", "kind")]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

@@ -9,10 +9,8 @@ from pydantic import AfterValidator, Field, model_validator
 
 from kodo_jobs.manifest.base import Model
 from kodo_jobs.manifest.spec_common import JobBase
-from kodo_jobs.manifest.spec_fetch import check_http_url
-from kodo_jobs.manifest.types import LocalPath
+from kodo_jobs.manifest.types import HttpUrlText, LocalPath, check_http_url
 
-HttpUrlText = Annotated[str, AfterValidator(check_http_url)]
 DOMAIN_PATTERN = r"^[A-Za-z0-9*]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 
 

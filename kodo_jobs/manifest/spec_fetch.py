@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import AnyHttpUrl, Field, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, model_validator
 
 from kodo_jobs.manifest.spec_common import BucketName, JobBase
-from kodo_jobs.manifest.types import LocalPath, StorageClass
-
-
-def check_http_url(value: str) -> str:
-    """Accept only absolute http(s) URLs with a host."""
-    scheme, sep, rest = value.partition("://")
-    if not sep or scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
-        raise ValueError(f"must be an absolute http(s) URL (got {value!r})")
-    return value
+from kodo_jobs.manifest.types import HttpUrlText, LocalPath, StorageClass
 
 
 class FetchJob(JobBase):
@@ -25,7 +17,7 @@ class FetchJob(JobBase):
     """Job kind."""
     bucket: BucketName
     """Destination bucket."""
-    urls: Annotated[tuple[str, ...], Field(min_length=1)] | None = None
+    urls: Annotated[tuple[HttpUrlText, ...], Field(min_length=1)] | None = None
     """URLs to fetch; the key is key_prefix + the URL's path."""
     urls_file: LocalPath | None = None
     """File of lines ``url`` or ``url<TAB>key``."""
@@ -57,14 +49,6 @@ class FetchJob(JobBase):
     """async: content type of the callback body."""
     callback_host: str | None = None
     """async: Host header of the callback."""
-
-    @field_validator("urls")
-    @classmethod
-    def _urls(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is not None:
-            for url in value:
-                check_http_url(url)
-        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:

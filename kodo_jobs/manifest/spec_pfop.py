@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Self
 
-from pydantic import AnyHttpUrl, Field, field_validator, model_validator
+from pydantic import AfterValidator, AnyHttpUrl, Field, model_validator
 
 from kodo_jobs.manifest.spec_common import KeySource
 from kodo_jobs.manifest.types import Duration
@@ -23,12 +23,16 @@ def check_fop_variables(fop: str) -> str:
     return fop
 
 
+FopText = Annotated[str, Field(min_length=1), AfterValidator(check_fop_variables)]
+"""One fop (``cmd/arg/...|saveas/...``) using only the runner's template variables."""
+
+
 class PfopJob(KeySource):
     """Submit fops for each selected key; optionally wait for the results."""
 
     kind: Literal["pfop"]
     """Job kind."""
-    fops: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    fops: tuple[FopText, ...] = ()
     """Fops run on each key, e.g. ``avthumb/mp4|saveas/$(bucket):$(stem).mp4``."""
     pipeline: str | None = None
     """Processing queue (default: the shared queue)."""
@@ -46,13 +50,6 @@ class PfopJob(KeySource):
     """Give up waiting for one task after this long."""
     poll_interval: Duration = 2.0
     """Pause between two status polls."""
-
-    @field_validator("fops")
-    @classmethod
-    def _fops(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for fop in value:
-            check_fop_variables(fop)
-        return value
 
     @model_validator(mode="after")
     def _work(self) -> Self:

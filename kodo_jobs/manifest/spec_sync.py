@@ -8,6 +8,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
 
 from kodo_jobs.manifest.base import Model
 from kodo_jobs.manifest.spec_common import BucketName, JobBase, SoftDelete
+from kodo_jobs.manifest.spec_pfop import FopText
 from kodo_jobs.manifest.types import Duration, Limit, LocalPath
 from kodo_jobs.manifest.upload import UploadOptions
 
@@ -24,7 +25,7 @@ class CdnRefreshThen(Model):
 class PfopThen(Model):
     """After the sync, run persistent processing on the objects it uploaded."""
 
-    fops: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)]
+    fops: Annotated[tuple[FopText, ...], Field(min_length=1)]
     """Fops per object; $(bucket) $(key) $(stem) $(ext) $(dir) are replaced per key."""
     pipeline: str | None = None
     """Processing queue."""

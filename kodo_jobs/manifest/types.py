@@ -167,6 +167,14 @@ def parse_storage_class(value: object) -> int:
     raise ValueError(f"must be a storage class 0..4 or one of {', '.join(STORAGE_CLASSES)} (got {shown})")
 
 
+def check_http_url(value: str) -> str:
+    """Accept only absolute http(s) URLs with a host (kept exactly as written)."""
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or rest.startswith("/"):
+        raise ValueError(f"must be an absolute http(s) URL (got {value!r})")
+    return value
+
+
 def _resolve_path(value: Path, info: ValidationInfo) -> Path:
     """Make a path absolute against the manifest's folder (``base_dir`` in the context)."""
     path = value.expanduser()
@@ -223,3 +231,6 @@ StorageClass = Annotated[
 
 LocalPath = Annotated[Path, AfterValidator(_resolve_path)]
 """A local path; relative paths are resolved against the manifest's folder at load time."""
+
+HttpUrlText = Annotated[str, AfterValidator(check_http_url)]
+"""An absolute http(s) URL kept exactly as written (no normalisation, unlike ``AnyHttpUrl``)."""
