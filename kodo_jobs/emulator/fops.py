@@ -80,11 +80,25 @@ class FopSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredObject:
-    """What the engine needs to know about a stored object."""
+class Content:
+    """What a simulated fop looks at: the SHA-1 and size of its input (never the bytes, so a
+    large video costs one streaming hash, not its size in memory), and its MIME type."""
 
-    data: bytes
+    sha1: str
+    size: int
     mime: str
+
+    @classmethod
+    def of(cls, data: bytes, mime: str) -> Content:
+        """The content descriptor of in-memory bytes (a previous pipe stage's output)."""
+        return cls(hashlib.sha1(data).hexdigest(), len(data), mime)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """A stored object as the engine sees it: its content descriptor and Kodo hash."""
+
+    content: Content
     hash: str
 
 
@@ -152,30 +166,30 @@ def _format_of(stage: str) -> str | None:
     return None
 
 
-def run_stage(stage: str, data: bytes, mime: str) -> tuple[bytes, str]:
+def run_stage(stage: str, source: Content) -> tuple[bytes, str]:
     """Apply one transforming stage: a deterministic stand-in for the real output."""
     name = command_of(stage)
     if name not in TRANSFORM_FOPS:
         raise ValueError(f"unsupported fop: {name!r} (the emulator simulates "
                          f"{', '.join(sorted(set(TRANSFORM_FOPS) | INFO_FOPS))})")
     fmt = _format_of(stage)
-    out_mime = TRANSFORM_FOPS[name] or _FORMAT_MIME.get(fmt or "", mime)
+    out_mime = TRANSFORM_FOPS[name] or _FORMAT_MIME.get(fmt or "", source.mime)
     header = (
         f"kodo-jobs emulator fop: {stage}\n"
-        f"input-sha1: {hashlib.sha1(data).hexdigest()}\n"
-        f"input-size: {len(data)}\n"
+        f"input-sha1: {source.sha1}\n"
+        f"input-size: {source.size}\n"
     )
     return header.encode(), out_mime
 
 
-def info_result(name: str, data: bytes, mime: str) -> dict[str, Any]:
+def info_result(name: str, source: Content) -> dict[str, Any]:
     """The JSON result of an info fop (avinfo, imageInfo...), derived from the input."""
-    digest = hashlib.sha1(data).hexdigest()
     return {
-        "format": {"format_name": mime, "size": str(len(data)), "duration": f"{len(data) / 1000:.3f}"},
+        "format": {"format_name": source.mime, "size": str(source.size),
+                   "duration": f"{source.size / 1000:.3f}"},
         "streams": [],
         "fop": name,
-        "sha1": digest,
+        "sha1": source.sha1,
     }
 
 
@@ -382,14 +396,15 @@ class FopEngine:
         if source is None:
             return {**item, "code": FAILED, "desc": DESCRIPTIONS[FAILED],
                     "error": "source file no longer exists", "errorIndex": 0}
-        data, mime = source.data, source.mime
+        content, data = source.content, b""
         for index, stage in enumerate(spec.stages):
             name = command_of(stage)
             if name in INFO_FOPS and index == len(spec.stages) - 1:
-                result = info_result(name, data, mime)
+                result = info_result(name, content)
                 return {**item, "code": DONE, "desc": DESCRIPTIONS[DONE], "result": result}
             try:
-                data, mime = run_stage(stage, data, mime)
+                data, mime = run_stage(stage, content)
+                content = Content.of(data, mime)
             except ValueError as exc:
                 return {**item, "code": FAILED, "desc": DESCRIPTIONS[FAILED],
                         "error": str(exc), "errorIndex": index}
@@ -400,5 +415,5 @@ class FopEngine:
             # Kodo keeps the old result when the target exists and force was not asked for.
             return {**item, "code": DONE, "desc": DESCRIPTIONS[DONE], "key": out_key,
                     "hash": existing.hash, "returnOld": 1}
-        digest = self._objects.write_object(out_bucket, out_key, data, mime, spec.delete_after_days)
+        digest = self._objects.write_object(out_bucket, out_key, data, content.mime, spec.delete_after_days)
         return {**item, "code": DONE, "desc": DESCRIPTIONS[DONE], "key": out_key, "hash": digest}

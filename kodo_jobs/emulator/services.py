@@ -10,6 +10,7 @@ Sources are fetched only from loopback (`remote`): a refused or failing source i
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import mimetypes
@@ -25,7 +26,7 @@ from kodo_jobs.emulator import callbacks, remote
 from kodo_jobs.emulator.cdn import CdnService
 from kodo_jobs.emulator.errors import BadRequest, CallbackFailed, EmulatorError, NoSuchKey, SourceFailed
 from kodo_jobs.emulator.etag import digest_bytes
-from kodo_jobs.emulator.fops import FopEngine, FopError, StoredObject
+from kodo_jobs.emulator.fops import Content, FopEngine, FopError, StoredObject
 from kodo_jobs.emulator.store import ObjectInfo, Store
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from kodo_jobs.emulator.verify import PutPolicy
 
 DB_NAME = "services.sqlite3"
+_CHUNK = 1024 * 1024
 STATE_KEY = "kodo_services"
 
 
@@ -112,19 +114,22 @@ def callback_hook(
 
 
 class StoreObjects:
-    """`fops.ObjectAccess` over the emulator's `Store` (objects read whole: fops are small)."""
+    """`fops.ObjectAccess` over the emulator's `Store`."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
 
     def read_object(self, bucket: str, key: str) -> StoredObject | None:
-        """The object's bytes, MIME and hash, or None if it (or its bucket) is missing."""
+        """The object's SHA-1 (one streaming pass), size, MIME and hash; None if missing."""
         try:
             info = self._store.stat(bucket, key)
+            sha1 = hashlib.sha1()
             with self._store.open_object(bucket, key) as fh:
-                return StoredObject(fh.read(), info.mime, info.hash)
+                while chunk := fh.read(_CHUNK):
+                    sha1.update(chunk)
         except (EmulatorError, FileNotFoundError):
             return None
+        return StoredObject(Content(sha1.hexdigest(), info.fsize, info.mime), info.hash)
 
     def write_object(
         self, bucket: str, key: str, data: bytes, mime: str, delete_after_days: int | None

@@ -35,14 +35,15 @@ def test_parse_fops_rejects_malformed(bad: str) -> None:
 
 
 def test_run_stage_is_deterministic_and_names_input() -> None:
-    out1, mime = fops.run_stage("vframe/jpg/offset/1", b"video bytes", "video/mp4")
-    out2, _ = fops.run_stage("vframe/jpg/offset/1", b"video bytes", "video/mp4")
-    other, _ = fops.run_stage("vframe/jpg/offset/1", b"other bytes", "video/mp4")
+    video = fops.Content.of(b"video bytes", "video/mp4")
+    out1, mime = fops.run_stage("vframe/jpg/offset/1", video)
+    out2, _ = fops.run_stage("vframe/jpg/offset/1", video)
+    other, _ = fops.run_stage("vframe/jpg/offset/1", fops.Content.of(b"other bytes", "video/mp4"))
     assert out1 == out2 != other
     assert mime == "image/jpeg"
     assert b"vframe/jpg/offset/1" in out1 and b"input-size: 11" in out1
     with pytest.raises(ValueError, match="unsupported fop: 'nosuchfop'"):
-        fops.run_stage("nosuchfop/x", b"", "text/plain")
+        fops.run_stage("nosuchfop/x", fops.Content.of(b"", "text/plain"))
 
 
 class MemObjects:
@@ -57,7 +58,7 @@ class MemObjects:
 
     def write_object(self, bucket: str, key: str, data: bytes, mime: str, delete_after_days: int | None) -> str:
         h = etag_stream(io.BytesIO(data))
-        self.objects[(bucket, key)] = fops.StoredObject(data, mime, h)
+        self.objects[(bucket, key)] = fops.StoredObject(fops.Content.of(data, mime), h)
         self.writes.append((bucket, key))
         return h
 
@@ -77,7 +78,7 @@ def _wait_done(engine: fops.FopEngine, job: str) -> dict[str, object]:
 
 def test_engine_lifecycle_saveas_force_and_unknown(tmp_path: Path) -> None:
     objects = MemObjects()
-    objects.objects[("src", "a.mp4")] = fops.StoredObject(b"movie", "video/mp4", "Fhash")
+    objects.objects[("src", "a.mp4")] = fops.StoredObject(fops.Content.of(b"movie", "video/mp4"), "Fhash")
     notes: list[tuple[str, bytes]] = []
     engine = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: notes.append((u, b)) or True,
                             step_seconds=0.01)
@@ -112,7 +113,7 @@ def test_engine_lifecycle_saveas_force_and_unknown(tmp_path: Path) -> None:
 
 def test_engine_notify_failure_sets_code_4(tmp_path: Path) -> None:
     objects = MemObjects()
-    objects.objects[("src", "k")] = fops.StoredObject(b"x", "text/plain", "Fh")
+    objects.objects[("src", "k")] = fops.StoredObject(fops.Content.of(b"x", "text/plain"), "Fh")
     engine = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: False, step_seconds=0.01)
     done = _wait_done(engine, engine.submit("src", "k", "md2html", notify_url="http://127.0.0.1:1/"))
     assert done["code"] == fops.NOTIFY_FAILED
