@@ -12,12 +12,14 @@ import ipaddress
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import HTTPMessage
 from typing import IO
 
 DEFAULT_TIMEOUT = 30.0
-MAX_FETCH_BYTES = 1 << 30
+MAX_FETCH_BYTES = 1 << 36  # 64 GiB: a sanity bound, the body streams to disk
+CHUNK = 1024 * 1024
 
 
 class RemoteError(Exception):
@@ -66,26 +68,28 @@ class _LoopbackRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _LoopbackRedirects())
 
 
-@dataclass(frozen=True, slots=True)
-class Fetched:
-    """A downloaded source: its bytes and the Content-Type the origin announced."""
+def download(
+    url: str, sink: Callable[[bytes], None], *, host: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT, limit: int = MAX_FETCH_BYTES,
+) -> str | None:
+    """GET a loopback URL, handing the body to `sink` in chunks; returns its Content-Type.
 
-    data: bytes
-    content_type: str | None
-
-
-def fetch(url: str, *, host: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> Fetched:
-    """GET a loopback URL; RemoteError on refusal, connection failure or a non-2xx answer."""
+    RemoteError on refusal, connection failure, a non-2xx answer or a body over `limit`.
+    """
     check_url(url)
     request = urllib.request.Request(url, method="GET")
     if host:
         request.add_header("Host", host)
     try:
         with _OPENER.open(request, timeout=timeout) as response:
-            data = response.read(MAX_FETCH_BYTES + 1)
-            if len(data) > MAX_FETCH_BYTES:
-                raise RemoteError(f"source {url} is larger than {MAX_FETCH_BYTES} bytes")
-            return Fetched(data, response.headers.get("Content-Type"))
+            total = 0
+            while chunk := response.read(CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise RemoteError(f"source {url} is larger than {limit} bytes")
+                sink(chunk)
+            content_type: str | None = response.headers.get("Content-Type")
+            return content_type
     except urllib.error.HTTPError as exc:
         raise RemoteError(f"source {url} answered HTTP {exc.code}", exc.code) from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:

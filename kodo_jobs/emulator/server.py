@@ -132,6 +132,9 @@ def start_emulator(config: EmulatorConfig, clock: Callable[[], float] = time.tim
     app = build_app(config, clock)
     server = wsgi.Server((config.host, config.port), app, numthreads=THREADS,
                          server_name="kodo-jobs-emulator", timeout=60, shutdown_timeout=2)
+    server.request_queue_size = 128  # listen backlog: parallel clients must not see refusals
+    server.keep_alive_conn_limit = 512  # idle keep-alive connections wait in the selector, not in threads
+    server.expiration_interval = 0.1  # selector wake-up: bounds how long stop() waits
     server.prepare()
     thread = threading.Thread(target=server.serve, name="kodo-emulator", daemon=True)
     thread.start()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from kodo_jobs.emulator import callbacks, remote
 from kodo_jobs.emulator.cdn import CdnService
 from kodo_jobs.emulator.errors import BadRequest, CallbackFailed, EmulatorError, NoSuchKey, SourceFailed
-from kodo_jobs.emulator.etag import digest_bytes
+from kodo_jobs.emulator.etag import StreamDigest, digest_bytes
 from kodo_jobs.emulator.fops import Content, FopEngine, FopError, StoredObject
 from kodo_jobs.emulator.store import ObjectInfo, Store
 
@@ -149,27 +149,49 @@ def store_bytes(
     """Store in-memory bytes; key None names the object by its hash."""
     digest = digest_bytes(data)
     final_key = digest.etag if key is None else key
-    if not mime or mime == "application/octet-stream":
-        mime = mimetypes.guess_type(final_key)[0] or mime or "application/octet-stream"
     return store.put_object(
-        bucket, final_key, io.BytesIO(data), mime=mime.split(";")[0].strip(), fsize=len(data),
+        bucket, final_key, io.BytesIO(data), mime=_mime(mime, final_key), fsize=len(data),
         hash=digest.etag, md5=digest.md5, delete_after_days=delete_after_days, file_type=file_type,
     )
 
 
 def fetch_into(
     store: Store, url: str, bucket: str, key: str | None, host: str | None = None,
-    check: Callable[[bytes], None] | None = None, file_type: int = 0,
+    check: Callable[[StreamDigest], None] | None = None, file_type: int = 0,
 ) -> ObjectInfo:
-    """Download a loopback URL and store it; 478 (SourceFailed) when the source fails."""
+    """Stream a loopback URL to a temp file and store it; 478 (SourceFailed) when it fails.
+
+    `check` sees the digest before anything is stored (async fetch's md5/etag) and may raise.
+    """
     store.require_bucket(bucket)
+    digest = StreamDigest()
+    tmp = store.db.tmp_dir / f"fetch-{uuid.uuid4().hex}"
     try:
-        fetched = remote.fetch(url, host=host)
-    except remote.RemoteError as exc:
-        raise SourceFailed(exc.message) from exc
-    if check is not None:
-        check(fetched.data)
-    return store_bytes(store, bucket, key, fetched.data, fetched.content_type, file_type=file_type)
+        with open(tmp, "wb") as out:
+            def sink(chunk: bytes) -> None:
+                digest.update(chunk)
+                out.write(chunk)
+
+            try:
+                content_type = remote.download(url, sink, host=host)
+            except remote.RemoteError as exc:
+                raise SourceFailed(exc.message) from exc
+        if check is not None:
+            check(digest)
+        final_key = digest.etag if key is None else key
+        return store.put_object(
+            bucket, final_key, tmp, mime=_mime(content_type, final_key), fsize=digest.size,
+            hash=digest.etag, md5=digest.md5, file_type=file_type,
+        )
+    finally:
+        tmp.unlink(missing_ok=True)  # put_object consumed it on success
+
+
+def _mime(announced: str | None, key: str) -> str:
+    mime = (announced or "").split(";")[0].strip()
+    if not mime or mime == "application/octet-stream":
+        return mimetypes.guess_type(key)[0] or "application/octet-stream"
+    return mime
 
 
 _SCHEMA = (
@@ -298,8 +320,7 @@ class Services:
             return None
         want_md5, want_etag = body.get("md5"), body.get("etag")
 
-        def check(data: bytes) -> None:
-            digest = digest_bytes(data)
+        def check(digest: StreamDigest) -> None:
             if want_md5 and str(want_md5).lower() != digest.md5:
                 raise SourceFailed(f"md5 mismatch: source has {digest.md5}")
             if want_etag and want_etag != digest.etag:
