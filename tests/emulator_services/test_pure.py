@@ -198,7 +198,7 @@ def test_callback_signature_verifies_with_sdk() -> None:
 def test_remote_refuses_non_loopback() -> None:
     for url in ("http://example.com/a", "http://10.0.0.1/a", "file:///etc/passwd"):
         with pytest.raises(remote.RemoteError):
-            remote.fetch(url)
+            remote.download(url, lambda chunk: None)
     assert remote.is_loopback_host("127.0.0.1") and remote.is_loopback_host("::1")
     assert not remote.is_loopback_host("localhost.example.com")
 
