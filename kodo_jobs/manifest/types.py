@@ -14,6 +14,7 @@ schema that editors can check (``string|integer`` with a pattern).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"must be a duration such as 30s, 5m, 2h or 30d (got {_kind_of(value)})")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite duration (got {value})")
         if value < 0:
             raise ValueError(f"must be >= 0 (got {value})")
         return float(value)
@@ -93,6 +96,8 @@ def parse_duration(value: object) -> float:
         except ValueError:
             pass
         else:
+            if not math.isfinite(seconds):
+                raise ValueError(f"must be a finite duration (got {value!r})")
             if seconds < 0:
                 raise ValueError(f"must be >= 0 (got {value!r})")
             return seconds

@@ -83,3 +83,16 @@ def test_example_validates_against_schema(path: Path) -> None:
 def test_schema_rejects_what_the_loader_rejects(broken: dict[str, Any]) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(_schema()).validate(broken)
+
+
+def test_reference_doc_mentions_every_field() -> None:
+    """docs/manifest.md is hand-maintained; this keeps it from silently missing a field."""
+    from pydantic import BaseModel
+
+    import kodo_jobs.manifest as pkg
+
+    doc = (ROOT / "docs" / "manifest.md").read_text(encoding="utf-8")
+    models = [obj for obj in vars(pkg).values() if isinstance(obj, type) and issubclass(obj, BaseModel)]
+    missing = sorted({f"{m.__name__}.{f.alias or n}" for m in models for n, f in m.model_fields.items()
+                      if not f.exclude and f"`{f.alias or n}`" not in doc})
+    assert not missing, f"docs/manifest.md does not mention: {missing}"

@@ -37,7 +37,7 @@ def test_durations(text: object, expected: float) -> None:
     assert parse_duration(text) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("bad", ["", "soon", "5 minutes", "1h 30m", "m5", "-3s", -1, False, {}, "1y"])
+@pytest.mark.parametrize("bad", ["", "soon", "5 minutes", "1h 30m", "m5", "-3s", -1, False, {}, "1y", float("inf"), "nan", "inf"])
 def test_bad_durations(bad: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(bad)
