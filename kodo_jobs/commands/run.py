@@ -24,6 +24,7 @@ from kodo_jobs.executor.progress import maybe_progress
 from kodo_jobs.executor.retry import call_with_retries, policy_from_spec
 from kodo_jobs.executor.runner import JobRun, Runner
 from kodo_jobs.executor.signals import stop_on_signals
+from kodo_jobs.jobs import then
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.kodo.errors import KodoError, RunFatalError
 from kodo_jobs.log import configure, get_logger
@@ -152,7 +153,8 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
               stop: threading.Event, run_id: str, mdir: Path, resume: bool, concurrency: int | None,
               log: Any, reports: list[JobReport]) -> tuple[RunStatus, str, KodoJobsError | None]:
     job_status: dict[str, JobStatus] = {}
-    for spec in specs:
+    work = list(specs)  # grows while running: a sync's `then:` follow-up jobs run right after it
+    for spec in work:
         t0 = time.time()
         jlog = log.bind(job=spec.name)
         if not getattr(spec, "enabled", True):
@@ -179,6 +181,9 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
             jlog.warning("retrying plan", attempt=attempt, wait=round(wait, 3), reqid=getattr(exc, "reqid", ""),
                          error=str(exc))
 
+        recorder = then.ChangeRecorder(spec.name) if getattr(spec, "then", None) is not None else None
+        if recorder is not None:
+            bus.subscribers.append(recorder)
         try:
             call_with_retries(plan_once, policy, on_retry=on_retry, stop=stop)
             runner.execute(JobRun(spec.name, engine.bind_run(spec, ctx), batch_size=engine.batch_size(spec),
@@ -201,12 +206,19 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
         if stop.is_set():
             job_status[spec.name] = "interrupted"
             reports.append(_job_report(cp, spec, "interrupted", time.time() - t0))
+            if recorder is not None:
+                then.followups(spec, recorder.changes, ctx)  # only remembered: the next run refreshes them
             continue
         failed = cp.failed_count(spec.name)
         unfinished = cp.pending_count(spec.name)
         st: JobStatus = "failed" if failed or unfinished else "ok"
         job_status[spec.name] = st
         reports.append(_job_report(cp, spec, st, time.time() - t0))
+        then.job_ended(spec, st, cp)
+        if recorder is not None:
+            bus.subscribers.remove(recorder)
+            at = work.index(spec) + 1
+            work[at:at] = then.followups(spec, recorder.changes, ctx)
     if stop.is_set():
         return "interrupted", "", None
     if any(s in ("failed", "skipped") for s in job_status.values()):

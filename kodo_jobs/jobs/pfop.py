@@ -158,6 +158,8 @@ class PfopKind:
     def _poll(self, ctx: JobContext, running: dict[str, tuple[Action, str]], outcomes: dict[str, Outcome]) -> None:
         spec = ctx.spec
         deadline = time.monotonic() + float(spec.timeout)
+        # short jobs end in well under a second: poll soon, then back off up to poll_interval
+        pause = min(0.1, float(spec.poll_interval))
         while running:
             for aid, (action, pid) in list(running.items()):
                 status = self._status(ctx, action, pid, outcomes)
@@ -179,7 +181,8 @@ class PfopKind:
                         f"pfop {pid} still running after {spec.timeout:g}s (timeout); the next run keeps "
                         "waiting for it without resubmitting"), result={"persistent_id": pid})
                 return
-            time.sleep(min(float(spec.poll_interval), max(0.0, deadline - time.monotonic())))
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, float(spec.poll_interval))
 
 
 def _ok(status: PfopStatus) -> bool:
