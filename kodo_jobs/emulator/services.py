@@ -305,7 +305,7 @@ class Services:
             except sqlite3.ProgrammingError:
                 return
             if row is None:
-                self._wake.wait(0.5)
+                self._wake.wait(5.0)  # queue_fetch wakes us
                 self._wake.clear()
                 continue
             error = self._run_fetch(json.loads(row[1]))
