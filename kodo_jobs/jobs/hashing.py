@@ -165,13 +165,22 @@ class _Stream(Generic[T]):
 
     def run(self) -> Iterator[tuple[T, HashResult | None]]:
         try:
+            queue = self.queue
+            want = self.want
             for item in self.items:
-                request = self.want(item)
-                if request is None:
-                    self.queue.append((item, None))
-                else:
-                    self.queue.append((item, self._add(request)))
-                yield from self._drain(block=len(self.queue) >= WINDOW)
+                request = want(item)
+                if not queue:  # fast path: nothing waits for a worker, so nothing to reorder
+                    if request is None:
+                        yield item, None
+                        continue
+                    slot = self._add(request)
+                    if not isinstance(slot, _Pending):
+                        yield item, slot
+                        continue
+                    queue.append((item, slot))
+                    continue
+                queue.append((item, None if request is None else self._add(request)))
+                yield from self._drain(block=len(queue) >= WINDOW)
             yield from self._drain(block=True, everything=True)
         finally:
             if self.pool is not None:

@@ -165,6 +165,9 @@ class _Planner:
 
     def classify(self, local: WalkRecord | None, remote: Any, hashed: HashResult | None) -> Action | None:
         job = self.job
+        if remote is None and type(local) is LocalFile:  # the common case of a first sync, kept short
+            return Action(job, "upload", local.key, local.size,
+                          params={"path": local.path, "mtime_ns": local.mtime_ns})
         if isinstance(local, WalkError):
             if remote is not None and remote.key != local.key:
                 # below an unreadable directory: never deleted (the error also blocks phase 1)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from kodo_jobs.jobs.sync_filter import PathFilter
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LocalFile:
     """A regular file to sync: its key, absolute path, size and modification time (ns)."""
 
@@ -44,7 +44,7 @@ class LocalFile:
     mtime_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Filtered:
     """A file left out of the sync, with the reason (``filtered``, ``symlink``, ``special file``)."""
 
@@ -53,7 +53,7 @@ class Filtered:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WalkError:
     """Something under the source that could not be read.
 
@@ -83,6 +83,25 @@ def _valid_utf8(name: str) -> bool:
     return True
 
 
+def _identity() -> tuple[int, frozenset[int]]:
+    return os.geteuid(), frozenset((*os.getgroups(), os.getegid()))
+
+
+def readable(st: os.stat_result, euid: int, groups: frozenset[int]) -> bool:
+    """Whether this process may read a file with this stat, from its mode bits alone.
+
+    About 0.2 us against 4 us for an ``access()`` call on this machine, which matters at
+    200k files; ACLs are not consulted (an upload of such a file still fails cleanly).
+    """
+    if euid == 0:
+        return True
+    if st.st_uid == euid:
+        return bool(st.st_mode & stat.S_IRUSR)
+    if st.st_gid in groups:
+        return bool(st.st_mode & stat.S_IRGRP)
+    return bool(st.st_mode & stat.S_IROTH)
+
+
 def _os_error_text(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
@@ -97,90 +116,106 @@ def walk(
     """Yield every file under ``root`` in key order (see the module docstring).
 
     Raises :class:`SourceMissing` before yielding anything when ``root`` is not a directory.
+    The walk is an explicit depth-first stack (no nested generators: each record is yielded
+    from one frame, which keeps the per-file cost near a bare scandir loop).
     """
     if not os.path.isdir(root):
         kind = "does not exist" if not os.path.lexists(root) else "is not a directory"
         raise SourceMissing(f"source folder {root} {kind}")
     filt = path_filter or PathFilter()
+    follow = follow_symlinks
+    euid, groups = _identity()
+    check_read = readable
+    is_reg = stat.S_ISREG
+    select = None if filt.is_empty else filt.file_selected_in_walk
     root_stat = os.stat(root)
-    yield from _walk_dir(root, "", prefix, filt, follow_symlinks, {(root_stat.st_dev, root_stat.st_ino)})
+    root_ident = (root_stat.st_dev, root_stat.st_ino)
+    ancestors = {root_ident}
+    entries, problems = _list_dir(root, "", prefix, follow)
+    yield from problems
+    stack: list[tuple[Iterator[_Entry], str, tuple[int, int]]] = [(iter(entries), "", root_ident)]
+    while stack:
+        it, rel_dir, ident = stack[-1]
+        for name, is_dir, duplicate, entry in it:
+            rel = rel_dir + name
+            key = prefix + rel
+            if duplicate:
+                # two names that differ only in Unicode normalisation map to the same key
+                yield WalkError(key, entry.path, "another file has the same NFC-normalised name")
+                continue
+            try:
+                if not follow and entry.is_symlink():
+                    yield Filtered(key, entry.path, "symlink")
+                    continue
+                if is_dir:
+                    if filt.dir_excluded(rel):
+                        continue
+                    try:
+                        dst = entry.stat(follow_symlinks=True)
+                    except OSError as exc:
+                        yield WalkError(key + "/", entry.path, f"cannot stat directory: {_os_error_text(exc)}",
+                                        subtree=True)
+                        continue
+                    sub_ident = (dst.st_dev, dst.st_ino)
+                    if sub_ident in ancestors:
+                        yield WalkError(key + "/", entry.path, "symlink loop", subtree=True)
+                        continue
+                    sub_entries, problems = _list_dir(entry.path, rel + "/", prefix, follow)
+                    yield from problems
+                    ancestors.add(sub_ident)
+                    stack.append((iter(sub_entries), rel + "/", sub_ident))
+                    break  # descend: the new top of the stack continues
+                st = entry.stat(follow_symlinks=follow)
+            except OSError as exc:
+                yield WalkError(key, entry.path, f"cannot stat: {_os_error_text(exc)}")
+                continue
+            if not is_reg(st.st_mode):
+                yield Filtered(key, entry.path, "special file")
+            elif select is not None and not select(rel):
+                yield Filtered(key, entry.path, "filtered")
+            elif not check_read(st, euid, groups):
+                yield WalkError(key, entry.path, "cannot read: permission denied")
+            else:
+                yield LocalFile(key, entry.path, st.st_size, st.st_mtime_ns)
+        else:
+            stack.pop()
+            ancestors.discard(ident)
 
 
-def _walk_dir(
-    dir_path: str,
-    rel_dir: str,
-    prefix: str,
-    filt: PathFilter,
-    follow: bool,
-    ancestors: set[tuple[int, int]],
-) -> Iterator[WalkRecord]:
-    # entries of this directory: (sort key, name, DirEntry); rel paths are NFC-normalised
+_Entry = tuple[str, bool, bool, "os.DirEntry[str]"]
+"""(NFC name, is a directory, duplicate NFC name, the entry), in key order."""
+
+
+def _list_dir(dir_path: str, rel_dir: str, prefix: str, follow: bool) -> tuple[list[_Entry], list[WalkError]]:
+    """One directory's entries sorted in key order, plus the problems found while listing."""
+    problems: list[WalkError] = []
     try:
         with os.scandir(dir_path) as scanner:
             raw = list(scanner)
     except OSError as exc:
         key = prefix + rel_dir
-        yield WalkError(key, dir_path, f"cannot list directory: {_os_error_text(exc)}", subtree=True)
-        return
-
-    entries: list[tuple[str, str, bool, os.DirEntry[str]]] = []
+        problems.append(WalkError(key, dir_path, f"cannot list directory: {_os_error_text(exc)}", subtree=True))
+        return [], problems
+    keyed: list[tuple[str, str, bool, os.DirEntry[str]]] = []
+    normalize = unicodedata.normalize
     for entry in raw:
-        if not _valid_utf8(entry.name):
-            shown = entry.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            yield WalkError(prefix + rel_dir + shown, entry.path, "file name is not valid UTF-8", ordered=False)
-            continue
-        name = unicodedata.normalize("NFC", entry.name)
+        name = entry.name
+        if not name.isascii():
+            if not _valid_utf8(name):
+                shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                problems.append(WalkError(prefix + rel_dir + shown, entry.path, "file name is not valid UTF-8",
+                                          ordered=False))
+                continue
+            name = normalize("NFC", name)
         try:
             is_dir = entry.is_dir(follow_symlinks=follow)
         except OSError:
             is_dir = False
-        entries.append((name + "/" if is_dir else name, name, is_dir, entry))
-    entries.sort(key=lambda item: item[0])
-    del raw
-
-    previous: str | None = None
-    for sort_key, name, is_dir, entry in entries:
-        rel = rel_dir + name
-        key = prefix + rel
-        if sort_key == previous:
-            # two names that differ only in Unicode normalisation map to the same key
-            yield WalkError(key, entry.path, "another file has the same NFC-normalised name")
-            continue
+        keyed.append((name + "/" if is_dir else name, name, is_dir, entry))
+    keyed.sort(key=lambda item: item[0])
+    out: list[_Entry] = []
+    previous = None
+    for sort_key, name, is_dir, entry in keyed:
+        out.append((name, is_dir, sort_key == previous, entry))
         previous = sort_key
-        try:
-            if entry.is_symlink() and not follow:
-                yield Filtered(key, entry.path, "symlink")
-                continue
-            if is_dir:
-                if filt.dir_excluded(rel):
-                    continue
-                try:
-                    st = entry.stat(follow_symlinks=True)
-                except OSError as exc:
-                    yield WalkError(key + "/", entry.path, f"cannot stat directory: {_os_error_text(exc)}",
-                                    subtree=True)
-                    continue
-                ident = (st.st_dev, st.st_ino)
-                if ident in ancestors:
-                    yield WalkError(key + "/", entry.path, "symlink loop", subtree=True)
-                    continue
-                ancestors.add(ident)
-                yield from _walk_dir(entry.path, rel + "/", prefix, filt, follow, ancestors)
-                ancestors.discard(ident)
-                continue
-            st = entry.stat(follow_symlinks=follow)
-        except OSError as exc:
-            yield WalkError(key, entry.path, f"cannot stat: {_os_error_text(exc)}")
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            yield Filtered(key, entry.path, "special file")
-            continue
-        if not filt.file_selected_in_walk(rel):
-            yield Filtered(key, entry.path, "filtered")
-            continue
-        # one access() call (about 1 us) so that the plan reports an unreadable file rather
-        # than the upload failing later
-        if not os.access(entry.path, os.R_OK):
-            yield WalkError(key, entry.path, "cannot read: permission denied")
-            continue
-        yield LocalFile(key, entry.path, st.st_size, st.st_mtime_ns)
+    return out, problems

@@ -391,9 +391,8 @@ def test_unreadable_entries_are_errors_and_block_deletes(tmp_path: Path, emu: Ru
     manifest = write_manifest(tmp_path, emu.url, sync_job(delete=True))
     assert _run(manifest).code == 0
     (src / "gone-later").unlink()
-    real_access = os.access
-    monkeypatch.setattr("kodo_jobs.jobs.walk.os.access",
-                        lambda p, m: os.path.basename(p) != "secret" and real_access(p, m))
+    (src / "secret").chmod(0o200)
+    monkeypatch.setattr("kodo_jobs.jobs.walk._identity", lambda: (os.getuid() or 4242, frozenset({4242})))
     ops = _plan(manifest)
     assert ops["error"] == ["secret"] and ops["delete"] == ["gone-later"]
     res = _run(manifest)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
-from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, walk
+from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, readable, walk
 
 
 def _make(root: Path, files: dict[str, bytes | str]) -> None:
@@ -97,18 +97,15 @@ def test_symlink_loop_is_an_error_not_a_hang(tmp_path: Path) -> None:
 def test_unreadable_dir_and_file_are_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _make(tmp_path, {"locked/f": "x", "secret": "s", "ok": "o"})
     if os.geteuid() == 0:  # root reads everything: make the OS say no instead
-        real_scandir, real_access = os.scandir, os.access
+        real_scandir = os.scandir
 
         def scandir(path: str) -> object:
             if os.path.basename(path) == "locked":
                 raise PermissionError(13, "Permission denied")
             return real_scandir(path)
 
-        def access(path: str, mode: int) -> bool:
-            return os.path.basename(path) != "secret" and real_access(path, mode)
-
         monkeypatch.setattr("kodo_jobs.jobs.walk.os.scandir", scandir)
-        monkeypatch.setattr("kodo_jobs.jobs.walk.os.access", access)
+        monkeypatch.setattr("kodo_jobs.jobs.walk._identity", lambda: (12345, frozenset({12345})))
     os.chmod(tmp_path / "locked", 0)
     os.chmod(tmp_path / "secret", 0)
     try:
@@ -197,6 +194,19 @@ def test_walk_applies_filters_and_prunes_excluded_dirs(tmp_path: Path) -> None:
 )
 def test_filter_table(include: list[str], exclude: list[str], path: str, selected: bool) -> None:
     assert PathFilter(include, exclude).selects(path) is selected
+
+
+@pytest.mark.parametrize(
+    ("mode", "uid", "gid", "readable_"),
+    [
+        (0o400, 1000, 50, True), (0o040, 1000, 50, False), (0o040, 7, 50, True), (0o004, 7, 8, True),
+        (0o000, 7, 8, False), (0o440, 7, 8, False), (0o000, 1000, 50, False),
+    ],
+)
+def test_readable_from_mode_bits(mode: int, uid: int, gid: int, readable_: bool) -> None:
+    st = os.stat_result((mode | 0o100000, 0, 0, 1, uid, gid, 0, 0, 0, 0))
+    assert readable(st, 1000, frozenset({50, 60})) is readable_
+    assert readable(st, 0, frozenset()) is True  # root reads everything
 
 
 def test_bad_pattern_raises() -> None:
