@@ -112,19 +112,32 @@ class Checkpoint:
         try:
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None,
                                        timeout=30)
+        except sqlite3.DatabaseError as exc:
+            raise StateFileError(f"cannot open state file {path}: {exc}") from exc
+        try:
             self._db.execute("PRAGMA busy_timeout = 30000")
+            # judge an existing file before writing anything to it: a foreign file stays untouched
+            fresh = self._check_existing() if existed else True
             if not readonly:
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")
-            if not readonly:
                 self._db.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
+                if fresh:
+                    self._db.executescript(
+                        f"BEGIN; INSERT OR REPLACE INTO meta (k, v) VALUES ('format', '{FORMAT}'), "
+                        f"('schema', '{SCHEMA_VERSION}'); COMMIT;")
+            elif fresh:
+                raise StateFileError(f"{path} is empty: nothing has run yet")
             self._db.execute("BEGIN")
-            self._init_meta(existed, readonly)
         except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise StateFileError(
                 f"{path} is not a readable kodo-jobs state file ({exc}); it was left untouched: "
                 "move it away (or pass --state PATH) to start afresh"
             ) from exc
+        except StateFileError:
+            self._db.close()
+            raise
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(OSError):
                 os.chmod(f"{path}{suffix}", 0o600)
@@ -146,32 +159,26 @@ class Checkpoint:
                 "move it away or pass --state PATH"
             )
 
-    def _init_meta(self, existed: bool, readonly: bool) -> None:
-        try:
-            rows = dict(self._db.execute("SELECT k, v FROM meta").fetchall())
-        except sqlite3.OperationalError as exc:
+    def _check_existing(self) -> bool:
+        """Read-only checks of an existing file; True when it is an empty database (never used)."""
+        names = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master").fetchall()}
+        if not names:
+            return True
+        if "meta" not in names:
             raise StateFileError(
-                f"{self.path} is an SQLite file but not a kodo-jobs state file ({exc}); "
-                "it was left untouched: move it away or pass --state PATH"
-            ) from exc
-        if not rows and not readonly:
-            if existed and self._db.execute(
-                "SELECT count(*) FROM sqlite_master WHERE name NOT IN "
-                "('meta','runs','actions','uploads','hash_cache','actions_job','sqlite_sequence','kv')"
-            ).fetchone()[0]:
-                raise StateFileError(f"{self.path} is a foreign SQLite file; it was left untouched")
-            self._db.executemany("INSERT INTO meta (k, v) VALUES (?, ?)",
-                                 [("format", FORMAT), ("schema", str(SCHEMA_VERSION))])
-            self._db.execute("COMMIT")
-            self._db.execute("BEGIN")
-            return
+                f"{self.path} is not a kodo-jobs state file (an SQLite database of something else); "
+                "it was left untouched: move it away or pass --state PATH")
+        rows = dict(self._db.execute("SELECT k, v FROM meta").fetchall())
         if rows.get("format") != FORMAT:
-            raise StateFileError(f"{self.path} is not a kodo-jobs state file (format {rows.get('format')!r})")
+            raise StateFileError(
+                f"{self.path} is not a kodo-jobs state file (format {rows.get('format')!r}); "
+                "it was left untouched: move it away or pass --state PATH")
         if rows.get("schema") != str(SCHEMA_VERSION):
             raise StateFileError(
                 f"{self.path} has state schema {rows.get('schema')}, this kodo-jobs reads {SCHEMA_VERSION}: "
                 "use the matching kodo-jobs version or move the file away"
             )
+        return False
 
     def close(self) -> None:
         """Commit and close."""
