@@ -169,6 +169,9 @@ def describe(err: ErrorDetails, raw: Any) -> tuple[PathKey, str]:
         "date_from_datetime_inexact": "must be a date YYYY-MM-DD", "path_type": "must be a path",
         "string_too_long": "is too long", "is_instance_of": "has the wrong type",
     }
+    if kind == "string_type" and isinstance(value, bool) and not secret:
+        return loc, (f"must be a string (got {str(value).lower()}: YAML reads unquoted yes/no/on/off/true/false "
+                     "as booleans, so quote it)")
     if kind in simple:
         return loc, simple[kind] + got
     message = str(err["msg"])

@@ -135,6 +135,8 @@ CASES: list[tuple[str, str, str, str, int]] = [
     ("duplicate-key", job(SYNC + "  bucket: other\n"), "jobs[0].bucket", "duplicate key 'bucket' (first at line 7)", 8),
     ("tab-indent", HEAD + "  - name: a\n\t kind: cdn\n", "", "invalid YAML", 5),
     ("syntax-error", HEAD + "  - name: [a\n", "", "invalid YAML", 5),
+    ("norway", job(SYNC + "  prefix: no\n"), "jobs[0].prefix", "quote it", 8),
+    ("needs-not-list", job(SYNC + "  needs: other\n"), "jobs[0].needs", "must be a list (got 'other')", 8),
     ("python-tag", "version: !!python/object:os.system 1\ntarget: {embedded: true}\n"
      "jobs: [{name: a, kind: cdn, refresh_urls: ['http://a.com/']}]\n", "version", "unsupported YAML tag", 1),
 ]
