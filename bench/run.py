@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--work", type=Path, default=None,
                         help="work folder for trees and emulator data (default: a folder in the temp dir)")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="sample every thread of the kodo-jobs CLI sides into DIR/<side>.txt (slows them)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per measured process")
     args = parser.parse_args(argv)
 
@@ -50,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     from bench.scenario import BenchContext
 
     ctx = BenchContext(quick=args.quick, rounds=args.rounds or (1 if args.quick else 3), work=work, repo=REPO,
-                       timeout_s=args.timeout or (300.0 if args.quick else 1800.0))
+                       timeout_s=args.timeout or (300.0 if args.quick else 1800.0),
+                       profile_dir=args.profile.resolve() if args.profile else None)
     scenarios = _scenarios()
     names = args.only or list(scenarios)
     unknown = [n for n in names if n not in scenarios]

@@ -34,6 +34,15 @@ class BenchContext:
     work: Path
     repo: Path
     timeout_s: float
+    profile_dir: Path | None = None
+
+    def maybe_profiled(self, argv: Sequence[str], label: str) -> list[str]:
+        """With ``--profile DIR``, run a kodo-jobs CLI side under :mod:`bench.sampler`."""
+        argv = list(argv)
+        if self.profile_dir is None or argv[1:3] != ["-m", "kodo_jobs"]:
+            return argv
+        self.profile_dir.mkdir(parents=True, exist_ok=True)
+        return [argv[0], "-m", "bench.sampler", str(self.profile_dir / f"{label}.txt"), *argv[1:]]
 
     def side_env(self, tmp: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """Environment for a measured child: private TMPDIR (the SDK caches there), keys by env."""

@@ -31,7 +31,7 @@ def against_emulator(ctx: BenchContext, label: str, argv_for: ArgvFor, verify: V
     with EmulatorProcess(data, scratch / "emulator.log").start() as emu:
         if setup is not None:
             setup(emu, scratch)
-        argv = argv_for(emu, scratch)
+        argv = ctx.maybe_profiled(argv_for(emu, scratch), label)
         cpu_before = emu.cpu_seconds()
         proc = run_measured(argv, cwd=ctx.repo, env=ctx.side_env(scratch / "tmp", env_extra),
                             timeout_s=ctx.timeout_s, log_dir=scratch, label="client")
