@@ -139,7 +139,8 @@ def describe(err: ErrorDetails, raw: Any) -> tuple[PathKey, str]:
             options = [o.strip().strip("'") for o in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")]
             match = closest(value, options)
             hint = f"; did you mean {match!r}?" if match else ""
-        return loc, f"must be {ctx.get('expected')}{got}{hint}"
+        expected = str(ctx.get("expected", "")).replace("False", "false").replace("True", "true")
+        return loc, f"must be {expected}{got}{hint}"
     bounds = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),
               "less_than_equal": ("<=", "le"), "less_than": ("<", "lt")}
     if kind in bounds:
