@@ -93,3 +93,13 @@ def test_timestamp_anti_leech(emulator_factory: Any) -> None:
     ]
     for url in bad:
         assert requests.get(url, timeout=10).status_code == 403, url
+
+
+def test_metadata_headers_from_an_upload(emulator: RunningEmulator) -> None:
+    auth, _ = sdk_for(emulator)
+    token = auth.upload_token("test-bucket", "meta.txt", 3600)
+    ret, info = qiniu.put_data(token, "meta.txt", b"with metadata", metadata={"x-qn-meta-color": "blue"})
+    assert info.status_code == 200, info
+    response = requests.get(f"{emulator.url}/dl/test-bucket/meta.txt", timeout=10)
+    assert response.status_code == 200 and response.content == b"with metadata"
+    assert response.headers["X-Qn-Meta-Color"] == "blue"

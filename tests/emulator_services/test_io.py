@@ -133,3 +133,28 @@ def test_async_fetch_unsigned_is_refused(emulator: RunningEmulator) -> None:
 
 def _etag(data: bytes) -> str:
     return str(etag_stream(io.BytesIO(data)))
+
+
+def test_fetch_host_segment_sets_the_host_header(emulator: RunningEmulator, origin: Origin) -> None:
+    origin.files["/h.txt"] = b"virtual host"
+    src = qiniu.urlsafe_base64_encode(f"{origin.url}/h.txt")
+    entry = qiniu.urlsafe_base64_encode("test-bucket:h.txt")
+    host = qiniu.urlsafe_base64_encode("origin.example.com")
+    auth = QiniuMacRequestsAuth(QiniuMacAuth("test-ak", "test-sk"))
+    response = requests.post(f"{emulator.url}/fetch/{src}/to/{entry}/host/{host}", auth=auth, timeout=10,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200, response.text
+    assert response.json()["key"] == "h.txt"
+    got = [r for r in origin.received if r.method == "GET"][-1]
+    assert got.headers["Host"] == "origin.example.com"
+
+
+def test_async_fetch_callback(emulator: RunningEmulator, origin: Origin) -> None:
+    origin.files["/cbsrc"] = b"with callback"
+    done = _async(emulator, {"url": f"{origin.url}/cbsrc", "bucket": "test-bucket", "key": "cb-af.txt",
+                             "callbackurl": f"{origin.url}/afcb", "callbackbody": "key=$(key)&hash=$(etag)",
+                             "callbackbodytype": "application/x-www-form-urlencoded"})
+    assert done["state"] == "done"
+    call = origin.wait_posts("/afcb")[0]
+    assert call.body.decode() == f"key=cb-af.txt&hash={_etag(b'with callback')}"
+    assert call.headers["Authorization"].startswith("QBox test-ak:")
