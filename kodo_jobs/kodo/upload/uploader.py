@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -190,7 +190,7 @@ class Uploader:
                 pending: set[Future[tuple[FinishedPart, int | None]]] = set(numbers)
                 try:
                     while pending:
-                        finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)  # record each part as it lands (FIRST_EXCEPTION waits for all)
                         # in part order when several finished together (deterministic states)
                         for fut in sorted(finished, key=numbers.__getitem__):
                             part, expiry = fut.result()  # raises the part's error
