@@ -88,7 +88,7 @@ def serve_origin() -> tuple[Origin, Callable[[], None]]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     origin.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
 
     def stop() -> None:
