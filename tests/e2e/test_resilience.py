@@ -112,7 +112,9 @@ def test_kill9_mid_large_upload_resumes_missing_parts_only(
     first = emu.stats()["bytes_received"]
     assert first < size
     status = kodo_jobs("status", manifest)
-    assert status.returncode == 0 and "partial upload" in status.stdout, status.stdout
+    assert status.returncode == 0 and "1 partial upload" in status.stdout, status.stdout
+    partial = json.loads(kodo_jobs("status", manifest, "--json").stdout)["partial_uploads"]
+    assert partial[0]["key"] == "large.bin" and partial[0]["bytes_done"] >= 8 * MIB
     r = kodo_jobs("run", manifest)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
     total = emu.stats()["bytes_received"]
