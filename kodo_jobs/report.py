@@ -48,6 +48,8 @@ class JobReport:
     failures: tuple[FailureLine, ...] = ()
     failures_total: int = 0
     note: str = ""
+    results: tuple[Mapping[str, Any], ...] = ()
+    """Per-action results kinds return (pfop ids and per-fop codes, batch stat data...), capped."""
 
     @property
     def bytes_sent(self) -> int:
@@ -122,6 +124,7 @@ class Report:
                          "message": redact_text(f.message)}
                         for f in j.failures
                     ],
+                    **({"results": [dict(r) for r in j.results]} if j.results else {}),
                 }
                 for j in self.jobs
             ],

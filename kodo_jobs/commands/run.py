@@ -12,13 +12,14 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from kodo_jobs import engine
 from kodo_jobs.errors import Interrupted, KodoJobsError, RunAborted, UsageError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
-from kodo_jobs.executor.events import EventBus
+from kodo_jobs.executor.events import EventBus, Subscriber
 from kodo_jobs.executor.lock import RunLock
 from kodo_jobs.executor.progress import maybe_progress
 from kodo_jobs.executor.retry import call_with_retries, policy_from_spec
@@ -28,6 +29,7 @@ from kodo_jobs.jobs import then
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.kodo.errors import KodoError, RunFatalError
 from kodo_jobs.log import configure, get_logger
+from kodo_jobs.plan import Action, Outcome
 from kodo_jobs.report import FailureLine, JobReport, JobStatus, Report, RunStatus
 from kodo_jobs.targets import open_target
 
@@ -184,6 +186,8 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
         recorder = then.ChangeRecorder(spec.name) if getattr(spec, "then", None) is not None else None
         if recorder is not None:
             bus.subscribers.append(recorder)
+        results = _Results(spec.name)
+        bus.subscribers.append(results)
         try:
             call_with_retries(plan_once, policy, on_retry=on_retry, stop=stop)
             runner.execute(JobRun(spec.name, engine.bind_run(spec, ctx), batch_size=engine.batch_size(spec),
@@ -213,7 +217,8 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
         unfinished = cp.pending_count(spec.name)
         st: JobStatus = "failed" if failed or unfinished else "ok"
         job_status[spec.name] = st
-        reports.append(_job_report(cp, spec, st, time.time() - t0))
+        reports.append(replace(_job_report(cp, spec, st, time.time() - t0), results=tuple(results.items)))
+        bus.subscribers.remove(results)
         then.job_ended(spec, st, cp)
         if recorder is not None:
             bus.subscribers.remove(recorder)
@@ -224,6 +229,24 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
     if any(s in ("failed", "skipped") for s in job_status.values()):
         return "failed", "", None
     return "ok", "", None
+
+
+class _Results(Subscriber):
+    """Collects the ``result`` of this job's finished actions for the report (capped)."""
+
+    LIMIT = 1000
+
+    def __init__(self, job: str) -> None:
+        self.job = job
+        self.items: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def action_done(self, action: Action, outcome: Outcome) -> None:
+        if action.job == self.job and outcome.result and outcome.status in ("done", "failed"):
+            with self._lock:
+                if len(self.items) < self.LIMIT:
+                    self.items.append({"op": action.op, "key": action.key, "status": outcome.status,
+                                       **dict(outcome.result)})
 
 
 def _job_report(cp: Checkpoint, spec: Any, status: JobStatus, duration: float, note: str = "") -> JobReport:
