@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kodo_jobs.errors import RunAborted
-from kodo_jobs.executor.checkpoint import Checkpoint
+from kodo_jobs.executor.checkpoint import PAGE, Checkpoint
 from kodo_jobs.executor.events import EventBus
 from kodo_jobs.executor.retry import RetryAgain, RetryPolicy, call_with_retries
 from kodo_jobs.kodo.errors import KodoError, RunFatalError, UploadRestartRequired
@@ -112,13 +112,15 @@ class Runner:
 
         with ThreadPoolExecutor(max_workers=max(1, job.concurrency), thread_name_prefix=f"kj-{job.name}") as pool:
             after = 0
+            size = max(1, job.phase_batch_sizes.get(phase, job.batch_size))
+            # a page holds whole batches, so a 1000-op rs batch is not cut at the page size
+            page_limit = max(PAGE, size) // size * size
             while not self.stop.is_set() and self.fatal is None:
-                page = self.checkpoint.pending_page(job.name, phase, after)
+                page = self.checkpoint.pending_page(job.name, phase, after, limit=page_limit)
                 if not page:
                     break
                 after = page[-1][0]
                 actions = [a for _, a in page]
-                size = max(1, job.phase_batch_sizes.get(phase, job.batch_size))
                 for i in range(0, len(actions), size):
                     if self.stop.is_set() or self.fatal is not None:
                         break
