@@ -308,17 +308,27 @@ class FopEngine:
         force: bool = False,
         persistent_type: int = 0,
         reqid: str = "",
-        check_source: bool = True,
+        strict: bool = True,
     ) -> str:
-        """Queue a job and return its persistentId; FopError for bad fops or a missing source."""
-        specs = parse_fops(fops)
-        if not self._objects.bucket_exists(bucket):
-            raise FopError(631, "no such bucket")
-        if check_source and self._objects.read_object(bucket, key) is None:
-            raise FopError(612, "no such file or directory")
-        for spec in specs:
-            if spec.save_bucket is not None and not self._objects.bucket_exists(spec.save_bucket):
-                raise FopError(631, f"no such bucket: {spec.save_bucket}")
+        """Queue a job and return its persistentId.
+
+        strict (`/pfop`): FopError for malformed fops, a missing source or saveas bucket.
+        Not strict (persistentOps of an upload that is already stored): the job is queued
+        anyway and those problems fail it, visible in prefop and notifyURL.
+        """
+        try:
+            specs = parse_fops(fops)
+            if not self._objects.bucket_exists(bucket):
+                raise FopError(631, "no such bucket")
+            if strict and self._objects.read_object(bucket, key) is None:
+                raise FopError(612, "no such file or directory")
+            for spec in specs:
+                if spec.save_bucket is not None and not self._objects.bucket_exists(spec.save_bucket):
+                    raise FopError(631, f"no such bucket: {spec.save_bucket}")
+        except FopError:
+            if strict:
+                raise
+            specs = [FopSpec(fops, (fops,))]
         job_id = f"{self._region}.{uuid.uuid4().hex}"
         items = [{"cmd": s.cmd, "code": WAITING, "desc": DESCRIPTIONS[WAITING], "returnOld": 0} for s in specs]
         now = time.time()
@@ -369,7 +379,11 @@ class FopEngine:
 
     def _finish(self, row: tuple[Any, ...]) -> None:
         job_id, bucket, key, fops, _p, notify_url, force = row[:7]
-        items = [self._run_one(spec, bucket, key, bool(force)) for spec in parse_fops(fops)]
+        try:
+            items = [self._run_one(spec, bucket, key, bool(force)) for spec in parse_fops(fops)]
+        except FopError as exc:
+            items = [{"cmd": fops, "code": FAILED, "desc": DESCRIPTIONS[FAILED], "error": exc.message,
+                      "returnOld": 0}]
         code = FAILED if any(item["code"] != DONE for item in items) else DONE
         with self._tx() as conn:
             cur = conn.execute(
@@ -415,5 +429,9 @@ class FopEngine:
             # Kodo keeps the old result when the target exists and force was not asked for.
             return {**item, "code": DONE, "desc": DESCRIPTIONS[DONE], "key": out_key,
                     "hash": existing.hash, "returnOld": 1}
-        digest = self._objects.write_object(out_bucket, out_key, data, content.mime, spec.delete_after_days)
+        try:
+            digest = self._objects.write_object(out_bucket, out_key, data, content.mime, spec.delete_after_days)
+        except Exception as exc:  # e.g. the saveas bucket vanished: fail the item, not the worker
+            return {**item, "code": FAILED, "desc": DESCRIPTIONS[FAILED],
+                    "error": f"cannot save {out_bucket}:{out_key}: {exc}", "errorIndex": len(spec.stages)}
         return {**item, "code": DONE, "desc": DESCRIPTIONS[DONE], "key": out_key, "hash": digest}

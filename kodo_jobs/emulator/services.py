@@ -26,7 +26,7 @@ from kodo_jobs.emulator import callbacks, remote
 from kodo_jobs.emulator.cdn import CdnService
 from kodo_jobs.emulator.errors import BadRequest, CallbackFailed, EmulatorError, NoSuchKey, SourceFailed
 from kodo_jobs.emulator.etag import StreamDigest, digest_bytes
-from kodo_jobs.emulator.fops import Content, FopEngine, FopError, StoredObject
+from kodo_jobs.emulator.fops import Content, FopEngine, StoredObject
 from kodo_jobs.emulator.store import ObjectInfo, Store
 
 if TYPE_CHECKING:
@@ -76,14 +76,13 @@ def persistent_ops_hook(
     if not ops:
         return None
     notify = policy.get("persistentNotifyUrl")
-    try:
-        job_id = of(ctx).fops.submit(
-            obj.bucket, obj.key, str(ops), pipeline=policy.get("persistentPipeline"),
-            notify_url=str(notify) if notify else None,
-            persistent_type=_as_int(policy.get("persistentType", 0)), reqid=ctx.reqid, check_source=False,
-        )
-    except FopError as exc:
-        raise BadRequest(f"invalid persistentOps: {exc.message}") from exc
+    # The object is stored already: a malformed persistentOps fails the job (visible in prefop
+    # and notifyURL) instead of answering an error for an upload that did change the bucket.
+    job_id = of(ctx).fops.submit(
+        obj.bucket, obj.key, str(ops), pipeline=policy.get("persistentPipeline"),
+        notify_url=str(notify) if notify else None,
+        persistent_type=_as_int(policy.get("persistentType", 0)), reqid=ctx.reqid, strict=False,
+    )
     ctx.upload_vars["persistentId"] = job_id
     return None
 
@@ -92,7 +91,7 @@ def _as_int(value: Any) -> int:
     try:
         return int(value)
     except (TypeError, ValueError) as exc:
-        raise BadRequest("persistentType must be 0 or 1") from exc
+        raise BadRequest("persistentType must be 0 or 1") from exc  # checked before anything else
 
 
 def callback_hook(

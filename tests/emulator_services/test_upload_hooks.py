@@ -108,8 +108,13 @@ def test_persistent_ops_on_upload(emulator: RunningEmulator, origin: Origin, tmp
     assert wait_done(qiniu.PersistentFop(auth, "test-bucket"), ret["pid"])["code"] == 0
 
 
-def test_bad_persistent_ops_refused(emulator: RunningEmulator) -> None:
-    auth, _ = sdk_for(emulator)
-    token = auth.upload_token("test-bucket", "bad.txt", 3600, {"persistentOps": "avthumb|saveas/%%%"})
-    _, info = qiniu.put_data(token, "bad.txt", b"x")
-    assert info.status_code == 400
+def test_bad_persistent_ops_fail_the_job_not_the_upload(emulator: RunningEmulator) -> None:
+    auth, bm = sdk_for(emulator)
+    missing = qiniu.urlsafe_base64_encode("no-such-bucket:x")
+    for ops in ("avthumb|saveas/%%%", f"avthumb/mp4|saveas/{missing}"):
+        token = auth.upload_token("test-bucket", "bad.txt", 3600, {"persistentOps": ops})
+        ret, info = qiniu.put_data(token, "bad.txt", b"x")
+        assert info.status_code == 200, info
+        status = wait_done(qiniu.PersistentFop(auth, "test-bucket"), ret["persistentId"])
+        assert status["code"] == 3 and status["items"][0]["error"]
+    assert bm.stat("test-bucket", "bad.txt")[1].status_code == 200
