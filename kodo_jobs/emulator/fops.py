@@ -18,6 +18,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -27,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+log = logging.getLogger("kodo_jobs.emulator.fops")
 
 WAITING, PROCESSING, DONE, FAILED, NOTIFY_FAILED = 1, 2, 0, 3, 4
 DESCRIPTIONS = {
@@ -274,6 +277,9 @@ class FopEngine:
                     self.advance()
             except sqlite3.ProgrammingError:
                 return  # closed under us during shutdown
+            except Exception:  # keep the worker alive; status queries still advance jobs
+                log.exception("pfop worker: advancing jobs failed")
+                busy = True
             # Idle: sleep until a submit wakes us (no polling writes on a shared machine).
             self._wake.wait((self.step_seconds / 2 or 0.01) if busy else 5.0)
             self._wake.clear()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import mimetypes
 import sqlite3
 import threading
@@ -32,6 +33,8 @@ from kodo_jobs.emulator.store import ObjectInfo, Store
 if TYPE_CHECKING:
     from kodo_jobs.emulator.context import EmulatorState, RequestContext
     from kodo_jobs.emulator.verify import PutPolicy
+
+log = logging.getLogger("kodo_jobs.emulator.services")
 
 DB_NAME = "services.sqlite3"
 _CHUNK = 1024 * 1024
@@ -307,7 +310,11 @@ class Services:
                 self._wake.wait(5.0)  # queue_fetch wakes us
                 self._wake.clear()
                 continue
-            error = self._run_fetch(json.loads(row[1]))
+            try:
+                error = self._run_fetch(json.loads(row[1]))
+            except Exception as exc:  # a bug or a disk error fails the task, not the worker
+                log.exception("async fetch %s failed", row[0])
+                error = f"emulator error: {exc}"
             with self._lock:
                 self._conn.execute("UPDATE async_fetch SET state=?, error=? WHERE id=?",
                                    ("failed" if error else "done", error, row[0]))
