@@ -416,3 +416,75 @@ def test_plan_text_counts_and_folds(tmp_path: Path, emu: RunningEmulator, src: P
     assert doc["summary"]["upload"]["count"] == 30
     assert doc["summary"]["upload"]["bytes"] == sum(range(30))
     assert {a["params"]["path"] for a in doc["actions"]} == {str(src / f"f{i:02d}.txt") for i in range(30)}
+
+
+# -- resume and hash checks ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_interrupted_chunked_upload_resumes_with_only_the_missing_parts(
+    tmp_path: Path, emu: RunningEmulator, src: Path, monkeypatch: pytest.MonkeyPatch, version: str
+) -> None:
+    make_tree(src, {"big.bin": os.urandom(4 * MIB + 100)})  # v2 at 1 MiB: 5 parts; v1: 2 blocks
+    from kodo_jobs.kodo import errors
+    from kodo_jobs.kodo.upload.resumable import ResumableApi
+
+    method = "upload_part" if version == "v2" else "mkblk"
+    real = getattr(ResumableApi, method)
+    calls: list[int] = []
+
+    def flaky(self: Any, *args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2 and failing[0]:  # the second part fails for good in the first run
+            raise errors.Forbidden("refused by the test", status=403)
+        return real(self, *args)
+
+    failing = [True]
+    monkeypatch.setattr(ResumableApi, method, flaky)
+    upload = {"resumable": version, "threshold": "1MiB", "part_size": "1MiB", "part_concurrency": 1}
+    manifest = write_manifest(tmp_path, emu.url, sync_job(upload=upload))
+    assert _run(manifest).code == 1
+    assert "big.bin" not in bucket_objects(emu.url)
+    initiated = _routes(emu).get("up.initiate", 0)
+
+    failing[0] = False
+    calls.clear()
+    res = _run(manifest)
+    assert res.code == 0, res.err
+    total = 5 if version == "v2" else 2
+    assert len(calls) == total - 1, "only the parts the server does not have are sent again"
+    assert _routes(emu).get("up.initiate", 0) == initiated  # the v2 upload id was reused
+    assert_mirrored(emu.url, src, v2_part_size=MIB if version == "v2" else 0, threshold=MIB)
+
+
+def test_edit_keeping_size_and_mtime_is_hidden_by_the_cache_until_mtime_moves(
+    tmp_path: Path, emu: RunningEmulator, src: Path
+) -> None:
+    make_tree(src, {"f.txt": "aaaa"})
+    manifest = write_manifest(tmp_path, emu.url, sync_job())
+    assert _run(manifest).code == 0
+    st = (src / "f.txt").stat()
+    (src / "f.txt").write_text("bbbb")  # same size, and the mtime is put back: the cache row is stale
+    os.utime(src / "f.txt", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _plan(manifest) == {"same": ["f.txt"]}  # a known limit of any (size, mtime) cache
+    os.utime(src / "f.txt", ns=(st.st_atime_ns, st.st_mtime_ns + 1000))
+    assert _plan(manifest) == {"update": ["f.txt"]}
+    assert _run(manifest).code == 0
+    assert_mirrored(emu.url, src)
+
+
+def test_wrong_hash_from_the_server_fails_loudly(tmp_path: Path, emu: RunningEmulator, src: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    make_tree(src, {"f.txt": "content"})
+    from kodo_jobs.kodo.upload import uploader
+
+    real = uploader._result
+
+    def lying(body: dict[str, Any], key: str | None, size: int) -> Any:
+        return real({**body, "hash": "FtotallyWrongHashxxxxxxxxxxx"}, key, size)
+
+    monkeypatch.setattr(uploader, "_result", lying)
+    manifest = write_manifest(tmp_path, emu.url, sync_job())
+    report = tmp_path / "r.json"
+    res = _run(manifest, "--report", os.fspath(report))
+    assert res.code == 1
+    assert "hash mismatch" in report.read_text()
