@@ -381,7 +381,15 @@ class FopEngine:
             conn.executemany("UPDATE fop_jobs SET changed=? WHERE id=?",
                              [(_CLAIMED, row[0]) for row in due])
         for row in due:
-            self._finish(row)
+            try:
+                self._finish(row)
+            except Exception as exc:  # an emulator bug must not leave the job claimed forever
+                log.exception("pfop %s crashed", row[0])
+                failed = [{"cmd": row[3], "code": FAILED, "desc": DESCRIPTIONS[FAILED],
+                           "error": f"emulator error: {exc}", "returnOld": 0}]
+                with self._tx() as conn:
+                    conn.execute("UPDATE fop_jobs SET code=?, items=?, changed=? WHERE id=? AND code=?",
+                                 (FAILED, json.dumps(failed), time.time(), row[0], PROCESSING))
 
     def _finish(self, row: tuple[Any, ...]) -> None:
         job_id, bucket, key, fops, _p, notify_url, force = row[:7]

@@ -230,3 +230,19 @@ def test_anti_leech_from_sdk_is_accepted_and_bad_refused() -> None:
     rel = create_timestamp_anti_leech_url("http://127.0.0.1:9/dl/b", "k.txt", "x=1", "secret", deadline)
     rparts = urllib.parse.urlsplit(rel)
     assert dlauth.anti_leech_problem(rparts.path, rparts.query, "secret", alt_paths=("/k.txt",)) is None
+
+
+def test_engine_survives_a_crashing_store(tmp_path: Path) -> None:
+    objects = MemObjects()
+    objects.objects[("src", "k")] = fops.StoredObject(fops.Content.of(b"x", "text/plain"), "Fh")
+
+    def broken(*args: object) -> str:
+        raise OSError("disk full")
+
+    objects.write_object = broken  # type: ignore[method-assign]
+    engine = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: True, step_seconds=0.01)
+    failed = _wait_done(engine, engine.submit("src", "k", "md2html"))
+    assert failed["code"] == fops.FAILED and "disk full" in failed["items"][0]["error"]  # type: ignore[index]
+    still = _wait_done(engine, engine.submit("src", "k", "avinfo"))
+    assert still["code"] == fops.DONE
+    engine.stop()
