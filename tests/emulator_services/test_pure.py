@@ -246,3 +246,19 @@ def test_engine_survives_a_crashing_store(tmp_path: Path) -> None:
     still = _wait_done(engine, engine.submit("src", "k", "avinfo"))
     assert still["code"] == fops.DONE
     engine.stop()
+
+
+def test_unfinished_jobs_resume_after_a_restart(tmp_path: Path) -> None:
+    objects = MemObjects()
+    objects.objects[("src", "k")] = fops.StoredObject(fops.Content.of(b"x", "text/plain"), "Fh")
+    slow = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: True, step_seconds=60)
+    slow.start()
+    job = slow.submit("src", "k", "md2html|saveas/" + qiniu.urlsafe_base64_encode("out:k.html"))
+    assert (slow.status(job) or {})["code"] == fops.WAITING
+    slow.stop()
+    assert objects.writes == []
+    fast = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: True, step_seconds=0.01)
+    fast.start()
+    assert _wait_done(fast, job)["code"] == fops.DONE
+    assert objects.writes == [("out", "k.html")]
+    fast.stop()
