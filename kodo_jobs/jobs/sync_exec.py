@@ -8,8 +8,9 @@ Upload of one action, as a small state machine:
    configured part size when the file goes up by v2 with parts other than 4 MiB);
 3. upload with a token for exactly this key, the manifest's put policy and options; a chunked
    upload resumes from ``ctx.state.load_upload(action.id)`` when the saved state belongs to the
-   same file (the client checks bucket, key, size, mtime_ns, part size and expiry) and saves
-   every new state through ``on_state`` before the part counts;
+   same file (bucket, key, size, mtime_ns; the client also checks part size and expiry); a
+   saved v2 session of a file that changed since is aborted (best effort) and the upload starts
+   fresh; every new state is saved through ``on_state`` before the part counts;
 4. stat again: if the file changed while it was sent (or the client raised ``SourceChanged``)
    the upload is **re-planned once**: fingerprint, etag and upload again from scratch;
 5. the hash Kodo returns must equal the expected hash. On a mismatch the etag is computed
@@ -60,15 +61,33 @@ def hash_part_size(spec: Any, size: int) -> int:
     return etag_kind_part_size(str(up.resumable), part, size, int(up.threshold))
 
 
-def _load_resume(action: Action, ctx: JobContext) -> UploadState | None:
+def _load_resume(action: Action, ctx: JobContext, size: int, mtime_ns: int) -> UploadState | None:
+    """The saved session of this action if it still fits the file; a stale v2 session is aborted."""
     saved = ctx.state.load_upload(action.id)
     if not saved:
         return None
     try:
-        return UploadState.from_json(saved)
+        state = UploadState.from_json(saved)
     except ValueError:
         ctx.state.drop_upload(action.id)  # unreadable (older format): start fresh
         return None
+    if state.matches(str(ctx.spec.bucket), action.key, size, mtime_ns):
+        return state  # the client still checks the part size, version and expiry
+    ctx.state.drop_upload(action.id)
+    if state.version == "v2" and state.upload_id and not state.expired():
+        _abort(state, ctx)
+    return None
+
+
+def _abort(state: UploadState, ctx: JobContext) -> None:
+    """Best effort: free the server's parts of an upload whose file has changed since."""
+    client = ctx.client
+    try:
+        hosts = client.resolver.candidates("up", state.bucket)
+        token = client.upload.token(state.bucket, state.key)
+        client.upload.resumable.abort(hosts, token, state.bucket, state.key, state.upload_id)
+    except kodo_errors.KodoError as exc:  # it expires on its own anyway
+        _warn(ctx, "could not abort a stale upload", key=state.key, error=str(exc))
 
 
 def _upload_kwargs(spec: Any, path: str, mtime_ns: int) -> dict[str, Any]:
@@ -128,7 +147,7 @@ def _upload(action: Action, ctx: JobContext) -> Outcome:
 
         try:
             result = ctx.client.upload.upload_file(
-                str(spec.bucket), action.key, path, resume=_load_resume(action, ctx), on_state=save,
+                str(spec.bucket), action.key, path, resume=_load_resume(action, ctx, size, mtime_ns), on_state=save,
                 on_progress=progress, **_upload_kwargs(spec, path, mtime_ns))
         except kodo_errors.SourceChanged as exc:
             ctx.state.drop_upload(action.id)

@@ -488,3 +488,32 @@ def test_wrong_hash_from_the_server_fails_loudly(tmp_path: Path, emu: RunningEmu
     res = _run(manifest, "--report", os.fspath(report))
     assert res.code == 1
     assert "hash mismatch" in report.read_text()
+
+
+def test_changed_file_restarts_its_upload_and_aborts_the_stale_one(
+    tmp_path: Path, emu: RunningEmulator, src: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_tree(src, {"big.bin": os.urandom(3 * MIB)})
+    from kodo_jobs.kodo import errors
+    from kodo_jobs.kodo.upload.resumable import ResumableApi
+
+    real = ResumableApi.upload_part
+
+    def fail_second(self: Any, *args: Any) -> Any:
+        if args[-2] == 2:  # part number 2
+            raise errors.Forbidden("refused by the test", status=403)
+        return real(self, *args)
+
+    monkeypatch.setattr(ResumableApi, "upload_part", fail_second)
+    upload = {"resumable": "v2", "threshold": "1MiB", "part_size": "1MiB", "part_concurrency": 1}
+    manifest = write_manifest(tmp_path, emu.url, sync_job(upload=upload))
+    assert _run(manifest).code == 1
+    monkeypatch.setattr(ResumableApi, "upload_part", real)
+    before = _routes(emu)
+    (src / "big.bin").write_bytes(os.urandom(3 * MIB + 5))  # the saved session no longer fits
+    assert _run(manifest).code == 0
+    after = _routes(emu)
+    assert after["up.initiate"] == before["up.initiate"] + 1  # started fresh
+    assert after["up.upload_part"] == before["up.upload_part"] + 4  # every part of the new file
+    assert after["up.upload_session"] == before.get("up.upload_session", 0) + 2  # abort + complete
+    assert_mirrored(emu.url, src, v2_part_size=MIB, threshold=MIB)
