@@ -279,7 +279,8 @@ class Services:
         return {"id": task_id, "wait": wait}
 
     def fetch_status(self, task_id: str) -> dict[str, Any]:
-        """`{"id", "wait"}`: tasks queued ahead (0 = running, -1 = done); NoSuchKey if unknown."""
+        """`{"id", "wait"}`: tasks ahead of it (0 = next or running, -1 = finished, with
+        `state` and `error`); NoSuchKey (612) for an unknown id."""
         with self._lock:
             row = self._conn.execute("SELECT seq, state, error FROM async_fetch WHERE id=?", (task_id,)).fetchone()
             if row is None:
@@ -289,7 +290,7 @@ class Services:
                 ahead = self._conn.execute(
                     "SELECT COUNT(*) FROM async_fetch WHERE state IN ('queued','running') AND seq<?", (seq,)
                 ).fetchone()[0]
-                return {"id": task_id, "wait": int(ahead) + 1}
+                return {"id": task_id, "wait": int(ahead)}
         out: dict[str, Any] = {"id": task_id, "wait": 0 if state == "running" else -1, "state": state}
         if error:
             out["error"] = error
