@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
+import threading
 import uuid
 from pathlib import Path
 from typing import IO, Any
@@ -26,33 +28,74 @@ def temp_path(tmp_dir: Path, prefix: str = "body") -> Path:
 def stream_to_file(stream: IO[bytes], dest: Path, expected: int | None, *, with_md5: bool = True,
                    limit: int | None = None) -> StreamDigest:
     """Copy ``stream`` into ``dest`` (created), hashing as it goes; ``BadRequest`` when the body
-    is shorter than ``expected`` or longer than ``limit``. ``dest`` is removed on failure."""
+    is shorter than ``expected`` or longer than ``limit``. ``dest`` is removed on failure.
+
+    Bodies larger than one chunk are pipelined: this thread reads the socket while a helper
+    thread hashes and writes the previous chunk (recv, sha1/md5 and write all release the GIL,
+    so on two cores receiving no longer waits for hashing).
+    """
     digest = StreamDigest(with_md5=with_md5)
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
+    received = 0
     try:
-        with open(dest, "wb") as out:
-            while True:
-                n = stream.readinto(view) if hasattr(stream, "readinto") else _read_into(stream, view)
-                if not n:
-                    break
-                chunk = view[:n]
-                digest.update(chunk)
-                out.write(chunk)
-                if limit is not None and digest.size > limit:
-                    raise BadRequest("request body too large")
-        if expected is not None and digest.size != expected:
-            raise BadRequest(f"incomplete body: got {digest.size} of {expected} bytes")
+        first = stream.read(CHUNK)
+        received = len(first)
+        _check_limit(received, limit)
+        second = stream.read(CHUNK) if first else b""
+        if not second:  # the whole body was one read: no helper thread
+            with open(dest, "wb") as out:
+                digest.update(first)
+                out.write(first)
+        else:
+            received = _pipeline(stream, dest, digest, [first, second], limit)
+        if expected is not None and received != expected:
+            raise BadRequest(f"incomplete body: got {received} of {expected} bytes")
     except BaseException:
         remove_quietly(dest)
         raise
     return digest
 
 
-def _read_into(stream: IO[bytes], view: memoryview) -> int:
-    data = stream.read(len(view))
-    view[: len(data)] = data
-    return len(data)
+def _check_limit(received: int, limit: int | None) -> None:
+    if limit is not None and received > limit:
+        raise BadRequest("request body too large")
+
+
+def _pipeline(stream: IO[bytes], dest: Path, digest: StreamDigest, head: list[bytes], limit: int | None) -> int:
+    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+    failure: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            with open(dest, "wb") as out:
+                while (chunk := chunks.get()) is not None:
+                    digest.update(chunk)
+                    out.write(chunk)
+        except BaseException as exc:  # reported to the reading thread
+            failure.append(exc)
+            while chunks.get() is not None:  # keep draining so the reader never blocks
+                pass
+
+    worker = threading.Thread(target=consume, name="kodo-emulator-body", daemon=True)
+    worker.start()
+    received = 0
+    try:
+        for chunk in head:
+            received += len(chunk)
+            _check_limit(received, limit)
+            chunks.put(chunk)
+        while not failure:
+            chunk = stream.read(CHUNK)
+            if not chunk:
+                break
+            received += len(chunk)
+            _check_limit(received, limit)
+            chunks.put(chunk)
+    finally:
+        chunks.put(None)
+        worker.join()
+    if failure:
+        raise failure[0]
+    return received
 
 
 def remove_quietly(path: Path) -> None:
