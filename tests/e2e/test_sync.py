@@ -20,6 +20,8 @@ from tests.e2e.sync_helpers import (
     assert_mirrored,
     bucket_objects,
     cli,
+    expected_hash,
+    local_tree,
     make_tree,
     plan_ops,
     serve,
@@ -517,3 +519,33 @@ def test_changed_file_restarts_its_upload_and_aborts_the_stale_one(
     assert after["up.upload_part"] == before["up.upload_part"] + 4  # every part of the new file
     assert after["up.upload_session"] == before.get("up.upload_session", 0) + 2  # abort + complete
     assert_mirrored(emu.url, src, v2_part_size=MIB, threshold=MIB)
+
+
+# -- the same through real processes: `kodo-jobs emulator --port 0` and the CLI -----------------
+
+def test_subprocess_cli_against_subprocess_emulator(tmp_path: Path, emulator_proc: Any, src: Path) -> None:
+    from tests.e2e.conftest import kodo_jobs
+    from tests.e2e.conftest import write_manifest as write_proc_manifest
+
+    make_tree(src, {"a.txt": "a", "d/b.txt": "bb", "é 😀#?.txt": "odd", "empty": b""})
+    emu = emulator_proc()
+    manifest = write_proc_manifest(tmp_path / "m", f"""
+        - name: site
+          kind: sync
+          source: {src}
+          bucket: e2e-bucket
+          prefix: s/
+          delete: true
+        """, emu.url)
+    first = kodo_jobs("run", manifest)
+    assert first.returncode == 0, first.stderr
+    assert emu.objects() == {"s/" + k: expected_hash(p) for k, p in local_tree(src).items()}
+    before = emu.stats()
+    second = kodo_jobs("run", manifest)
+    assert second.returncode == 0, second.stderr
+    after = emu.stats()
+    assert after["bytes_received"] == before["bytes_received"]  # zero upload bytes
+    new_routes = {r: n - before["requests"].get(r, 0) for r, n in after["requests"].items()
+                  if n != before["requests"].get(r, 0)}
+    new_routes.pop("admin.stats", None)  # our own stats call above
+    assert set(new_routes) == {"rsf.list_objects"}, new_routes  # only the listing
