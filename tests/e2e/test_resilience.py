@@ -88,6 +88,44 @@ def test_sync_under_faults_ends_correct(tmp_path: Path, emulator_proc: Callable[
     _assert_mirrored(emu, src)
 
 
+@pytest.mark.slow
+def test_batch_and_fetch_under_faults_end_correct(
+        tmp_path: Path, emulator_proc: Callable[..., EmulatorProc]) -> None:
+    emu = emulator_proc()
+    origin = emulator_proc()  # the fetch source: a fault-free web server (faults are Kodo's here)
+    src = tmp_path / "src"
+    files = make_tree(src, 140, size=300)
+    assert kodo_jobs("run", write_manifest(tmp_path / "seed", _sync_job(src), emu.url)).returncode == 0
+    assert kodo_jobs("run", write_manifest(tmp_path / "seed2", _sync_job(src), origin.url)).returncode == 0
+    emu.set_faults(0.2, seed=11)
+    fetched = sorted(files)[:40]
+    urls = tmp_path / "m" / "urls.txt"
+    urls.parent.mkdir(parents=True)
+    urls.write_text("".join(f"{origin.url}/dl/{BUCKET}/{k}\tfetched/{k}\n" for k in fetched))
+    jobs = f"""
+    - name: copies
+      kind: batch
+      bucket: {BUCKET}
+      select: {{prefix: d1/}}
+      op: {{copy: {{dest_prefix: copies/, force: true}}}}
+      batch_size: 7
+    - name: import
+      kind: fetch
+      bucket: {BUCKET}
+      urls_file: {urls}
+      concurrency: 4
+    """
+    manifest = write_manifest(tmp_path / "m", jobs, emu.url, defaults_yaml=FAST_RETRY)
+    r = kodo_jobs("run", manifest, "--report", tmp_path / "report.json")
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    assert emu.stats()["faults_injected"] > 5
+    emu.set_faults(0.0)
+    remote = emu.objects()
+    d1 = [k for k in files if k.startswith("d1/")]
+    assert d1 and all(remote[f"copies/{k}"] == etag_file(files[k]) for k in d1)
+    assert all(remote[f"fetched/{k}"] == etag_file(files[k]) for k in fetched)
+
+
 # -- kill -9 ---------------------------------------------------------------------------------------
 
 
