@@ -54,6 +54,8 @@ def build_app(config: EmulatorConfig, clock: Callable[[], float] = time.time) ->
     """Open (or create) the data folder and assemble the WSGI app; no socket yet."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(config.data_dir)
+    for leftover in db.tmp_dir.iterdir():  # bodies half-received when a previous run died
+        leftover.unlink(missing_ok=True)
     store = Store(db, clock=clock, auto_create=config.auto_create_buckets)
     for spec in config.bucket_specs():
         store.create_bucket(spec.name, spec.private)

@@ -28,6 +28,10 @@ API (all thread-safe):
   a marker ending a delimiter group skips the whole group; ``next_marker`` is "" at the end.
 * ``count_objects()``.
 
+Expiry (``deleteAfterDays``, lifecycle ``deleteAfterDays``) is enforced lazily: once its time
+has come, an object reads as missing everywhere (stat, list, count, overwrite checks), like
+after Kodo's background cleanup.
+
 Times: ``put_time`` in 100-ns units like Kodo; expiration and transitions in unix seconds,
 rounded up to the next midnight China time as Kodo documents.
 """
@@ -241,7 +245,12 @@ class Store:
 
     def _get(self, bucket: str, key: str) -> ObjectInfo | None:
         row = self.db.one(f"SELECT {_COLUMNS} FROM objects WHERE bucket = ? AND key = ?", (bucket, key))
-        return self._row_to_obj(row) if row else None
+        if not row:
+            return None
+        obj = self._row_to_obj(row)
+        if obj.expiration is not None and obj.expiration <= self.clock():
+            return None  # expired (deleteAfterDays / lifecycle): gone, as Kodo's cleanup would make it
+        return obj
 
     def _insert(self, c: Any, obj: ObjectInfo) -> None:
         c.execute(
@@ -532,8 +541,9 @@ class Store:
     def _range(self, bucket: str, start: str, inclusive: bool, upper: str | None,
                n: int) -> builtins.list[tuple[Any, ...]]:
         op = ">=" if inclusive else ">"
-        sql = f"SELECT {_COLUMNS} FROM objects WHERE bucket = ? AND key {op} ?"
-        params: builtins.list[Any] = [bucket, start]
+        sql = (f"SELECT {_COLUMNS} FROM objects WHERE bucket = ? AND key {op} ?"
+               " AND (expiration IS NULL OR expiration > ?)")
+        params: builtins.list[Any] = [bucket, start, int(self.clock())]
         if upper is not None:
             sql += " AND key < ?"
             params.append(upper)
@@ -543,5 +553,6 @@ class Store:
 
     def count_objects(self) -> int:
         """Number of objects in every bucket."""
-        row = self.db.one("SELECT COUNT(*) FROM objects")
+        row = self.db.one("SELECT COUNT(*) FROM objects WHERE expiration IS NULL OR expiration > ?",
+                          (int(self.clock()),))
         return int(row[0]) if row else 0
