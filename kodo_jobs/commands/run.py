@@ -40,8 +40,9 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
         log_format: str = "console") -> int:
     """Carry out the manifest; returns the exit code (errors go through the boundary)."""
     configure(log_format)
-    if plan_file is not None or shard is not None or max_bytes is not None:
-        raise UsageError("--plan, --shard and --max-bytes are not supported by this version yet")
+    if plan_file is not None or shard is not None:
+        raise UsageError("--plan and --shard are not supported by this version yet")
+    byte_budget = _byte_budget(max_bytes)
     m = engine.load_manifest(manifest)
     specs = engine.select_jobs(m, jobs or [])
     state_path = (state or engine.default_state_path(manifest)).resolve()
@@ -53,7 +54,7 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
         if dry_run:
             report = _dry_run(m, manifest, specs, state_path, run_id, log)
         else:
-            report = _real_run(m, manifest, specs, state_path, run_id, log, stop, concurrency)
+            report = _real_run(m, manifest, specs, state_path, run_id, log, stop, concurrency, byte_budget)
     finally:
         if timer is not None:
             timer.cancel()
@@ -67,6 +68,31 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
     if report.status == "aborted":
         raise RunAborted(report.message)
     return report.exit_code
+
+
+def _byte_budget(max_bytes: str | None) -> int | None:
+    if max_bytes is None:
+        return None
+    from kodo_jobs.manifest.types import parse_size
+
+    try:
+        return parse_size(max_bytes)
+    except ValueError as exc:
+        raise UsageError(f"--max-bytes {max_bytes!r}: {exc}") from exc
+
+
+class _StopAfterBytes(Subscriber):
+    """Asks the run to stop cleanly once ``limit`` bytes were sent (the rest resumes next run)."""
+
+    def __init__(self, limit: int, stop: threading.Event) -> None:
+        self.limit, self.stop, self.sent = limit, stop, 0
+        self._lock = threading.Lock()
+
+    def progress(self, nbytes: int) -> None:
+        with self._lock:
+            self.sent += nbytes
+            if self.sent >= self.limit:
+                self.stop.set()
 
 
 def _deadline(max_duration: str | None, stop: threading.Event) -> threading.Timer | None:
@@ -112,10 +138,12 @@ def _dry_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id:
 
 
 def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id: str, log: Any,
-              stop: threading.Event, concurrency: int | None) -> Report:
+              stop: threading.Event, concurrency: int | None, byte_budget: int | None) -> Report:
     started = time.time()
     mdir = engine.manifest_dir(m, manifest)
     bus = EventBus(maybe_progress())
+    if byte_budget is not None:
+        bus.subscribers.append(_StopAfterBytes(byte_budget, stop))
     with RunLock(state_path) as lock:
         cp = Checkpoint(state_path)
         try:
