@@ -35,7 +35,7 @@ from kodo_jobs.errors import EXIT_INVALID, KodoJobsError, RunAborted
 from kodo_jobs.jobs import sync_exec
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult
-from kodo_jobs.jobs.march import march
+from kodo_jobs.jobs.march import MarchOrderError, march
 from kodo_jobs.jobs.sync_compare import Side, Verdict, needs_etag, verdict
 from kodo_jobs.jobs.sync_exec import hash_part_size
 from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
@@ -45,6 +45,12 @@ from kodo_jobs.plan import Action, Outcome
 
 DELETE_BATCH = 1000
 """rs batch size of the delete phase (Kodo's maximum)."""
+MAX_KEY_BYTES = 750
+"""Kodo's key length limit (UTF-8 bytes)."""
+
+
+def _too_long(key: str) -> bool:
+    return len(key.encode("utf-8")) > MAX_KEY_BYTES
 
 
 class SyncInputError(KodoJobsError):
@@ -157,14 +163,21 @@ class _Planner:
             is_subtree=lambda r: isinstance(r, WalkError) and r.subtree,
             is_ordered=lambda r: not isinstance(r, WalkError) or r.ordered,
         )
-        for (local, remote), hashed in self.hasher.stream(pairs, self.want_hash):
-            action = self.classify(local, remote, hashed)
-            if action is not None:
-                self.counts[action.op] = self.counts.get(action.op, 0) + 1
-                yield action
+        try:
+            for (local, remote), hashed in self.hasher.stream(pairs, self.want_hash):
+                action = self.classify(local, remote, hashed)
+                if action is not None:
+                    self.counts[action.op] = self.counts.get(action.op, 0) + 1
+                    yield action
+        except MarchOrderError as exc:
+            # pairing unsorted listings would turn present files into "missing" ones: stop
+            raise RunAborted(f"job {self.job}: {exc}; refusing to compare unsorted listings") from exc
 
     def classify(self, local: WalkRecord | None, remote: Any, hashed: HashResult | None) -> Action | None:
         job = self.job
+        if type(local) is LocalFile and len(local.key) > MAX_KEY_BYTES // 4 and _too_long(local.key):
+            return Action(job, "error", local.key, local.size,
+                          params={"path": local.path, "message": f"key longer than {MAX_KEY_BYTES} bytes"})
         if remote is None and type(local) is LocalFile:  # the common case of a first sync, kept short
             return Action(job, "upload", local.key, local.size,
                           params={"path": local.path, "mtime_ns": local.mtime_ns})

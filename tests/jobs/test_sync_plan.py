@@ -133,3 +133,19 @@ def test_download_direction_is_refused(tmp_path: Path) -> None:
     spec = _spec(tmp_path, direction="download")
     with pytest.raises(sync_mod.SyncInputError, match="direction: download"):
         list(KIND.plan(spec, JobContext(client=None, spec=spec, state=DictState())))
+
+
+def test_keys_over_750_bytes_are_errors(tmp_path: Path) -> None:
+    (tmp_path / ("é" * 100)).write_text("x")  # 200 bytes; with the prefix below 800
+    spec = _spec(tmp_path, prefix="p" * 600 + "/")
+    (action,) = KIND.plan(spec, JobContext(client=FakeClient(FakeRsf(0, None)), spec=spec, state=DictState()))
+    assert action.op == "error" and "750" in action.params["message"]
+
+
+def test_unsorted_remote_listing_aborts(tmp_path: Path) -> None:
+    from kodo_jobs.errors import RunAborted
+
+    rsf = FakeRsf(2, lambda i: Entry(["b", "a"][i], "h", 1))
+    spec = _spec(tmp_path)
+    with pytest.raises(RunAborted, match="not sorted"):
+        list(KIND.plan(spec, JobContext(client=FakeClient(rsf), spec=spec, state=DictState())))
