@@ -170,6 +170,8 @@ class EmulatorApp:
             return response
         except EmulatorError as err:
             return error_response(err)
+        except HTTPException as exc:  # werkzeug parsing errors (client disconnect, bad multipart ...)
+            return raw_error(exc.code or 400, exc.description or "bad request")
         except Exception:
             log.exception("emulator handler %s crashed (reqid %s)", name, reqid)
             return raw_error(599, "server operation failed (emulator bug; see its log)")

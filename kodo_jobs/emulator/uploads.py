@@ -221,9 +221,9 @@ class Uploads:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
         put_time = int(self.clock())
-        old = self.db.one("SELECT file FROM v2_parts WHERE upload_id = ? AND part_number = ?",
-                          (upload_id, part_number))
         with self.db.tx() as c:
+            old = c.execute("SELECT file FROM v2_parts WHERE upload_id = ? AND part_number = ?",
+                            (upload_id, part_number)).fetchone()
             c.execute("INSERT OR REPLACE INTO v2_parts (upload_id, part_number, size, etag, md5, put_time, file)"
                       " VALUES (?, ?, ?, ?, ?, ?, ?)",
                       (upload_id, part_number, digest.size, digest.etag, md5, put_time, name))

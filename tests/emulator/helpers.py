@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,6 +33,20 @@ def up_token(emulator: RunningEmulator, bucket: str, key: str | None = None, exp
     """An upload token signed by the emulator's key (or a forged one)."""
     auth = qiniu.Auth(emulator.config.access_key, secret_key or emulator.config.secret_key)
     return str(auth.upload_token(bucket, key, expires, policy))
+
+
+@contextmanager
+def sdk_config_restored() -> Iterator[None]:
+    """Snapshot the SDK's process-global settings and put them back afterwards."""
+    saved = copy.deepcopy(qconfig._config)
+    customized = dict(qconfig._is_customized_default)
+    try:
+        yield
+    finally:
+        qconfig._config.clear()
+        qconfig._config.update(saved)
+        qconfig._is_customized_default.clear()
+        qconfig._is_customized_default.update(customized)
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import qiniu
 import requests
 
 from kodo_jobs.emulator.server import RunningEmulator
-from tests.emulator.helpers import mgmt
+from tests.emulator.helpers import mgmt, sdk_config_restored
 from tests.fixtures.emulator import sdk_for
 
 B = "test-bucket"
@@ -144,8 +144,8 @@ def test_private_bucket_flags_and_uc_admin(emulator: RunningEmulator) -> None:
     assert emulator.store.is_private("test-bucket") is False
     resp = mgmt(emulator, "POST", "/v2/bucketInfo?bucket=private-bucket")
     assert resp.status_code == 200 and resp.json()["private"] == 1
-    qconfig.set_default(default_uc_host=emulator.url)
-    try:
+    with sdk_config_restored():
+        qconfig.set_default(default_uc_host=emulator.url)
         auth, _ = sdk_for(emulator)
         bm = qiniu.BucketManager(auth)
         ret, info = bm.buckets()
@@ -154,5 +154,3 @@ def test_private_bucket_flags_and_uc_admin(emulator: RunningEmulator) -> None:
         ret, info = bm.change_bucket_permission("test-bucket", 1)
         assert info.status_code == 200
         assert emulator.store.is_private("test-bucket") is True
-    finally:
-        qconfig.set_default(default_uc_host="https://uc.qiniuapi.com")
