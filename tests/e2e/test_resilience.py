@@ -304,3 +304,58 @@ def test_status_and_plan_exit_code(tmp_path: Path, emulator_proc: Callable[..., 
     st = json.loads(kodo_jobs("status", manifest, "--json").stdout)
     assert st["last_run"]["status"] == "ok" and st["counts"]["site"]["upload"]["done"] == 25
     assert st["pending"] == 0
+
+
+def test_failed_job_skips_its_deletes_and_dependents(
+        tmp_path: Path, emulator_proc: Callable[..., EmulatorProc]) -> None:
+    emu = emulator_proc()
+    src = tmp_path / "src"
+    make_tree(src, 5, size=10)
+    (src / "too-big.bin").write_bytes(b"x" * 5000)
+    seed = tmp_path / "seed"
+    make_tree(seed / "extra", 2, size=10)
+    assert kodo_jobs("run", write_manifest(tmp_path / "s", _sync_job(seed), emu.url)).returncode == 0
+    jobs = f"""
+    - name: site
+      kind: sync
+      source: {src}
+      bucket: {BUCKET}
+      delete: true
+      upload: {{policy: {{fsizeLimit: 1000}}}}
+    - name: after
+      kind: sync
+      source: {src}
+      bucket: {BUCKET}
+      prefix: copy/
+      needs: [site]
+    """
+    manifest = write_manifest(tmp_path / "m", jobs, emu.url)
+    r = kodo_jobs("run", manifest, "--report", tmp_path / "r.json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    site, after = report["jobs"]
+    assert site["status"] == "failed" and site["failures_total"] == 1
+    assert site["failures"][0]["key"] == "too-big.bin" and site["failures"][0]["code"]
+    assert site["counts"]["upload"]["done"] == 5
+    assert site["counts"]["delete"]["skipped"] == 2  # deletes only after a clean upload phase
+    assert after["status"] == "skipped" and "needs site" in after["note"]
+    remote = emu.objects()
+    assert "extra/d0/f00000.bin" in remote and not any(k.startswith("copy/") for k in remote)
+
+
+def test_max_bytes_stops_cleanly_and_resumes(tmp_path: Path, emulator_proc: Callable[..., EmulatorProc]) -> None:
+    """The byte budget is checked between actions (an upload in flight finishes)."""
+    emu = emulator_proc()
+    src = tmp_path / "src"
+    make_tree(src, 30, size=512 * 1024)
+    manifest = write_manifest(tmp_path / "m", _sync_job(src, concurrency=1), emu.url)
+    r = kodo_jobs("run", manifest, "--max-bytes", "4MiB")
+    assert r.returncode == 130, r.stdout + r.stderr
+    first = emu.stats()["bytes_received"]
+    assert 4 * MIB <= first <= 6 * MIB
+    st = json.loads(kodo_jobs("status", manifest, "--json").stdout)
+    assert 0 < st["pending"] < 30
+    r2 = kodo_jobs("run", manifest)
+    assert r2.returncode == 0, r2.stdout + r2.stderr
+    assert emu.stats()["bytes_received"] <= 30 * 512 * 1024 + 256 * 1024  # nothing sent twice
+    _assert_mirrored(emu, src)
