@@ -15,14 +15,14 @@ from tests.fixtures.emulator import sdk_for
 
 
 def test_refused_body_is_drained_and_connection_reused(emulator: RunningEmulator) -> None:
-    session = requests.Session()
     body = b"z" * (2 * 1024 * 1024 + 17)
     emulator.reset_stats()
-    bad = session.post(f"{emulator.url}/mkblk/{len(body)}", data=body,
-                       headers={"Authorization": "UpToken not-a-token"}, timeout=30)
-    assert bad.status_code == 401
-    ok = session.get(emulator.url + "/v4/query?ak=test-ak&bucket=test-bucket", timeout=30)
-    assert ok.status_code == 200 and ok.json()["hosts"]
+    with requests.Session() as session:
+        bad = session.post(f"{emulator.url}/mkblk/{len(body)}", data=body,
+                           headers={"Authorization": "UpToken not-a-token"}, timeout=30)
+        assert bad.status_code == 401
+        ok = session.get(emulator.url + "/v4/query?ak=test-ak&bucket=test-bucket", timeout=30)
+        assert ok.status_code == 200 and ok.json()["hosts"]
     stats = emulator.stats()
     assert stats["bytes_received"] == len(body)
     assert stats["requests"] == {"up.mkblk": 1, "uc.query_v4": 1}

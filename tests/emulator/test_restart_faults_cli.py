@@ -134,6 +134,7 @@ def test_admin_routes_refuse_non_loopback_clients(tmp_path: Path) -> None:
     assert resp.status_code == 200
     assert set(resp.get_json()) >= {"requests", "bytes_received", "faults_injected", "objects"}
     assert app.faults.rate == 0.0
+    app.state.services["db"].close()
 
 
 def test_cli_prints_listening_line_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -156,10 +157,11 @@ def test_cli_prints_listening_line_and_exits_cleanly_on_sigterm(tmp_path: Path) 
                              timeout=30)
         assert resp.status_code == 200, resp.text
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
-        assert proc.stdout.read() == ""
+        rest, _ = proc.communicate(timeout=20)
+        assert proc.returncode == 0
+        assert rest == ""  # exactly one line on stdout
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+        proc.communicate()
     assert (tmp_path / "cli-data" / "meta.sqlite3").exists()
