@@ -13,7 +13,8 @@ Upload of one action, as a small state machine:
    fresh; every new state is saved through ``on_state`` before the part counts;
 4. stat again: if the file changed while it was sent (or the client raised ``SourceChanged``)
    the upload is **re-planned once**: fingerprint, etag and upload again from scratch;
-5. the hash Kodo returns must equal the expected hash. On a mismatch the etag is computed
+5. the hash Kodo returns (or, when a ``returnBody``/callback response carries none, the hash a
+   ``stat`` reports) must equal the expected hash. On a mismatch the etag is computed
    afresh, bypassing the cache (a file rewritten with the same size and mtime leaves a stale
    cache row): equal now -> the cache is fixed and the object is right; still different ->
    upload once more, then fail loudly. An object is never left silently wrong.
@@ -164,18 +165,25 @@ def _upload(action: Action, ctx: JobContext) -> Outcome:
                 last_problem = "the file changed right after it was uploaded"
                 _warn(ctx, "source changed after upload", key=action.key, attempt=attempt)
                 continue
-        if result.hash == expected:
-            return Outcome(action.id, "done", bytes=sent, result={"hash": result.hash, "fsize": result.fsize})
+        stored = result.hash or _stat_hash(ctx, action.key)
+        if stored == expected:
+            return Outcome(action.id, "done", bytes=sent, result={"hash": stored, "fsize": result.fsize})
         fresh, stable = compute(request)
-        if fresh.etag == result.hash and stable:
+        if fresh.etag == stored and stable:
             # the cache row was stale (same size and mtime, other content): fix it, object is right
-            ctx.state.remember_etag(cache_path(request), size, mtime_ns, result.hash)
-            return Outcome(action.id, "done", bytes=sent, result={"hash": result.hash, "fsize": result.fsize})
-        last_problem = (f"hash mismatch: Kodo stored {result.hash} but the local file's etag is "
+            ctx.state.remember_etag(cache_path(request), size, mtime_ns, stored)
+            return Outcome(action.id, "done", bytes=sent, result={"hash": stored, "fsize": result.fsize})
+        last_problem = (f"hash mismatch: Kodo stored {stored} but the local file's etag is "
                         f"{fresh.etag or expected}")
         _warn(ctx, "uploaded hash mismatch", key=action.key, attempt=attempt,
-              remote=result.hash, local=fresh.etag or expected)
+              remote=stored, local=fresh.etag or expected)
     return _failed(action, f"{last_problem}; tried {ATTEMPTS} times, the next run will try again")
+
+
+def _stat_hash(ctx: JobContext, key: str) -> str:
+    """The stored object's hash, when the upload response had none (a returnBody or callback
+    response without ``hash``): one stat instead of trusting an unchecked upload."""
+    return str(ctx.client.rs.stat(str(ctx.spec.bucket), key).hash)
 
 
 def delete_batch(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:

@@ -549,3 +549,33 @@ def test_subprocess_cli_against_subprocess_emulator(tmp_path: Path, emulator_pro
                   if n != before["requests"].get(r, 0)}
     new_routes.pop("admin.stats", None)  # our own stats call above
     assert set(new_routes) == {"rsf.list_objects"}, new_routes  # only the listing
+
+
+def test_upload_options_and_put_policy_reach_every_object(tmp_path: Path, emu: RunningEmulator, src: Path) -> None:
+    make_tree(src, {"small.txt": "s", "big.bin": os.urandom(2 * MIB + 1)})
+    upload = {
+        "resumable": "v1", "threshold": "1MiB", "mime_type": "application/x-kodo-test",
+        "metadata": {"owner": "ops"}, "keep_last_modified": True,
+        "policy": {"fileType": 1, "returnBody": '{"key":"$(key)","t":"$(x:team)"}'},  # no hash in it
+        "custom_vars": {"team": "web"},
+    }
+    manifest = write_manifest(tmp_path, emu.url, sync_job(upload=upload))
+    report = tmp_path / "r.json"
+    res = _run(manifest, "--report", os.fspath(report))
+    assert res.code == 0, res.err
+    stats_before_sdk = _routes(emu)
+    # no hash in the upload response: each upload was checked with a stat instead
+    assert sum(n for r, n in stats_before_sdk.items() if r.startswith("rs.stat")) == 2, stats_before_sdk
+    import qiniu
+
+    z = qiniu.Region(up_host=emu.url, io_host=emu.url, rs_host=emu.url, rsf_host=emu.url, api_host=emu.url)
+    bm = qiniu.BucketManager(qiniu.Auth("test-ak", "test-sk"), zone=z)
+    for key in ("small.txt", "big.bin"):
+        stat, info = bm.stat("test-bucket", key)
+        assert stat is not None, info
+        assert stat["type"] == 1, stat  # fileType from the put policy
+        assert stat["mimeType"] == "application/x-kodo-test"
+        meta = {k.lower(): v for k, v in (stat.get("x-qn-meta") or {}).items()}
+        assert meta.get("owner") == "ops", stat
+        assert "!last-modified" in meta, stat
+    assert_mirrored(emu.url, src, threshold=MIB)
