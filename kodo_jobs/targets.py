@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from kodo_jobs.errors import UsageError
 from kodo_jobs.kodo.client import KodoClient
-from kodo_jobs.kodo.config import Timeouts
+from kodo_jobs.kodo.config import Credentials, Hosts, Timeouts
 from kodo_jobs.log import register_secret
 
 EMBEDDED_DIR = ".kodo-jobs"
@@ -49,13 +50,34 @@ def open_target(target: Any, manifest_dir: Path) -> Iterator[KodoClient]:
         return
     register_secret(target.access_key)
     register_secret(target.secret_key)
-    ak = target.access_key.get_secret_value()
-    sk = target.secret_key.get_secret_value()
-    if target.endpoint is not None:
-        client = KodoClient.for_endpoint(str(target.endpoint).rstrip("/"), ak, sk, timeouts=timeouts)
-    elif target.region is not None:
-        client = KodoClient.for_region(target.region, ak, sk, timeouts=timeouts)
-    else:
-        raise UsageError("target.hosts is not supported by this version yet; use endpoint or region")
-    with client:
+    credentials = Credentials(target.access_key.get_secret_value(), target.secret_key.get_secret_value())
+    with KodoClient(credentials, hosts_for(target), timeouts=timeouts) as client:
         yield client
+
+
+def hosts_for(target: Any) -> Hosts:
+    """The client's :class:`Hosts` for a non-embedded target (endpoint, region or explicit hosts)."""
+    if target.endpoint is not None:
+        hosts = Hosts.single(str(target.endpoint).rstrip("/"))
+    elif target.region is not None:
+        hosts = Hosts.for_region(target.region, scheme="https" if target.use_https else "http")
+    elif target.hosts is not None:
+        h = target.hosts
+
+        def urls(value: Any) -> tuple[str, ...]:
+            return (str(value).rstrip("/"),) if value is not None else ()
+
+        optional: dict[str, Any] = {}
+        if h.uc is not None:
+            optional["uc"] = urls(h.uc)
+        if h.fusion is not None:
+            optional["fusion"] = urls(h.fusion)
+        hosts = Hosts(up=urls(h.up), io=urls(h.io), rs=urls(h.rs), rsf=urls(h.rsf), api=urls(h.api),
+                      query_region=False, scheme=str(h.up).split(":", 1)[0], **optional)
+    else:
+        raise UsageError("target: set one of embedded, endpoint, region or hosts")
+    if target.upload_host is not None:
+        hosts = hosts.with_upload_override(str(target.upload_host).rstrip("/"))
+    if getattr(target, "accelerate_uploading", False):
+        hosts = replace(hosts, accelerate=True)
+    return hosts
