@@ -207,11 +207,18 @@ class _Stream(Generic[T]):
     def _submit(self) -> None:
         if not self.batch:
             return
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(
-                max_workers=self.hasher.processes, mp_context=multiprocessing.get_context("spawn")
-            )
-        future = self.pool.submit(_compute_batch, [p.request for p in self.batch])
+        requests = [p.request for p in self.batch]
+        future: Future[list[tuple[HashResult, bool]]]
+        try:
+            if self.pool is None:
+                self.pool = ProcessPoolExecutor(
+                    max_workers=self.hasher.processes, mp_context=multiprocessing.get_context("spawn")
+                )
+            future = self.pool.submit(_compute_batch, requests)
+        except (OSError, RuntimeError):  # no processes here (sandbox, shutting down): hash inline
+            self.hasher.processes = 1
+            future = Future()
+            future.set_result(_compute_batch(requests))
         for index, pending in enumerate(self.batch):
             pending.future = future
             pending.index = index

@@ -120,3 +120,16 @@ def test_v2_hash_is_cached_apart_from_v1(tmp_path: Path) -> None:
 )
 def test_etag_kind_part_size(resumable: str, part_size: int, size: int, threshold: int, expected: int) -> None:
     assert hashing.etag_kind_part_size(resumable, part_size, size, threshold) == expected
+
+
+def test_stream_falls_back_to_inline_without_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pool(*_: object, **__: object) -> None:
+        raise OSError("no processes in this sandbox")
+
+    monkeypatch.setattr(hashing, "INLINE_FIRST", 2)
+    monkeypatch.setattr(hashing, "ProcessPoolExecutor", no_pool)
+    reqs = _files(tmp_path, 12)
+    hasher = Hasher(DictState(), processes=2)
+    out = list(hasher.stream(reqs, _want))
+    assert [r.etag for _, r in out if r] == [etag_file(r.path) for r in reqs]
+    assert hasher.processes == 1
