@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +65,11 @@ def manifest_dir(manifest: Any, path: Path) -> Path:
     return Path(p).resolve().parent
 
 
-def plan_job(spec: Any, ctx: JobContext, checkpoint: Checkpoint, *, gen: str, resume: bool) -> dict[str, OpCount]:
+def plan_job(spec: Any, ctx: JobContext, checkpoint: Checkpoint, *, gen: str,
+             keep_done_of: Collection[str] = ()) -> dict[str, OpCount]:
     """Stream one job's plan into ``checkpoint``; returns its counts per op."""
     kind = KINDS[spec.kind]
-    return checkpoint.store_plan(spec.name, kind.plan(spec, ctx), gen=gen, resume=resume)
+    return checkpoint.store_plan(spec.name, kind.plan(spec, ctx), gen=gen, keep_done_of=keep_done_of)
 
 
 def bind_run(spec: Any, ctx: JobContext) -> Any:

@@ -45,7 +45,7 @@ def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: 
                         continue
                     ctx = JobContext(client=client, spec=spec, state=ReadThroughState(real), dry_run=True,
                                      log=log.bind(job=spec.name), manifest_dir=mdir)
-                    summary = engine.plan_job(spec, ctx, scratch, gen="plan", resume=False)
+                    summary = engine.plan_job(spec, ctx, scratch, gen="plan")
                     job_plans.append(JobPlan(spec.name, spec.kind, summary))
             the_plan = Plan(str(manifest), tuple(job_plans), lambda: scratch.iter_actions())
             if out is not None:

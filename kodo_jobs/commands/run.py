@@ -128,7 +128,7 @@ def _dry_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id:
                         continue
                     ctx = JobContext(client=client, spec=spec, state=ReadThroughState(real), dry_run=True,
                                      log=log.bind(job=spec.name), manifest_dir=mdir, run_id="")
-                    engine.plan_job(spec, ctx, scratch, gen=run_id, resume=False)
+                    engine.plan_job(spec, ctx, scratch, gen=run_id)
                     reports.append(_job_report(scratch, spec, "planned", time.time() - t0))
             return Report(str(manifest), run_id, started, time.time(), "dry-run", tuple(reports), dry_run=True)
         finally:
@@ -150,10 +150,9 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
             if lock.taken_over:
                 log.warning("took over the lock of a run that is gone", previous=lock.taken_over)
             sha = engine.manifest_sha(manifest)
-            last = cp.last_run()
-            resume = last is not None and last.status != "ok" and last.manifest_sha == sha
-            if resume and last is not None:
-                log.info("resuming an unfinished run", previous_run=last.id, previous_status=last.status)
+            resume = cp.unfinished_runs(sha)
+            if resume:
+                log.info("resuming unfinished runs", previous_runs=resume)
             cp.begin_run(run_id, sha, [s.name for s in specs], dry_run=False)
             status: RunStatus = "ok"
             message = ""
@@ -180,7 +179,7 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
 
 
 def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus: EventBus,
-              stop: threading.Event, run_id: str, mdir: Path, resume: bool, concurrency: int | None,
+              stop: threading.Event, run_id: str, mdir: Path, resume: list[str], concurrency: int | None,
               log: Any, reports: list[JobReport]) -> tuple[RunStatus, str, KodoJobsError | None]:
     job_status: dict[str, JobStatus] = {}
     work = list(specs)  # grows while running: a sync's `then:` follow-up jobs run right after it
@@ -205,7 +204,7 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
         policy = policy_from_spec(getattr(spec, "retry", None))
 
         def plan_once(spec: Any = spec, ctx: JobContext = ctx) -> None:
-            engine.plan_job(spec, ctx, cp, gen=run_id, resume=resume)
+            engine.plan_job(spec, ctx, cp, gen=run_id, keep_done_of=resume)
 
         def on_retry(exc: BaseException, attempt: int, wait: float, jlog: Any = jlog) -> None:
             jlog.warning("retrying plan", attempt=attempt, wait=round(wait, 3), reqid=getattr(exc, "reqid", ""),

@@ -20,7 +20,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -240,20 +240,40 @@ class Checkpoint:
         return RunRecord(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5], bool(row[6]),
                          json.loads(row[7]) if row[7] else {})
 
+    def unfinished_runs(self, manifest_sha: str) -> list[str]:
+        """Ids of the latest runs of this manifest that did not end ``ok`` (newest first).
+
+        The streak stops at the first run that ended ok or ran another manifest version, so a
+        rerun resumes exactly the work those runs left, never older history.
+        """
+        out: list[str] = []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, manifest_sha, status FROM runs WHERE dry_run = 0 ORDER BY seq DESC").fetchall()
+        for run_id, sha, status in rows:
+            if status == "ok" or sha != manifest_sha:
+                break
+            out.append(run_id)
+        return out
+
     # -- plan ------------------------------------------------------------------------------
 
-    def store_plan(self, job: str, actions: Iterable[Action], gen: str, *, resume: bool) -> dict[str, OpCount]:
+    def store_plan(self, job: str, actions: Iterable[Action], gen: str, *,
+                   keep_done_of: Collection[str] = ()) -> dict[str, OpCount]:
         """Stream one job's plan into ``actions``, in transactions of :data:`PLAN_TXN`.
 
-        With ``resume`` (the previous run of the same manifest did not finish), an action whose
-        id is already ``done`` stays done and will not run again; otherwise every row of the job
-        is replaced. Returns counts per op. ``same``/``skip`` rows are stored ``skipped``,
-        ``error`` rows ``failed``.
+        ``keep_done_of``: ids of the unfinished runs this run resumes (see :meth:`unfinished_runs`);
+        an action one of them recorded ``done`` stays done and will not run again. Every other
+        row of the job is replaced. Returns counts per op. ``same``/``skip`` rows are stored
+        ``skipped``, ``error`` rows ``failed``.
         """
         counts: dict[str, list[int]] = {}
+        keep = sorted(set(keep_done_of))
+        marks = ",".join("?" * len(keep))
         with self._lock:
-            if resume:
-                self._db.execute("DELETE FROM actions WHERE job = ? AND status != 'done'", (job,))
+            if keep:
+                self._db.execute(f"DELETE FROM actions WHERE job = ? AND NOT (status = 'done' AND run_id IN ({marks}))",
+                                 (job, *keep))
             else:
                 self._db.execute("DELETE FROM actions WHERE job = ?", (job,))
             self._commit()

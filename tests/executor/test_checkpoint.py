@@ -61,7 +61,7 @@ def test_other_schema_version_refused(tmp_path: Path) -> None:
 def test_truncated_file_refused(tmp_path: Path) -> None:
     p = tmp_path / "s.kjstate"
     with Checkpoint(p) as cp:
-        cp.store_plan("j", actions("j", 3000), gen="g", resume=False)
+        cp.store_plan("j", actions("j", 3000), gen="g")
     data = p.read_bytes()
     p.write_bytes(data[:100] + b"\xff" * 4000 + data[4100:])
     with pytest.raises(StateFileError):
@@ -74,7 +74,7 @@ def test_status_rows_and_failure_query(tmp_path: Path) -> None:
     with Checkpoint(tmp_path / "s") as cp:
         acts = [Action("j", "upload", "a", 5), Action("j", "same", "b"),
                 Action("j", "error", "c", params={"message": "unreadable"})]
-        counts = cp.store_plan("j", acts, gen="g", resume=False)
+        counts = cp.store_plan("j", acts, gen="g")
         assert counts["upload"].count == 1 and counts["upload"].bytes == 5
         c = cp.counts()["j"]
         assert c["upload"]["pending"] == 1 and c["same"]["skipped"] == 1 and c["error"]["failed"] == 1
@@ -89,7 +89,7 @@ def test_failed_plan_leaves_no_pending_rows(tmp_path: Path) -> None:
 
     with Checkpoint(tmp_path / "s") as cp:
         with pytest.raises(RuntimeError):
-            cp.store_plan("j", broken(), gen="g", resume=False)  # type: ignore[arg-type]
+            cp.store_plan("j", broken(), gen="g")  # type: ignore[arg-type]
         assert cp.pending_count("j") == 0
 
 
@@ -134,7 +134,7 @@ def test_200k_plan_streams_in_bounded_memory(tmp_path: Path) -> None:
         cp = Checkpoint(Path({str(tmp_path / 'big')!r}))
         gen = (Action("j", "upload", f"dir{{i // 1000:04d}}/file{{i:07d}}.jpg", size=i,
                       params={{"path": f"/src/dir/file{{i:07d}}.jpg", "mtime_ns": i}}) for i in range(200_000))
-        cp.store_plan("j", gen, gen="g", resume=False)
+        cp.store_plan("j", gen, gen="g")
         n = 0
         after = 0
         while True:
@@ -153,8 +153,27 @@ def test_200k_plan_streams_in_bounded_memory(tmp_path: Path) -> None:
 def test_wal_and_readonly_snapshot(tmp_path: Path) -> None:
     p = tmp_path / "s"
     with Checkpoint(p) as cp:
-        cp.store_plan("j", actions("j", 3), gen="g", resume=False)
+        cp.store_plan("j", actions("j", 3), gen="g")
         assert cp._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         with Checkpoint(p, create=False) as reader:
             assert reader.pending_count("j") == 3
     assert os.path.exists(p)
+
+
+def test_resume_keeps_done_rows_of_the_unfinished_streak_only(tmp_path: Path) -> None:
+    with Checkpoint(tmp_path / "s") as cp:
+        acts = actions("j", 3)
+        for run_id, status, sha in [("r1", "ok", "A"), ("r2", "interrupted", "A"), ("r3", "failed", "A")]:
+            cp.begin_run(run_id, sha, ["j"], dry_run=False)
+            cp.end_run(run_id, status, {})
+        assert cp.unfinished_runs("A") == ["r3", "r2"]
+        assert cp.unfinished_runs("B") == []  # another manifest version resumes nothing
+        cp.store_plan("j", acts, gen="g1")
+        from kodo_jobs.plan import Outcome
+
+        cp.record(Outcome(acts[0].id, "done"), run_id="r1", attempts=1)  # an old, finished run
+        cp.record(Outcome(acts[1].id, "done"), run_id="r2", attempts=1)  # the interrupted one
+        cp.flush()
+        cp.store_plan("j", acts, gen="g2", keep_done_of=cp.unfinished_runs("A"))
+        c = cp.counts("j")["j"]["upload"]
+        assert (c.get("done"), c.get("pending")) == (1, 2)

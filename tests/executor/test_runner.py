@@ -27,10 +27,10 @@ from .fakes import FakeKind, actions
 FAST = RetryPolicy(attempts=4, initial_wait=0.001, max_wait=0.002, throttle_wait=0.002)
 
 
-def _setup(tmp_path: Path, acts: list[Action], *, resume: bool = False,
+def _setup(tmp_path: Path, acts: list[Action], *,
            cp: Checkpoint | None = None) -> tuple[Checkpoint, Runner, threading.Event]:
     cp = cp or Checkpoint(tmp_path / "s.kjstate")
-    cp.store_plan("j", acts, gen="g1", resume=resume)
+    cp.store_plan("j", acts, gen="g1")
     stop = threading.Event()
     runner = Runner(cp, run_id="r1", events=EventBus(), stop=stop, log=structlog.get_logger())
     return cp, runner, stop
@@ -150,7 +150,7 @@ def test_stop_leaves_rest_pending_then_resume(tmp_path: Path) -> None:
     done = cp.counts("j")["j"]["upload"].get("done", 0)
     assert 10 < done < 100 and cp.pending_count("j") == 100 - done
     # rerun of the same plan (resume): only the pending ones run
-    cp.store_plan("j", acts, gen="g2", resume=True)
+    cp.store_plan("j", acts, gen="g2", keep_done_of=["r1"])
     stop2 = threading.Event()
     kind2 = FakeKind()
     Runner(cp, run_id="r2", events=EventBus(), stop=stop2, log=structlog.get_logger()).execute(
@@ -163,7 +163,7 @@ def test_fresh_plan_forgets_done(tmp_path: Path) -> None:
     acts = actions("j", 5)
     cp, runner, _ = _setup(tmp_path, acts)
     runner.execute(JobRun("j", FakeKind().run, policy=FAST))
-    cp.store_plan("j", acts, gen="g2", resume=False)
+    cp.store_plan("j", acts, gen="g2")
     assert cp.pending_count("j") == 5
 
 
