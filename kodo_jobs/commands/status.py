@@ -16,7 +16,7 @@ from typing import Any
 from kodo_jobs import engine
 from kodo_jobs.errors import EXIT_OK, UsageError
 from kodo_jobs.executor.checkpoint import Checkpoint
-from kodo_jobs.executor.lock import lock_path_for
+from kodo_jobs.executor.lock import lock_holder
 from kodo_jobs.plan import human_bytes
 
 
@@ -75,11 +75,7 @@ def upload_progress(state_json: str) -> tuple[int, int | None]:
 
 def _collect(cp: Checkpoint, state_path: Path) -> dict[str, Any]:
     last = cp.last_run()
-    holder = None
-    lock_file = lock_path_for(state_path)
-    if lock_file.exists():
-        text = lock_file.read_text(encoding="utf-8", errors="replace").strip()
-        holder = json.loads(text) if text.startswith("{") else None
+    holder, running = lock_holder(state_path)
     uploads = []
     for action_id, state_json, updated in cp.uploads():
         done, size = upload_progress(state_json)
@@ -89,6 +85,7 @@ def _collect(cp: Checkpoint, state_path: Path) -> dict[str, Any]:
     return {
         "state": str(state_path),
         "lock_holder": holder,
+        "running": running,
         "last_run": None if last is None else {
             "id": last.id, "status": last.status, "started": last.started, "ended": last.ended,
             "jobs": list(last.jobs),
@@ -109,14 +106,18 @@ def _when(ts: float | None) -> str:
 def _render(doc: dict[str, Any]) -> None:
     out = sys.stdout
     out.write(f"state: {doc['state']}\n")
-    if doc["lock_holder"]:
-        h = doc["lock_holder"]
-        out.write(f"lock: held or last held by pid {h.get('pid')} on {h.get('host')} since {h.get('started')}\n")
+    h = doc["lock_holder"] or {}
+    if doc["running"]:
+        out.write(f"running now: pid {h.get('pid', '?')} on {h.get('host', '?')} since {h.get('started', '?')}\n")
+    elif h:
+        out.write(f"the run of pid {h.get('pid')} on {h.get('host')} (started {h.get('started')}) "
+                  "did not end cleanly (killed or crashed); the next run resumes its work\n")
     last = doc["last_run"]
     if last is None:
         out.write("no run recorded yet\n")
     else:
-        state = "still running (or killed)" if last["ended"] is None else last["status"]
+        state = last["status"] if last["ended"] is not None else (
+            "running" if doc["running"] else "did not end (killed or crashed)")
         out.write(f"last run {last['id']}: {state}; started {_when(last['started'])}, ended {_when(last['ended'])}\n")
     for job, ops in doc["counts"].items():
         out.write(f"  {job}:\n")

@@ -111,3 +111,25 @@ def _held_message(path: Path, holder: dict[str, object]) -> str:
     return (f"another kodo-jobs run holds the lock {path} ({who}); "
             "not starting a second run on the same state file. Wait for it to finish, or use --state "
             "for an independent run")
+
+
+def lock_holder(state: Path) -> tuple[dict[str, object] | None, bool]:
+    """(holder info written in the lock file, whether a live run holds the lock now).
+
+    Never takes the lock for longer than the probe, and never blocks.
+    """
+    path = lock_path_for(state)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None, False
+    try:
+        holder = _read_holder(fd) or None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return holder, True
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return holder, False
+    finally:
+        os.close(fd)

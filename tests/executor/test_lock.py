@@ -66,3 +66,19 @@ def test_release_and_reacquire_in_process(tmp_path: Path) -> None:
             RunLock(state).acquire()
     with RunLock(state):
         pass
+
+
+def test_lock_holder_probe(tmp_path: Path) -> None:
+    from kodo_jobs.executor.lock import lock_holder
+
+    state = tmp_path / "m.kjstate"
+    assert lock_holder(state) == (None, False)
+    p = _holder(state)
+    try:
+        holder, running = lock_holder(state)
+        assert running and holder is not None and holder["pid"] == p.pid
+    finally:
+        p.kill()
+        p.wait()
+    holder, running = lock_holder(state)
+    assert not running and holder is not None and holder["pid"] == p.pid  # a killed run's trace
