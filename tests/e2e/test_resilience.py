@@ -156,6 +156,7 @@ def test_kill9_mid_large_upload_resumes_missing_parts_only(
     r = kodo_jobs("run", manifest)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
     total = emu.stats()["bytes_received"]
+    print(f"kill -9 at {first} bytes; both runs {total} bytes for a {size}-byte file")  # shown with -s
     assert total <= size + (part_concurrency + 1) * part + 256 * 1024  # small request bodies besides parts
     _assert_mirrored(emu, src)
     with Checkpoint(manifest.with_suffix(".kjstate"), create=False) as cp:
