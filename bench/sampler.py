@@ -2,7 +2,7 @@
 
 pyinstrument follows only the thread that started it, and kodo-jobs does its work in pool
 threads, so this samples every thread's Python stack (``sys._current_frames``) every
-millisecond and prints, per function, the share of samples in which it was running ("self")
+5 milliseconds and prints, per function, the share of samples in which it was running ("self")
 or on the stack ("total"). Blocking waits show up under the Python function that blocked
 (``socket.readinto``, ``threading.wait``...), so read "self" with that in mind.
 
@@ -26,7 +26,7 @@ Func = tuple[str, str, int]
 class Sampler:
     """Counts leaf and on-stack functions over all threads but its own."""
 
-    def __init__(self, interval_s: float = 0.001) -> None:
+    def __init__(self, interval_s: float = 0.005) -> None:
         self.interval_s = interval_s
         self.samples = 0
         self.self_counts: collections.Counter[Func] = collections.Counter()
