@@ -3,7 +3,7 @@
 Why this shape (shared/PERF-LIMITS.md section 2): hashing a small file costs 6-25 us of which
 most is per-file overhead under the GIL, so threads do not help and ``ThreadPoolExecutor.map``
 per file is a net loss; two *processes* fed batches of paths give a dependable 1.9x. Starting
-them costs about a tenth of a second, so the first :data:`INLINE_FIRST` misses of a stream are
+them costs about a third of a second, so the first :data:`INLINE_FIRST` misses of a stream are
 hashed inline (a resync with a handful of edits never starts a pool) and only a longer stream
 of misses starts one (``spawn`` context: forking a process that runs threads, such as the
 embedded emulator, is unsafe).
@@ -32,13 +32,15 @@ from typing import Generic, TypeVar
 from kodo_jobs.jobs.base import StateView
 from kodo_jobs.kodo.etag import BLOCK_SIZE, etag_file, etag_file_v2
 
-INLINE_FIRST = 256
-"""Misses hashed inline before a process pool is worth starting."""
-BATCH_FILES = 64
-"""Files per task sent to a worker process."""
+INLINE_FIRST = 4096
+"""Misses hashed inline before a process pool is worth starting (starting two spawn workers
+costs about 0.35 s, the time to hash several thousand small files inline)."""
+BATCH_FILES = 500
+"""Files per task sent to a worker process (PERF-LIMITS.md measured chunks of 500; each task
+costs several context switches, which a busy machine makes expensive)."""
 BATCH_BYTES = 32 * 1024 * 1024
 """Bytes per task (a few large files make a batch on their own)."""
-WINDOW = 4096
+WINDOW = 8192
 """Items (hashed or not) allowed to wait for an earlier batch before the stream blocks."""
 
 T = TypeVar("T")
