@@ -221,16 +221,19 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
                                   phase_batch_sizes=engine.phase_batch_sizes(spec),
                                   concurrency=concurrency or int(getattr(spec, "concurrency", 4)), policy=policy))
         except (RunAborted, RunFatalError) as exc:
+            _detach(bus, results, recorder)
             job_status[spec.name] = "aborted"
             reports.append(_job_report(cp, spec, "aborted", time.time() - t0))
             msg = str(exc) if isinstance(exc, RunAborted) else (
                 f"run stopped: {exc} (no further request can succeed; check the credentials, bucket and target)")
             return "aborted", msg, None
         except KodoError as exc:
+            _detach(bus, results, recorder)
             job_status[spec.name] = "failed"
             reports.append(_job_report(cp, spec, "failed", time.time() - t0, note=f"planning failed: {exc}"))
             continue
         except KodoJobsError as exc:
+            _detach(bus, results, recorder)
             job_status[spec.name] = "failed"
             reports.append(_job_report(cp, spec, "failed", time.time() - t0, note=str(exc)))
             return "failed", str(exc), exc
@@ -256,6 +259,13 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
     if any(s in ("failed", "skipped") for s in job_status.values()):
         return "failed", "", None
     return "ok", "", None
+
+
+def _detach(bus: EventBus, *subscribers: Subscriber | None) -> None:
+    """Remove a failed job's own subscribers so they do not see the next job's events."""
+    for sub in subscribers:
+        if sub is not None and sub in bus.subscribers:
+            bus.subscribers.remove(sub)
 
 
 class _Results(Subscriber):

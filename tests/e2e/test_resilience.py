@@ -360,3 +360,30 @@ def test_max_bytes_stops_cleanly_and_resumes(tmp_path: Path, emulator_proc: Call
     assert r2.returncode == 0, r2.stdout + r2.stderr
     assert emu.stats()["bytes_received"] <= 30 * 512 * 1024 + 256 * 1024  # nothing sent twice
     _assert_mirrored(emu, src)
+
+
+def test_second_signal_stops_at_once_and_rerun_is_correct(
+        tmp_path: Path, emulator_proc: Callable[..., EmulatorProc]) -> None:
+    emu = emulator_proc()
+    src = tmp_path / "src"
+    size = 96 * MIB
+    make_big_file(src / "large.bin", size)
+    manifest = write_manifest(tmp_path / "m", _sync_job(src, concurrency=1, part_concurrency=1), emu.url)
+    proc = spawn_kodo_jobs("run", manifest)
+    try:
+        _wait_for(lambda: emu.stats()["bytes_received"] >= 8 * MIB or proc.poll() is not None, 60, "some bytes")
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, out + err[-2000:]
+    assert "again: stopping now" in err
+    assert emu.stats()["bytes_received"] < size
+    r = kodo_jobs("run", manifest)
+    assert r.returncode == 0, r.stdout + r.stderr[-2000:]
+    assert emu.stats()["bytes_received"] <= size + 2 * 4 * MIB + 256 * 1024
+    _assert_mirrored(emu, src)
