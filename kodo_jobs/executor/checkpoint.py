@@ -32,6 +32,8 @@ FORMAT = "kodo-jobs-state"
 SCHEMA_VERSION = 1
 PLAN_TXN = 2000
 """Actions inserted per transaction while a plan streams in."""
+KEEP_RUNS = 200
+"""Rows of ``runs`` kept (older ones are deleted when a run starts)."""
 PAGE = 500
 """Pending actions read per page by the runner."""
 
@@ -218,6 +220,8 @@ class Checkpoint:
                 "VALUES (?, ?, ?, ?, ?, 'running', ?)",
                 (run_id, seq, manifest_sha, json.dumps(list(jobs)), time.time(), int(dry_run)),
             )
+            # a cron job runs 50k times a year: keep the recent history only
+            self._db.execute("DELETE FROM runs WHERE seq <= ?", (seq - KEEP_RUNS,))
             self._commit()
 
     def end_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:

@@ -177,3 +177,15 @@ def test_resume_keeps_done_rows_of_the_unfinished_streak_only(tmp_path: Path) ->
         cp.store_plan("j", acts, gen="g2", keep_done_of=cp.unfinished_runs("A"))
         c = cp.counts("j")["j"]["upload"]
         assert (c.get("done"), c.get("pending")) == (1, 2)
+
+
+def test_run_history_is_bounded(tmp_path: Path) -> None:
+    from kodo_jobs.executor import checkpoint
+
+    with Checkpoint(tmp_path / "s") as cp:
+        for i in range(checkpoint.KEEP_RUNS + 30):
+            cp.begin_run(f"r{i}", "A", ["j"], dry_run=False)
+            cp.end_run(f"r{i}", "ok", {"n": i})
+        assert cp._db.execute("SELECT count(*) FROM runs").fetchone()[0] == checkpoint.KEEP_RUNS
+        last = cp.last_run()
+        assert last is not None and last.id == f"r{checkpoint.KEEP_RUNS + 29}"
