@@ -247,6 +247,8 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
         unfinished = cp.pending_count(spec.name)
         st: JobStatus = "failed" if failed or unfinished else "ok"
         job_status[spec.name] = st
+        if st == "ok":
+            cp.drop_orphan_uploads(spec.name)
         reports.append(replace(_job_report(cp, spec, st, time.time() - t0), results=tuple(results.items)))
         bus.subscribers.remove(results)
         then.job_ended(spec, st, cp)

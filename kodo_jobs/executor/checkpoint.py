@@ -500,6 +500,20 @@ class Checkpoint:
                 self._db.execute("INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", (key, value))
             self._commit()
 
+    def drop_orphan_uploads(self, job: str) -> int:
+        """Forget upload sessions of ``job`` that no pending action can resume; returns how many.
+
+        Called after a job ended ok: a session left by a file that was deleted or renamed since
+        would otherwise be shown by ``status`` forever (Kodo expires the upload itself).
+        """
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM uploads WHERE substr(action_id, 1, ?) = ? AND action_id NOT IN "
+                "(SELECT id FROM actions WHERE job = ? AND status = 'pending')",
+                (len(job) + 1, job + "\x1f", job))
+            self._commit()
+            return cur.rowcount
+
     def integrity_ok(self) -> bool:
         """``PRAGMA integrity_check`` says ok (tests, status)."""
         with self._lock:

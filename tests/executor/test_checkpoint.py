@@ -189,3 +189,14 @@ def test_run_history_is_bounded(tmp_path: Path) -> None:
         assert cp._db.execute("SELECT count(*) FROM runs").fetchone()[0] == checkpoint.KEEP_RUNS
         last = cp.last_run()
         assert last is not None and last.id == f"r{checkpoint.KEEP_RUNS + 29}"
+
+
+def test_orphan_upload_sessions_dropped_per_job(tmp_path: Path) -> None:
+    with Checkpoint(tmp_path / "s") as cp:
+        acts = actions("j", 2)
+        cp.store_plan("j", acts, gen="g")
+        cp.save_upload(acts[0].id, "{}")  # still pending: kept
+        cp.save_upload("j\x1fupload\x1fgone.bin", "{}")  # no action any more: dropped
+        cp.save_upload("other\x1fupload\x1fx", "{}")  # another job: kept
+        assert cp.drop_orphan_uploads("j") == 1
+        assert sorted(a for a, _, _ in cp.uploads()) == sorted([acts[0].id, "other\x1fupload\x1fx"])
