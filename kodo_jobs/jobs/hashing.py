@@ -14,8 +14,9 @@ memory stays flat on a 200k-file tree.
 Cache rows are keyed by path and fingerprint (size, mtime_ns). A v2 upload with parts that
 are not 4 MiB gives objects a different hash (kodo-protocol.md section 3), cached under a
 separate path key (``path + "\\0v2:" + part_size``). An etag is cached only when the file's
-fingerprint after hashing still equals the one it was asked for, so a file being written
-while it is hashed never poisons the cache.
+fingerprint after hashing still equals the one it was asked for and its mtime is older than
+:data:`RACY_NS`, so a file being written while (or just before) it is hashed never poisons
+the cache.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -42,6 +44,11 @@ BATCH_BYTES = 32 * 1024 * 1024
 """Bytes per task (a few large files make a batch on their own)."""
 WINDOW = 8192
 """Items (hashed or not) allowed to wait for an earlier batch before the stream blocks."""
+
+RACY_NS = 100_000_000
+"""A file modified less than this long before it was hashed is not cached: file systems stamp
+mtimes from a coarse clock (a few ms), so a second same-size write within the same tick would
+leave (size, mtime_ns) unchanged and the cached etag silently stale (git's "racy" problem)."""
 
 T = TypeVar("T")
 
@@ -87,7 +94,8 @@ def compute(request: HashRequest) -> tuple[HashResult, bool]:
         st = os.stat(request.path)
     except OSError as exc:
         return HashResult(None, f"cannot hash: {exc.strerror or exc}"), False
-    stable = st.st_size == request.size and st.st_mtime_ns == request.mtime_ns
+    stable = (st.st_size == request.size and st.st_mtime_ns == request.mtime_ns
+              and time.time_ns() - st.st_mtime_ns > RACY_NS)
     return HashResult(etag), stable
 
 

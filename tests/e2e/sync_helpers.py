@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -171,9 +172,15 @@ def upload_bytes_received(emu: RunningEmulator) -> int:
 
 
 def make_tree(root: Path, files: Mapping[str, bytes | str]) -> None:
-    """Create files (parents included)."""
+    """Create files (parents included), dated a minute ago.
+
+    Backdating keeps tests deterministic: an etag is only cached for a file modified more
+    than ``hashing.RACY_NS`` before it was hashed.
+    """
+    then = time.time() - 60
     for rel, content in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content.encode() if isinstance(content, str) else content)
+        os.utime(path, (then, then))
 

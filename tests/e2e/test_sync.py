@@ -462,6 +462,7 @@ def test_edit_keeping_size_and_mtime_is_hidden_by_the_cache_until_mtime_moves(
     tmp_path: Path, emu: RunningEmulator, src: Path
 ) -> None:
     make_tree(src, {"f.txt": "aaaa"})
+    os.utime(src / "f.txt", (1_700_000_000, 1_700_000_000))  # old enough to be cached
     manifest = write_manifest(tmp_path, emu.url, sync_job())
     assert _run(manifest).code == 0
     st = (src / "f.txt").stat()

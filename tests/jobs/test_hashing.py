@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ def _files(root: Path, n: int) -> list[HashRequest]:
     for i in range(n):
         p = root / f"f{i:03d}"
         p.write_bytes(bytes([i % 256]) * (i * 37))
+        os.utime(p, (1_700_000_000, 1_700_000_000))  # not "just modified": cacheable
         st = p.stat()
         out.append(HashRequest(str(p), st.st_size, st.st_mtime_ns))
     return out
@@ -99,6 +101,7 @@ def test_missing_file_is_an_error_result(tmp_path: Path) -> None:
 def test_v2_hash_is_cached_apart_from_v1(tmp_path: Path) -> None:
     p = tmp_path / "big"
     p.write_bytes(b"x" * (3 * 1024 * 1024))
+    os.utime(p, (1_700_000_000, 1_700_000_000))
     st = p.stat()
     state = DictState()
     hasher = Hasher(state)
@@ -133,3 +136,19 @@ def test_stream_falls_back_to_inline_without_processes(tmp_path: Path, monkeypat
     out = list(hasher.stream(reqs, _want))
     assert [r.etag for _, r in out if r] == [etag_file(r.path) for r in reqs]
     assert hasher.processes == 1
+
+
+def test_just_modified_file_is_not_cached(tmp_path: Path) -> None:
+    import time
+
+    p = tmp_path / "hot"
+    p.write_bytes(b"abc")
+    now = time.time_ns()
+    os.utime(p, ns=(now, now))  # modified "now": a same-size rewrite could keep this mtime
+    state = DictState()
+    result = Hasher(state).etag(HashRequest(str(p), 3, now))
+    assert result.etag == etag_file(p) and state.cache == {}
+    old = now - 5 * 10**9
+    os.utime(p, ns=(old, old))
+    Hasher(state).etag(HashRequest(str(p), 3, old))
+    assert len(state.cache) == 1
