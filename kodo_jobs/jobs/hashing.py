@@ -2,11 +2,12 @@
 
 Why this shape (shared/PERF-LIMITS.md section 2): hashing a small file costs 6-25 us of which
 most is per-file overhead under the GIL, so threads do not help and ``ThreadPoolExecutor.map``
-per file is a net loss; two *processes* fed batches of paths give a dependable 1.9x. Starting
-them costs about a third of a second, so the first :data:`INLINE_FIRST` misses of a stream are
-hashed inline (a resync with a handful of edits never starts a pool) and only a longer stream
-of misses starts one (``spawn`` context: forking a process that runs threads, such as the
-embedded emulator, is unsafe).
+per file is a net loss; two *processes* fed batches of paths gave 1.9x on the idle machine.
+Starting them costs about a third of a second and every batch several context switches (on
+the shared dev box under load, two workers measured no faster than inline hashing), so the
+first :data:`INLINE_FIRST` misses of a stream are hashed inline (a resync with some edits never
+starts a pool) and only a long stream of misses starts one (``spawn`` context: forking a
+process that runs threads, such as the embedded emulator, is unsafe).
 
 The stream is ordered and bounded: at most :data:`WINDOW` items wait for their batch, so
 memory stays flat on a 200k-file tree.
