@@ -109,6 +109,30 @@ def _upload_kwargs(spec: Any, path: str, mtime_ns: int) -> dict[str, Any]:
     }
 
 
+class _Tracker:
+    """One upload attempt's callbacks: persist each new state, count the bytes really sent.
+
+    A resumed upload first reports the bytes the server already holds, before any new state:
+    they move the progress bar but are not bytes sent by this run.
+    """
+
+    def __init__(self, action: Action, ctx: JobContext, *, resumed: bool) -> None:
+        self.action = action
+        self.ctx = ctx
+        self.resumed = resumed
+        self.saved_any = False
+        self.sent = 0
+
+    def save(self, state: UploadState) -> None:
+        self.saved_any = True
+        self.ctx.state.save_upload(self.action.id, state.to_json())
+
+    def progress(self, nbytes: int) -> None:
+        if not (self.resumed and not self.saved_any):
+            self.sent += nbytes
+        self.ctx.events.progress(nbytes)
+
+
 def upload(action: Action, ctx: JobContext) -> Outcome:
     """Upload one ``upload``/``update`` action (see the module docstring)."""
     ctx.events.file_started(action)
@@ -138,19 +162,15 @@ def _upload(action: Action, ctx: JobContext) -> Outcome:
             return _failed(action, hashed.error or "cannot hash the local file")
         expected = hashed.etag
 
-        def save(state: UploadState) -> None:
-            ctx.state.save_upload(action.id, state.to_json())
-
-        def progress(nbytes: int) -> None:
-            nonlocal sent
-            sent += nbytes
-            ctx.events.progress(nbytes)
-
+        resume = _load_resume(action, ctx, size, mtime_ns)
+        tracker = _Tracker(action, ctx, resumed=resume is not None)
         try:
             result = ctx.client.upload.upload_file(
-                str(spec.bucket), action.key, path, resume=_load_resume(action, ctx, size, mtime_ns), on_state=save,
-                on_progress=progress, **_upload_kwargs(spec, path, mtime_ns))
+                str(spec.bucket), action.key, path, resume=resume, on_state=tracker.save,
+                on_progress=tracker.progress, **_upload_kwargs(spec, path, mtime_ns))
+            sent += tracker.sent
         except kodo_errors.SourceChanged as exc:
+            sent += tracker.sent
             ctx.state.drop_upload(action.id)
             last_problem = f"the file changed while it was uploaded ({exc.message})"
             _warn(ctx, "source changed during upload", key=action.key, attempt=attempt)

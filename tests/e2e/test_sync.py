@@ -6,6 +6,7 @@ local file's etag (``sync_helpers.assert_mirrored``).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -450,10 +451,13 @@ def test_interrupted_chunked_upload_resumes_with_only_the_missing_parts(
 
     failing[0] = False
     calls.clear()
-    res = _run(manifest)
+    report = tmp_path / "r.json"
+    res = _run(manifest, "--report", os.fspath(report))
     assert res.code == 0, res.err
     total = 5 if version == "v2" else 2
     assert len(calls) == total - 1, "only the parts the server does not have are sent again"
+    block = MIB if version == "v2" else 4 * MIB
+    assert json.loads(report.read_text())["jobs"][0]["bytes_sent"] == 4 * MIB + 100 - block
     assert _routes(emu).get("up.initiate", 0) == initiated  # the v2 upload id was reused
     assert_mirrored(emu.url, src, v2_part_size=MIB if version == "v2" else 0, threshold=MIB)
 
