@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import uuid
-from collections.abc import Collection, Sequence
+import zlib
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +67,32 @@ def manifest_dir(manifest: Any, path: Path) -> Path:
 
 
 def plan_job(spec: Any, ctx: JobContext, checkpoint: Checkpoint, *, gen: str,
-             keep_done_of: Collection[str] = ()) -> dict[str, OpCount]:
-    """Stream one job's plan into ``checkpoint``; returns its counts per op."""
-    kind = KINDS[spec.kind]
-    return checkpoint.store_plan(spec.name, kind.plan(spec, ctx), gen=gen, keep_done_of=keep_done_of)
+             keep_done_of: Collection[str] = (), shard: tuple[int, int] | None = None,
+             actions: Iterable[Action] | None = None) -> dict[str, OpCount]:
+    """Stream one job's plan (or the given saved ``actions``) into ``checkpoint``; counts per op."""
+    source = actions if actions is not None else KINDS[spec.kind].plan(spec, ctx)
+    if shard is not None:
+        source = (a for a in source if in_shard(a.key, shard))
+    return checkpoint.store_plan(spec.name, source, gen=gen, keep_done_of=keep_done_of)
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"2/4"`` -> ``(2, 4)`` (shards count from 1); UsageError on anything else."""
+    if text is None:
+        return None
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        i, n = 0, 0
+    if not (n >= 1 and 1 <= i <= n):
+        raise UsageError(f"--shard {text!r}: use I/N with 1 <= I <= N, e.g. --shard 2/4")
+    return i, n
+
+
+def in_shard(key: str, shard: tuple[int, int]) -> bool:
+    """Whether ``key`` belongs to shard ``(i, n)``: a stable hash, the same on every machine."""
+    i, n = shard
+    return zlib.crc32(key.encode("utf-8")) % n == i - 1
 
 
 def bind_run(spec: Any, ctx: JobContext) -> Any:

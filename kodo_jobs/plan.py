@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Literal
 
 ID_SEP = "\x1f"
@@ -117,6 +118,8 @@ class Plan:
     manifest: str
     jobs: tuple[JobPlan, ...]
     actions: Callable[[], Iterator[Action]]
+    manifest_sha: str = ""
+    """Fingerprint of the manifest file the plan was made from (``run --plan`` checks it)."""
 
     @property
     def summary(self) -> dict[str, OpCount]:
@@ -210,6 +213,7 @@ def write_json(plan: Plan, out: IO[str]) -> None:
         ],
         "summary": counts(plan.summary),
         "changes": plan.changes,
+        **({"manifest_sha": plan.manifest_sha} if plan.manifest_sha else {}),
     }
     text = json.dumps(head, ensure_ascii=False)
     out.write(text[:-1] + ', "actions": [')
@@ -218,3 +222,44 @@ def write_json(plan: Plan, out: IO[str]) -> None:
         out.write(("\n  " if first else ",\n  ") + json.dumps(a.to_json(), ensure_ascii=False))
         first = False
     out.write("\n]}\n" if not first else "]}\n")
+
+
+_ACTIONS_OPEN = ', "actions": ['
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPlan:
+    """A plan written by :func:`write_json` (``plan -o FILE``), read back one action at a time."""
+
+    path: Path
+    head: Mapping[str, Any]
+
+    @property
+    def jobs(self) -> tuple[str, ...]:
+        """Names of the jobs the saved plan covers."""
+        return tuple(str(j["name"]) for j in self.head.get("jobs", []))
+
+    def actions(self, job: str | None = None) -> Iterator[Action]:
+        """The saved actions (of ``job``), streamed from the file."""
+        with self.path.open(encoding="utf-8") as f:
+            f.readline()
+            for line in f:
+                text = line.strip().rstrip(",")
+                if not text.startswith("{"):
+                    continue
+                d = json.loads(text)
+                if job is None or d["job"] == job:
+                    yield Action(job=d["job"], op=d["op"], key=d["key"], size=int(d.get("size", 0)),
+                                 phase=int(d.get("phase", 0)), params=d.get("params", {}))
+
+
+def read_saved_plan(path: Path) -> SavedPlan:
+    """Open a plan file written by ``kodo-jobs plan -o``; ValueError if it is not one."""
+    with path.open(encoding="utf-8") as f:
+        first = f.readline().rstrip("\n")
+    if not first.endswith(_ACTIONS_OPEN):
+        raise ValueError(f"{path} is not a plan written by `kodo-jobs plan -o`")
+    head = json.loads(first[: -len(_ACTIONS_OPEN)] + "}")
+    if not isinstance(head, dict) or "jobs" not in head:
+        raise ValueError(f"{path} is not a plan written by `kodo-jobs plan -o`")
+    return SavedPlan(path, head)

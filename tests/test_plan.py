@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +82,22 @@ def test_plan_totals() -> None:
 
 def test_human_bytes() -> None:
     assert [human_bytes(n) for n in (0, 1023, 1536, 64 << 20)] == ["0 B", "1023 B", "1.5 KiB", "64.0 MiB"]
+
+
+def test_saved_plan_round_trip(tmp_path: Path) -> None:
+    from kodo_jobs.plan import read_saved_plan
+
+
+    acts = [Action("a", "upload", "line\nbreak \u00e9.txt", size=3, params={"p": 1}), Action("b", "delete", "x", phase=1)]
+    p = Plan("m.yaml", (JobPlan("a", "sync", summarise(acts[:1])), JobPlan("b", "sync", summarise(acts[1:]))),
+             lambda: iter(acts), manifest_sha="abc")
+    path = tmp_path / "plan.json"
+    with path.open("w", encoding="utf-8") as f:
+        write_json(p, f)
+    saved = read_saved_plan(path)
+    assert saved.head["manifest_sha"] == "abc" and saved.jobs == ("a", "b")
+    assert list(saved.actions()) == acts and list(saved.actions("b")) == acts[1:]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"jobs": []}\n')
+    with pytest.raises(ValueError):
+        read_saved_plan(bad)

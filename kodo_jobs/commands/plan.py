@@ -47,7 +47,8 @@ def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: 
                                      log=log.bind(job=spec.name), manifest_dir=mdir)
                     summary = engine.plan_job(spec, ctx, scratch, gen="plan")
                     job_plans.append(JobPlan(spec.name, spec.kind, summary))
-            the_plan = Plan(str(manifest), tuple(job_plans), lambda: scratch.iter_actions())
+            the_plan = Plan(str(manifest), tuple(job_plans), lambda: scratch.iter_actions(),
+                            manifest_sha=engine.manifest_sha(manifest))
             if out is not None:
                 with out.open("w", encoding="utf-8") as f:
                     write_json(the_plan, f)

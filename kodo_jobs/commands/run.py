@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from kodo_jobs.jobs import then
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.kodo.errors import KodoError, RunFatalError
 from kodo_jobs.log import configure, get_logger
-from kodo_jobs.plan import Action, Outcome
+from kodo_jobs.plan import Action, Outcome, SavedPlan, read_saved_plan
 from kodo_jobs.report import FailureLine, JobReport, JobStatus, Report, RunStatus
 from kodo_jobs.targets import open_target
 
@@ -40,11 +40,11 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
         log_format: str = "console") -> int:
     """Carry out the manifest; returns the exit code (errors go through the boundary)."""
     configure(log_format)
-    if plan_file is not None or shard is not None:
-        raise UsageError("--plan and --shard are not supported by this version yet")
     byte_budget = _byte_budget(max_bytes)
     m = engine.load_manifest(manifest)
     specs = engine.select_jobs(m, jobs or [])
+    source = _Source(shard=engine.parse_shard(shard), saved=_saved_plan(plan_file, manifest),
+                     manifest_jobs=frozenset(s.name for s in specs))
     state_path = (state or engine.default_state_path(manifest)).resolve()
     run_id = engine.new_run_id()
     log = get_logger(run_id=run_id)
@@ -52,9 +52,9 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
     timer = _deadline(max_duration, stop)
     try:
         if dry_run:
-            report = _dry_run(m, manifest, specs, state_path, run_id, log)
+            report = _dry_run(m, manifest, specs, state_path, run_id, log, source)
         else:
-            report = _real_run(m, manifest, specs, state_path, run_id, log, stop, concurrency, byte_budget)
+            report = _real_run(m, manifest, specs, state_path, run_id, log, stop, concurrency, byte_budget, source)
     finally:
         if timer is not None:
             timer.cancel()
@@ -68,6 +68,40 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
     if report.status == "aborted":
         raise RunAborted(report.message)
     return report.exit_code
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where each job's actions come from: its kind's planner, or a saved plan; optionally a shard."""
+
+    shard: tuple[int, int] | None = None
+    saved: SavedPlan | None = None
+    manifest_jobs: frozenset[str] = frozenset()
+
+    def skip_reason(self, spec: Any) -> str:
+        """Why a manifest job is not run with this source ("" = run it)."""
+        if self.saved is not None and spec.name in self.manifest_jobs and spec.name not in self.saved.jobs:
+            return f"not in the saved plan {self.saved.path}"
+        return ""
+
+    def plan(self, spec: Any, ctx: JobContext, cp: Checkpoint, gen: str, keep_done_of: list[str]) -> None:
+        """Store the job's actions into the checkpoint."""
+        saved = self.saved.actions(spec.name) if self.saved is not None and spec.name in self.saved.jobs else None
+        engine.plan_job(spec, ctx, cp, gen=gen, keep_done_of=keep_done_of, shard=self.shard, actions=saved)
+
+
+def _saved_plan(plan_file: Path | None, manifest: Path) -> SavedPlan | None:
+    if plan_file is None:
+        return None
+    try:
+        saved = read_saved_plan(plan_file)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--plan {plan_file}: {exc}") from exc
+    sha = saved.head.get("manifest_sha")
+    if sha != engine.manifest_sha(manifest):
+        raise UsageError(f"--plan {plan_file} was made from another version of {manifest} (or another "
+                         "manifest): make a new plan with `kodo-jobs plan -o` and review it again")
+    return saved
 
 
 def _byte_budget(max_bytes: str | None) -> int | None:
@@ -109,7 +143,8 @@ def _deadline(max_duration: str | None, stop: threading.Event) -> threading.Time
     return timer
 
 
-def _dry_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id: str, log: Any) -> Report:
+def _dry_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id: str, log: Any,
+             source: _Source) -> Report:
     """Plan every job into a scratch checkpoint and report what would happen; change nothing."""
     import tempfile
 
@@ -126,9 +161,12 @@ def _dry_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id:
                     if not getattr(spec, "enabled", True):
                         reports.append(JobReport(spec.name, spec.kind, "disabled", {}))
                         continue
+                    if source.skip_reason(spec):
+                        reports.append(JobReport(spec.name, spec.kind, "skipped", {}, note=source.skip_reason(spec)))
+                        continue
                     ctx = JobContext(client=client, spec=spec, state=ReadThroughState(real), dry_run=True,
                                      log=log.bind(job=spec.name), manifest_dir=mdir, run_id="")
-                    engine.plan_job(spec, ctx, scratch, gen=run_id)
+                    source.plan(spec, ctx, scratch, run_id, [])
                     reports.append(_job_report(scratch, spec, "planned", time.time() - t0))
             return Report(str(manifest), run_id, started, time.time(), "dry-run", tuple(reports), dry_run=True)
         finally:
@@ -138,7 +176,7 @@ def _dry_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id:
 
 
 def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id: str, log: Any,
-              stop: threading.Event, concurrency: int | None, byte_budget: int | None) -> Report:
+              stop: threading.Event, concurrency: int | None, byte_budget: int | None, source: _Source) -> Report:
     started = time.time()
     mdir = engine.manifest_dir(m, manifest)
     bus = EventBus(maybe_progress())
@@ -162,7 +200,8 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
                 with stop_on_signals(stop), open_target(m.target, mdir) as client:
                     runner = Runner(cp, run_id=run_id, events=bus, stop=stop, log=log)
                     status, message, pending_error = _run_jobs(
-                        specs, client, cp, runner, bus, stop, run_id, mdir, resume, concurrency, log, reports)
+                        specs, client, cp, runner, bus, stop, run_id, mdir, resume, concurrency, log, reports,
+                        source)
             except KeyboardInterrupt:
                 status, message = "interrupted", "interrupted"
             finally:
@@ -180,7 +219,7 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
 
 def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus: EventBus,
               stop: threading.Event, run_id: str, mdir: Path, resume: list[str], concurrency: int | None,
-              log: Any, reports: list[JobReport]) -> tuple[RunStatus, str, KodoJobsError | None]:
+              log: Any, reports: list[JobReport], source: _Source) -> tuple[RunStatus, str, KodoJobsError | None]:
     job_status: dict[str, JobStatus] = {}
     work = list(specs)  # grows while running: a sync's `then:` follow-up jobs run right after it
     for spec in work:
@@ -191,9 +230,14 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
             reports.append(JobReport(spec.name, spec.kind, "disabled", {}, note="enabled: false"))
             continue
         bad_needs = [n for n in getattr(spec, "needs", ()) if n in job_status and job_status[n] not in ("ok",)]
-        if bad_needs or stop.is_set():
+        if bad_needs or stop.is_set() or source.skip_reason(spec):
             note = (f"skipped: needs {', '.join(bad_needs)} did not succeed" if bad_needs
-                    else "not started: the run was stopped")
+                    else "not started: the run was stopped" if stop.is_set()
+                    else f"skipped: {source.skip_reason(spec)}")
+            if source.skip_reason(spec) and not (bad_needs or stop.is_set()):
+                # outside the saved plan: like a job not selected with --job, not a failure
+                reports.append(JobReport(spec.name, spec.kind, "skipped", {}, note=note))
+                continue
             cp.clear_job(spec.name)
             job_status[spec.name] = "skipped"
             reports.append(JobReport(spec.name, spec.kind, "skipped", {}, note=note))
@@ -204,7 +248,7 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
         policy = policy_from_spec(getattr(spec, "retry", None))
 
         def plan_once(spec: Any = spec, ctx: JobContext = ctx) -> None:
-            engine.plan_job(spec, ctx, cp, gen=run_id, keep_done_of=resume)
+            source.plan(spec, ctx, cp, run_id, resume)
 
         def on_retry(exc: BaseException, attempt: int, wait: float, jlog: Any = jlog) -> None:
             jlog.warning("retrying plan", attempt=attempt, wait=round(wait, 3), reqid=getattr(exc, "reqid", ""),

@@ -387,3 +387,39 @@ def test_second_signal_stops_at_once_and_rerun_is_correct(
     assert r.returncode == 0, r.stdout + r.stderr[-2000:]
     assert emu.stats()["bytes_received"] <= size + 2 * 4 * MIB + 256 * 1024
     _assert_mirrored(emu, src)
+
+
+def test_saved_plan_runs_exactly_and_refuses_a_changed_manifest(
+        tmp_path: Path, emulator_proc: Callable[..., EmulatorProc]) -> None:
+    emu = emulator_proc()
+    src = tmp_path / "src"
+    make_tree(src, 12, size=20)
+    manifest = write_manifest(tmp_path / "m", _sync_job(src), emu.url)
+    plan_file = tmp_path / "reviewed.json"
+    assert kodo_jobs("plan", manifest, "-o", plan_file).returncode == 0
+    (src / "added-after-review.txt").write_text("not reviewed")
+    r = kodo_jobs("run", manifest, "--plan", plan_file)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(emu.objects()) == sorted(p.relative_to(src).as_posix() for p in src.rglob("*.bin"))
+    manifest.write_text(manifest.read_text() + "\n# edited\n")
+    r2 = kodo_jobs("run", manifest, "--plan", plan_file)
+    assert r2.returncode == 2 and "another version" in r2.stderr
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text("{}\n")
+    assert kodo_jobs("run", manifest, "--plan", bogus).returncode == 2
+
+
+def test_shards_split_the_work(tmp_path: Path, emulator_proc: Callable[..., EmulatorProc]) -> None:
+    emu = emulator_proc()
+    src = tmp_path / "src"
+    make_tree(src, 40, size=20)
+    manifest = write_manifest(tmp_path / "m", _sync_job(src), emu.url)
+    done = []
+    for i in (1, 2):
+        r = kodo_jobs("run", manifest, "--shard", f"{i}/2", "--state", tmp_path / f"shard{i}.kjstate",
+                      "--report", tmp_path / f"r{i}.json")
+        assert r.returncode == 0, r.stdout + r.stderr
+        done.append(json.loads((tmp_path / f"r{i}.json").read_text())["jobs"][0]["counts"]["upload"]["done"])
+    assert sum(done) == 40 and all(0 < d < 40 for d in done)
+    _assert_mirrored(emu, src)
+    assert kodo_jobs("run", manifest, "--shard", "3/2").returncode == 2
