@@ -173,15 +173,18 @@ def test_kill9_at_random_moments_of_many_file_sync(
     manifest = write_manifest(tmp_path / "m", _sync_job(src, concurrency=8), emu.url)
     state = manifest.with_suffix(".kjstate")
     rng = random.Random(seed)
+    kills = 0
     for _ in range(3):
         proc = spawn_kodo_jobs("run", manifest)
         time.sleep(rng.uniform(0.3, 2.0))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
         proc.wait()
         if state.exists():
             with Checkpoint(state, create=False) as cp:
                 assert cp.integrity_ok()
+    assert kills >= 1
     r = kodo_jobs("run", manifest)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
     _assert_mirrored(emu, src)
