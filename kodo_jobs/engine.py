@@ -110,6 +110,15 @@ def batch_size(spec: Any) -> int:
     return max(1, int(getattr(KINDS[spec.kind], "batch_size", 1)))
 
 
+def concurrency(spec: Any, override: int | None) -> int:
+    """Workers for a job: ``--concurrency`` or the job's ``concurrency``, capped by the kind's
+    optional ``max_concurrency`` (a kind whose calls must be sequential, e.g. to learn a quota
+    from each answer, declares ``max_concurrency = 1``)."""
+    wanted = override or int(getattr(spec, "concurrency", 4))
+    cap = getattr(KINDS[spec.kind], "max_concurrency", None)
+    return max(1, min(wanted, int(cap)) if cap else wanted)
+
+
 def phase_batch_sizes(spec: Any) -> dict[int, int]:
     """Optional per-phase batch sizes a kind declares (``phase_batch_sizes = {1: 1000}``)."""
     sizes = getattr(KINDS[spec.kind], "phase_batch_sizes", None) or {}

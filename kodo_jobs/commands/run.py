@@ -263,7 +263,7 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
             call_with_retries(plan_once, policy, on_retry=on_retry, stop=stop)
             runner.execute(JobRun(spec.name, engine.bind_run(spec, ctx), batch_size=engine.batch_size(spec),
                                   phase_batch_sizes=engine.phase_batch_sizes(spec),
-                                  concurrency=concurrency or int(getattr(spec, "concurrency", 4)), policy=policy))
+                                  concurrency=engine.concurrency(spec, concurrency), policy=policy))
         except (RunAborted, RunFatalError) as exc:
             _detach(bus, results, recorder)
             job_status[spec.name] = "aborted"

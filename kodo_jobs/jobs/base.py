@@ -127,7 +127,11 @@ class JobKind(Protocol):
 
     kind: str
     batch_size: int
-    """1: ``run`` gets one action per call; >1: up to this many at once (e.g. rs batch)."""
+    """1: ``run`` gets one action per call; >1: up to this many at once (e.g. rs batch).
+
+    Optional class attributes the engine also reads: ``phase_batch_sizes = {1: 1000}`` (a
+    per-phase batch size) and ``max_concurrency = 1`` (cap the job's worker count, for kinds
+    whose calls must not overlap)."""
 
     def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
         """Yield this job's actions in a stable order; read-only (except the hash cache)."""
