@@ -44,6 +44,8 @@ class CdnKind:
 
     kind = "cdn"
     batch_size = 100
+    max_concurrency = 1
+    """Calls run one after another: each answer tells the quota left before the next request."""
 
     def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
         """Refresh/prefetch actions (deduplicated, in manifest order), then the report's actions."""
