@@ -1,7 +1,8 @@
 """Put-policy enforcement at upload completion, and returnBody rendering.
 
 ``complete_upload`` is the single path every upload kind (form, v1 mkfile, v2 complete) ends
-in, once its bytes sit in a temp file: deadline (401) -> bucket (631) -> key (client key
+in, once its bytes sit in a temp file: deadline (401) -> policy shape (400: callbackUrl without
+callbackBody, trafficLimit out of range, persistentOps with archive types) -> bucket (631) -> key (client key
 unless forceSaveKey, else saveKey, else the hash) -> scope incl. prefixal (403) -> size limits
 (413 / 403) -> MIME detection and mimeLimit (403) -> store (insert-only rules, 614) ->
 after-upload hooks (callbacks, persistentOps) -> response body. Every check runs before the
@@ -56,6 +57,22 @@ class UploadRequest:
     custom_vars: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
     md5: str | None = None
+
+
+TRAFFIC_LIMIT_RANGE = (819_200, 838_860_800)  # bit/s, as Kodo documents for trafficLimit
+
+
+def check_policy_shape(policy: PutPolicy) -> None:
+    """400 for policy combinations Kodo refuses outright (checked before anything is stored)."""
+    if policy.get("callbackUrl") and not policy.get("callbackBody"):
+        raise BadRequest("callbackBody is required with callbackUrl")
+    traffic = policy.get("trafficLimit")
+    if traffic is not None:
+        low, high = TRAFFIC_LIMIT_RANGE
+        if isinstance(traffic, bool) or not isinstance(traffic, int) or not low <= traffic <= high:
+            raise BadRequest(f"trafficLimit must be within {low}..{high} bit/s")
+    if policy.get("persistentOps") and policy.int_field("fileType", 0) in (2, 3):
+        raise BadRequest("persistentOps cannot be used with archive file types")
 
 
 def check_deadline(ctx: RequestContext, policy: PutPolicy) -> None:
@@ -251,6 +268,7 @@ def complete_upload(ctx: RequestContext, policy: PutPolicy, req: UploadRequest, 
     """
     try:
         check_deadline(ctx, policy)
+        check_policy_shape(policy)
         ctx.store.require_bucket(policy.bucket)
         head = _head(content.path)
         key = _choose_key(ctx, policy, req, content, head)

@@ -29,10 +29,11 @@ def mgmt(emulator: RunningEmulator, method: str, path: str, *, secret_key: str |
 
 
 def up_token(emulator: RunningEmulator, bucket: str, key: str | None = None, expires: int = 3600,
-             policy: dict[str, Any] | None = None, secret_key: str | None = None) -> str:
-    """An upload token signed by the emulator's key (or a forged one)."""
+             policy: dict[str, Any] | None = None, secret_key: str | None = None, strict: bool = True) -> str:
+    """An upload token signed by the emulator's key (or a forged one); ``strict=False`` keeps
+    policy fields the SDK's whitelist would drop (e.g. trafficLimit)."""
     auth = qiniu.Auth(emulator.config.access_key, secret_key or emulator.config.secret_key)
-    return str(auth.upload_token(bucket, key, expires, policy))
+    return str(auth.upload_token(bucket, key, expires, policy, strict_policy=strict))
 
 
 @contextmanager

@@ -79,6 +79,12 @@ CASES: dict[str, tuple[Callable[[RunningEmulator], requests.Response], int, str]
                                   mime="image/png"), 403, "file mimeType not allowed"),
     "negated mimeLimit": (lambda e: _form(e, up_token(e, B, "t", policy={"mimeLimit": "!text/plain"}), "t",
                                           b"plain text"), 403, "file mimeType not allowed"),
+    "callbackUrl without callbackBody": (lambda e: _form(e, up_token(e, B, "cb", policy={
+        "callbackUrl": "http://127.0.0.1:9/cb"}), "cb", b"x"), 400, "callbackBody is required with callbackUrl"),
+    "trafficLimit out of range": (lambda e: _form(e, up_token(e, B, "tl", policy={"trafficLimit": 10}, strict=False),
+                                                  "tl", b"x"), 400, ""),
+    "persistentOps with archive": (lambda e: _form(e, up_token(e, B, "po", policy={
+        "persistentOps": "avinfo", "fileType": 2}), "po", b"x"), 400, ""),
     "unknown bucket (upload)": (lambda e: _form(e, up_token(e, "nope", "k"), "k", b"x"), 631, "no such bucket"),
     "unknown bucket (rs)": (lambda e: mgmt(e, "POST", f"/stat/{entry('nope', 'k')}"), 631, "no such bucket"),
     "missing key (delete)": (lambda e: mgmt(e, "POST", f"/delete/{entry(B, 'missing')}"), 612,
