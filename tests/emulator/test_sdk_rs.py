@@ -154,3 +154,22 @@ def test_private_bucket_flags_and_uc_admin(emulator: RunningEmulator) -> None:
         ret, info = bm.change_bucket_permission("test-bucket", 1)
         assert info.status_code == 200
         assert emulator.store.is_private("test-bucket") is True
+
+
+def test_stat_parts_only_with_needparts(emulator: RunningEmulator) -> None:
+    token = qiniu.Auth(emulator.config.access_key, emulator.config.secret_key).upload_token(B, "mp")
+    import base64
+
+    obj = base64.urlsafe_b64encode(b"mp").decode()
+    headers = {"Authorization": f"UpToken {token}"}
+    base = f"{emulator.url}/buckets/{B}/objects/{obj}/uploads"
+    upload_id = requests.post(base, headers=headers, timeout=30).json()["uploadId"]
+    parts = [(1, b"a" * (1024 * 1024)), (2, b"tail")]
+    etags = [requests.put(f"{base}/{upload_id}/{n}", data=d, headers=headers, timeout=30).json()["etag"]
+             for n, d in parts]
+    done = requests.post(f"{base}/{upload_id}", headers=headers, timeout=30,
+                         json={"parts": [{"partNumber": n, "etag": e} for (n, _), e in zip(parts, etags, strict=True)]})
+    assert done.status_code == 200, done.text
+    path = "/stat/" + qiniu.utils.entry(B, "mp")
+    assert "parts" not in mgmt(emulator, "POST", path).json()
+    assert mgmt(emulator, "POST", path + "?needparts=true").json()["parts"] == [1024 * 1024, 4]

@@ -19,6 +19,7 @@ from kodo_jobs.emulator.verify import b64decode_str, decode_entry
 
 MAX_BATCH = 1000
 Command = Callable[[Store, list[str], float], "dict[str, Any] | None"]
+_NEEDPARTS = "needparts"  # marker segment appended by the stat route for ``?needparts=true``
 
 
 def _entry(seg: str) -> tuple[str, str]:
@@ -49,7 +50,7 @@ def _cond(pairs: dict[str, str]) -> dict[str, str] | None:
 
 def cmd_stat(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
     bucket, key = _entry(segs[0])
-    return store.stat(bucket, key).to_json(now, with_parts=True)
+    return store.stat(bucket, key).to_json(now, with_parts=_NEEDPARTS in segs[1:])
 
 
 def _transfer(move: bool) -> Command:
@@ -149,7 +150,10 @@ def execute(store: Store, op: str, now: float) -> dict[str, Any] | None:
 def _command_handler(name: str) -> Callable[..., Response]:
     def handler(ctx: RequestContext, args: str) -> Response:
         ctx.require_mgmt_auth()
-        result = execute(ctx.store, f"{name}/{args}", ctx.now())
+        op = f"{name}/{args}"
+        if name == "stat" and ctx.request.args.get("needparts") == "true":
+            op += "/" + _NEEDPARTS
+        result = execute(ctx.store, op, ctx.now())
         return json_response(result) if result is not None else empty_ok()
     handler.__name__ = name
     handler.route_name = f"rs.{name}"  # type: ignore[attr-defined]
