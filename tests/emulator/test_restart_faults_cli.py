@@ -165,3 +165,18 @@ def test_cli_prints_listening_line_and_exits_cleanly_on_sigterm(tmp_path: Path) 
             proc.kill()
         proc.communicate()
     assert (tmp_path / "cli-data" / "meta.sqlite3").exists()
+
+
+def test_cli_refuses_busy_port_and_bad_bucket_with_exit_2(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        for extra in (["--port", str(port)], ["--port", "0", "--bucket", "bad:nope"]):
+            res = subprocess.run([sys.executable, "-m", "kodo_jobs", "emulator", "--data", str(tmp_path / "d"), *extra],
+                                 capture_output=True, text=True, timeout=60)
+            assert res.returncode == 2, res.stderr
+            assert res.stdout == ""
+            assert "kodo-jobs emulator:" in res.stderr
