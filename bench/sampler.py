@@ -13,6 +13,7 @@ Usage: ``python -m bench.sampler OUT.txt -m kodo_jobs run manifest.yaml ...``
 from __future__ import annotations
 
 import collections
+import gc
 import runpy
 import sys
 import threading
@@ -49,7 +50,16 @@ class Sampler:
     def _loop(self) -> None:
         me = threading.get_ident()
         while not self._stop.is_set():
-            for ident, frame in sys._current_frames().items():
+            # CPython 3.11: a GC run inside _current_frames() can free a threading.local, whose
+            # dealloc re-takes the runtime lock _current_frames() holds: a self-deadlock.
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                frames = sys._current_frames()
+            finally:
+                if enabled:
+                    gc.enable()
+            for ident, frame in frames.items():
                 if ident == me:
                     continue
                 self.samples += 1
