@@ -11,13 +11,18 @@ import os
 import queue
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from kodo_jobs.emulator.errors import BadRequest
 from kodo_jobs.emulator.etag import StreamDigest
 
-CHUNK = 1024 * 1024
+CHUNK = 1024 * 1024  # what the hashing/writing side handles at a time
+# What is asked of the socket per read. cheroot's pure-Python buffered reader is fast for
+# reads up to 64 KiB and collapses above (measured on a 64 MiB body: 2.8 GB/s at 64 KiB,
+# 0.46 GB/s at 1 MiB), so reads stay at 64 KiB and are batched into CHUNK-sized pieces.
+READ = 64 * 1024
 
 
 def temp_path(tmp_dir: Path, prefix: str = "body") -> Path:
@@ -37,10 +42,10 @@ def stream_to_file(stream: IO[bytes], dest: Path, expected: int | None, *, with_
     digest = StreamDigest(with_md5=with_md5)
     received = 0
     try:
-        first = stream.read(CHUNK)
+        first = _read_batch(stream)
         received = len(first)
         _check_limit(received, limit)
-        second = stream.read(CHUNK) if first else b""
+        second = _read_batch(stream) if len(first) >= CHUNK else b""
         if not second:  # the whole body was one read: no helper thread
             with open(dest, "wb") as out:
                 digest.update(first)
@@ -55,44 +60,78 @@ def stream_to_file(stream: IO[bytes], dest: Path, expected: int | None, *, with_
     return digest
 
 
+def _read_batch(stream: IO[bytes]) -> bytes:
+    """Up to CHUNK bytes, gathered with READ-sized reads (shorter only at the end of the body)."""
+    pieces: list[bytes] = []
+    size = 0
+    while size < CHUNK:
+        piece = stream.read(READ)
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
 def _check_limit(received: int, limit: int | None) -> None:
     if limit is not None and received > limit:
         raise BadRequest("request body too large")
 
 
 def _pipeline(stream: IO[bytes], dest: Path, digest: StreamDigest, head: list[bytes], limit: int | None) -> int:
-    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+    # Two helpers: one computes md5 (the slowest hash), the other sha1 blocks + crc32 and
+    # writes the file; this thread only reads. hashlib, zlib, recv and write release the GIL.
+    md5 = digest.detach_md5()
+    queues: list[queue.Queue[bytes | None]] = [queue.Queue(maxsize=4) for _ in range(2 if md5 else 1)]
     failure: list[BaseException] = []
 
-    def consume() -> None:
+    def run(q: queue.Queue[bytes | None], work: Callable[[], None]) -> None:
         try:
-            with open(dest, "wb") as out:
-                while (chunk := chunks.get()) is not None:
-                    digest.update(chunk)
-                    out.write(chunk)
+            work()
         except BaseException as exc:  # reported to the reading thread
             failure.append(exc)
-            while chunks.get() is not None:  # keep draining so the reader never blocks
+            while q.get() is not None:  # keep draining so the reader never blocks
                 pass
 
-    worker = threading.Thread(target=consume, name="kodo-emulator-body", daemon=True)
-    worker.start()
+    def write_and_hash() -> None:
+        with open(dest, "wb") as out:
+            while (chunk := queues[0].get()) is not None:
+                digest.update(chunk)
+                out.write(chunk)
+
+    def hash_md5() -> None:
+        assert md5 is not None
+        while (chunk := queues[1].get()) is not None:
+            md5.update(chunk)
+
+    workers = [threading.Thread(target=run, args=(queues[0], write_and_hash), name="kodo-emulator-body",
+                                daemon=True)]
+    if md5 is not None:
+        workers.append(threading.Thread(target=run, args=(queues[1], hash_md5), name="kodo-emulator-md5",
+                                        daemon=True))
+    for w in workers:
+        w.start()
     received = 0
     try:
         for chunk in head:
             received += len(chunk)
             _check_limit(received, limit)
-            chunks.put(chunk)
+            for q in queues:
+                q.put(chunk)
         while not failure:
-            chunk = stream.read(CHUNK)
+            chunk = _read_batch(stream)
             if not chunk:
                 break
             received += len(chunk)
             _check_limit(received, limit)
-            chunks.put(chunk)
+            for q in queues:
+                q.put(chunk)
     finally:
-        chunks.put(None)
-        worker.join()
+        for q in queues:
+            q.put(None)
+        for w in workers:
+            w.join()
+        digest.attach_md5(md5)
     if failure:
         raise failure[0]
     return received

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import zlib
 from collections.abc import Sequence
+from typing import Any
 
 BLOCK = 4 * 1024 * 1024
 
@@ -86,6 +87,15 @@ class StreamDigest:
                 self._blocks.append(self._block.digest())
                 self._block = hashlib.sha1()
                 self._block_fill = 0
+
+    def detach_md5(self) -> Any:
+        """Hand the md5 state to another thread (which updates it alone) until ``attach_md5``."""
+        md5, self._md5 = self._md5, None
+        return md5
+
+    def attach_md5(self, md5: Any) -> None:
+        """Take back the md5 state given out by ``detach_md5``."""
+        self._md5 = md5
 
     def block_sha1s(self) -> list[bytes]:
         """The sha1 of every 4 MiB block so far, the partial last block included."""
