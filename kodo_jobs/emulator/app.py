@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kodo_jobs.emulator")
 
 ADMIN_PREFIX = "/_emulator/"
-_CHUNK = 1024 * 1024
+_CHUNK = 64 * 1024  # cheroot reads fastest in 64 KiB pieces (see bodies.READ)
 
 
 class CountingInput:
