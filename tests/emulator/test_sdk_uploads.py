@@ -164,3 +164,37 @@ def test_form_crc32_is_checked(emulator: RunningEmulator) -> None:
     assert resp.status_code == 406
     assert "error" in json.loads(resp.text)
     assert emulator.store.count_objects() == 0
+
+
+def test_sdk_resumes_v2_upload_with_same_upload_id(emulator: RunningEmulator, tmp_path: Path) -> None:
+    from kodo_jobs.emulator.errors import ServerError
+
+    auth, _ = sdk_for(emulator)
+    path = _file(tmp_path, "resume.bin", 3 * MiB + 10, seed=4)
+    real_put_part = emulator.uploads.put_part
+    calls: list[tuple[str, int]] = []
+    failed: list[int] = []
+
+    def flaky(upload_id: str, bucket: str, obj: str, number: int, *args: object, **kwargs: object) -> object:
+        calls.append((upload_id, number))
+        if number == 2 and not failed:
+            failed.append(number)
+            raise ServerError("injected for this test")
+        return real_put_part(upload_id, bucket, obj, number, *args, **kwargs)  # type: ignore[arg-type]
+
+    emulator.uploads.put_part = flaky  # type: ignore[method-assign]
+    (tmp_path / "records").mkdir()
+    recorder = qiniu.UploadProgressRecorder(str(tmp_path / "records"))
+    token = auth.upload_token("test-bucket", "resumed")
+    with upload_threshold(1024):
+        ret, info = qiniu.put_file_v2(token, "resumed", str(path), part_size=MiB, upload_progress_recorder=recorder)
+        assert info.status_code == 599 and ret is None
+        assert emulator.uploads.count_sessions()["v2_uploads"] == 1  # kept for the resume
+        first_id = calls[0][0]
+        calls.clear()
+        ret, info = qiniu.put_file_v2(token, "resumed", str(path), part_size=MiB, upload_progress_recorder=recorder)
+    assert info.status_code == 200, info
+    assert calls == [(first_id, 2)]  # only the missing part, on the same uploadId
+    with emulator.store.open_object("test-bucket", "resumed") as f:
+        assert f.read() == path.read_bytes()
+    assert emulator.uploads.count_sessions()["v2_uploads"] == 0
