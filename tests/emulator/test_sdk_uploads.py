@@ -198,3 +198,30 @@ def test_sdk_resumes_v2_upload_with_same_upload_id(emulator: RunningEmulator, tm
     with emulator.store.open_object("test-bucket", "resumed") as f:
         assert f.read() == path.read_bytes()
     assert emulator.uploads.count_sessions()["v2_uploads"] == 0
+
+
+def test_return_url_redirects_with_upload_ret(emulator: RunningEmulator) -> None:
+    import base64
+
+    import requests
+
+    auth, _ = sdk_for(emulator)
+    token = auth.upload_token("test-bucket", "ru", 3600, {"returnUrl": "http://127.0.0.1:9/done",
+                                                         "returnBody": '{"k":"$(key)"}'})
+    resp = requests.post(emulator.url + "/", files={"token": (None, token), "key": (None, "ru"),
+                                                  "file": ("f.txt", b"x")}, allow_redirects=False, timeout=30)
+    assert resp.status_code == 303
+    location = resp.headers["Location"]
+    assert location.startswith("http://127.0.0.1:9/done?upload_ret=")
+    assert json.loads(base64.urlsafe_b64decode(location.split("=", 1)[1])) == {"k": "ru"}
+    assert emulator.store.exists("test-bucket", "ru")
+
+
+def test_policy_file_type_end_user_and_expiry_are_stored(emulator: RunningEmulator) -> None:
+    auth, bm = sdk_for(emulator)
+    token = auth.upload_token("test-bucket", "cls", 3600, {"fileType": 1, "endUser": "u-42", "deleteAfterDays": 3})
+    ret, info = qiniu.put_data(token, "cls", b"x")
+    assert info.status_code == 200, info
+    stat = bm.stat("test-bucket", "cls")[0]
+    assert stat["type"] == 1 and stat["endUser"] == "u-42"
+    assert 2 * 86400 < stat["expiration"] - stat["putTime"] / 1e7 <= 4 * 86400
