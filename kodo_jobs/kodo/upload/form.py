@@ -38,6 +38,13 @@ class MultipartBody:
     def __len__(self) -> int:
         return self._length
 
+    def payload(self) -> bytes | MultipartBody:
+        """What to hand to ``requests``: plain bytes when the body is in memory (sent together
+        with the headers in one write; an iterable costs a second write per request), else self."""
+        if len(self._segments) == 1 and isinstance(self._segments[0], bytes):
+            return self._segments[0]
+        return self
+
     def __iter__(self) -> Iterator[bytes]:
         for seg in self._segments:
             if isinstance(seg, bytes):
@@ -108,7 +115,7 @@ class FormUploader:
 
     def send(self, hosts: Sequence[str], body: MultipartBody) -> dict[str, Any]:
         """POST the body; returns the parsed response body (returnBody or ``{hash, key}``)."""
-        resp = self._http.request("POST", hosts, "/", data=body, headers={"Content-Type": body.content_type})
+        resp = self._http.request("POST", hosts, "/", data=body.payload(), headers={"Content-Type": body.content_type})
         return resp.json_object()
 
     def upload_bytes(self, hosts: Sequence[str], token: str, key: str | None, data: bytes, *,
