@@ -219,3 +219,24 @@ def test_private_download_url(kodo: tuple[KodoClient, Recorder], emulator: Any) 
     signed = client.urls.private(url, expires=60)
     got = requests.get(signed, timeout=5)
     assert got.status_code == 200 and got.content == b"secret"
+
+
+def test_expired_state_starts_fresh(kodo: tuple[KodoClient, Recorder], tmp_path: Path) -> None:
+    client, rec = kodo
+    path = _file(tmp_path, "e.bin", 2 * MIB + 1)
+    st = os.stat(path)
+    old = UploadState("v2", B, "e", MIB, st.st_size, st.st_mtime_ns, 1_000, upload_id="old-id")
+    res = client.upload.upload_file(B, "e", path, threshold=MIB, part_size=MIB, resume=old)
+    assert res.hash == etag_file_v2(path, MIB)
+    assert rec.paths()[0].endswith("/uploads") and not any("old-id" in p for p in rec.paths())
+
+
+def test_uploads_through_uc_discovery(emulator: Any, tmp_path: Path) -> None:
+    client = KodoClient.discover("test-ak", "test-sk", uc=emulator.url)
+    rec = Recorder()
+    client.http.session.hooks["response"].append(rec)
+    client.upload.upload_bytes(B, "d1", b"one")
+    client.upload.upload_file(B, "d2", _file(tmp_path, "d2", 2 * MIB), threshold=MIB, part_size=MIB)
+    assert rec.paths("/v4/query") == ["GET /v4/query"]
+    assert client.rs.stat(B, "d2").fsize == 2 * MIB
+    client.close()
