@@ -8,6 +8,7 @@ from .auth import PutPolicy, QBoxAuth, QiniuAuth, UpTokenAuth, encoded_entry, up
 from .cdn import CdnTask, CdnTaskPage, LogFile, PrefetchResult, RefreshResult, TrafficData
 from .client import KodoClient
 from .config import Credentials, Hosts, Timeouts
+from .download import DownloadResult, download_to
 from .errors import (
     AlreadyExists,
     BadRequest,
@@ -47,6 +48,7 @@ __all__ = [
     "CdnTask",
     "CdnTaskPage",
     "Credentials",
+    "DownloadResult",
     "EtagHasher",
     "FetchResult",
     "FinishedPart",
@@ -84,6 +86,7 @@ __all__ = [
     "UploadRestartRequired",
     "UploadResult",
     "UploadState",
+    "download_to",
     "encoded_entry",
     "etag_bytes",
     "etag_file",
