@@ -253,9 +253,11 @@ class SyncKind:
 
     def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
         """Stream the sync's actions; raises :class:`DeleteLimitExceeded` at the end if needed."""
-        if spec.direction != "upload":
-            raise SyncInputError(f"job {spec.name}: direction: {spec.direction} is not supported yet; "
-                                 "only direction: upload")
+        if spec.direction == "download":
+            from kodo_jobs.jobs import sync_download  # the mirror image: bucket -> folder
+
+            yield from sync_download.plan(spec, ctx)
+            return
         planner = _Planner(spec, ctx)
         yield from planner.actions()
         planner.check_delete_limit()
@@ -266,6 +268,10 @@ class SyncKind:
 
     def run(self, actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
         """Uploads one by one; deletes in rs batches of up to 1000."""
+        if getattr(ctx.spec, "direction", "upload") == "download":
+            from kodo_jobs.jobs import sync_download
+
+            return sync_download.run(actions, ctx)
         outcomes: list[Outcome] = []
         deletes = [a for a in actions if a.op == "delete"]
         for action in actions:

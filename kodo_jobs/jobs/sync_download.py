@@ -1,0 +1,390 @@
+"""``kind: sync`` with ``direction: download``: make a local folder mirror a bucket prefix.
+
+The mirror image of the upload sync, built from the same parts: the bucket prefix is listed
+(rsf, key order) and the folder walked (:mod:`.walk`, key order), the two streams are marched
+(:mod:`.march`) and each key gets one verdict from :mod:`.sync_compare`, with the *object* as
+the source and the *file* as the destination:
+
+========= ===== ==========================================================================
+op        phase meaning
+========= ===== ==========================================================================
+download  0     no local file: fetch the object
+update    0     the file differs (compare mode): fetch the object again
+same      -     equal: counted, never executed
+delete    1     a local file with no object (only with ``delete: true``, ``max_delete``)
+skip      -     filtered keys/files, directory markers (keys ending in ``/``)
+error     -     a key that cannot be a safe local path (``../``, absolute, ``\\``, NUL...)
+========= ===== ==========================================================================
+
+Safety: a key becomes ``<folder>/<key minus prefix>`` only when every path component is a
+plain name: no ``..``/``.``/empty components, no leading ``/``, no backslash, NUL or drive
+letter, and the resolved path stays inside the folder. Anything else is a planned ``error``
+naming the key; it is never written and it blocks the delete phase (like every planned error).
+
+Running: each object goes to ``<file>.kjpart`` beside its target (same filesystem, so the
+final ``os.replace`` is atomic), then its etag is checked against the listed hash, its mtime
+set to the object's put time (so ``size-mtime`` compares converge) and it is renamed over the
+target. The part file's name and the object's hash are saved in the checkpoint *before* the
+first byte arrives, so a killed run continues with ``Range: bytes=<part size>-`` as long as
+the object still has that hash. Private buckets get a freshly signed URL per request whose
+deadline is ``download.url_ttl`` from now (widened by a measured clock skew).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kodo_jobs.errors import EXIT_INVALID, KodoJobsError, RunAborted
+from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult, cache_path
+from kodo_jobs.jobs.march import MarchOrderError, march
+from kodo_jobs.jobs.sync_compare import Side, Verdict, verdict
+from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
+from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
+from kodo_jobs.kodo import errors as kodo_errors
+from kodo_jobs.kodo.download import download_to
+from kodo_jobs.kodo.etag import etag_file
+from kodo_jobs.plan import Action, Outcome
+
+PART_SUFFIX = ".kjpart"
+"""Suffix of partial downloads; such files are never synced, counted or deleted."""
+
+
+class DownloadInputError(KodoJobsError):
+    """The download sync cannot start (bad pattern, unsupported option): exit 2."""
+
+    exit_code = EXIT_INVALID
+
+
+class LocalDeleteLimitExceeded(KodoJobsError):
+    """The plan would delete more local files than ``max_delete`` allows; nothing ran (exit 1)."""
+
+
+def unsafe_reason(rel: str) -> str | None:
+    """Why the relative path ``rel`` (a key minus the prefix) must not be written, or None.
+
+    Pure string checks; :func:`local_path` adds the resolved-path check.
+    """
+    if not rel:
+        return "empty name below the prefix"
+    if "\x00" in rel:
+        return "contains a NUL byte"
+    if "\\" in rel:
+        return "contains a backslash"
+    if rel.startswith("/"):
+        return "absolute path"
+    if len(rel) >= 2 and rel[1] == ":" and rel[0].isalpha():
+        return "drive-letter path"
+    parts = rel.split("/")
+    if any(p in ("..", ".") for p in parts):
+        return "'..' or '.' path component (would escape or alias the target folder)"
+    if any(p == "" for p in parts[:-1]):
+        return "empty path component ('//')"
+    if parts[-1].endswith(PART_SUFFIX):
+        return f"name ends with {PART_SUFFIX} (reserved for partial downloads)"
+    return None
+
+
+def local_path(root: Path, rel: str) -> Path:
+    """``root / rel`` after :func:`unsafe_reason` and a resolved-path containment check."""
+    reason = unsafe_reason(rel)
+    if reason is not None:
+        raise ValueError(reason)
+    target = root.joinpath(*PurePosixPath(rel).parts)
+    resolved_root = root.resolve()
+    if not target.resolve().is_relative_to(resolved_root):
+        raise ValueError("resolves outside the target folder (symlinked directory?)")
+    return target
+
+
+Pair = tuple[WalkRecord | None, Any]
+
+
+class _Planner:
+    """One planning pass of one download sync."""
+
+    def __init__(self, spec: Any, ctx: JobContext) -> None:
+        self.spec, self.ctx = spec, ctx
+        self.job = str(spec.name)
+        self.prefix = str(spec.prefix)
+        self.root = Path(str(spec.source))
+        try:
+            self.filter = PathFilter(tuple(spec.include), tuple(spec.exclude))
+        except PatternError as exc:
+            raise DownloadInputError(f"job {self.job}: {exc}") from exc
+        if spec.soft_delete is not None:
+            raise DownloadInputError(f"job {self.job}: soft_delete only applies to direction: upload")
+        self.hasher = Hasher(ctx.state)
+        self.local_total = 0
+        self.deletes = 0
+        self.delete_samples: list[str] = []
+        self.counts: dict[str, int] = {}
+
+    def local(self) -> Iterator[WalkRecord]:
+        try:
+            for rec in walk(str(self.root), prefix=self.prefix, path_filter=self.filter,
+                            follow_symlinks=bool(self.spec.follow_symlinks)):
+                if rec.key.endswith(PART_SUFFIX):
+                    continue  # our own partial downloads
+                if isinstance(rec, LocalFile):
+                    self.local_total += 1
+                yield rec
+        except SourceMissing:
+            return  # a folder that does not exist yet is an empty one: created on first download
+
+    def remote(self) -> Iterator[Any]:
+        client, bucket, marker, failures = self.ctx.client, str(self.spec.bucket), "", 0
+        retry = self.spec.retry
+        while True:
+            try:
+                page = client.rsf.page(bucket, prefix=self.prefix, marker=marker)
+            except kodo_errors.NoSuchBucket as exc:
+                raise RunAborted(f"job {self.job}: bucket {bucket!r} does not exist ({exc.code}, "
+                                 f"reqid {exc.reqid or '-'}); fix `bucket:` in the manifest") from exc
+            except kodo_errors.RetryableError as exc:
+                failures += 1
+                if failures >= int(retry.attempts):
+                    raise RunAborted(f"job {self.job}: cannot list bucket {bucket!r}: {exc}") from exc
+                time.sleep(min(float(retry.max_wait), float(retry.initial_wait) * 2 ** (failures - 1)))
+                continue
+            except kodo_errors.KodoError as exc:
+                raise RunAborted(f"job {self.job}: cannot list bucket {bucket!r}: {exc}") from exc
+            failures = 0
+            yield from page.entries
+            if not page.marker:
+                return
+            marker = page.marker
+
+    def want_hash(self, pair: Pair) -> HashRequest | None:
+        local, remote = pair
+        if not isinstance(local, LocalFile) or remote is None or self.spec.compare != "etag":
+            return None
+        if int(remote.fsize) != local.size or str(remote.hash).startswith("n"):
+            return None
+        return HashRequest(local.path, local.size, local.mtime_ns, 0)
+
+    def actions(self) -> Iterator[Action]:
+        pairs: Iterable[Pair] = march(
+            self.local(), self.remote(),
+            is_subtree=lambda r: isinstance(r, WalkError) and r.subtree,
+            is_ordered=lambda r: not isinstance(r, WalkError) or r.ordered,
+        )
+        try:
+            for (local, remote), hashed in self.hasher.stream(pairs, self.want_hash):
+                action = self.classify(local, remote, hashed)
+                if action is not None:
+                    self.counts[action.op] = self.counts.get(action.op, 0) + 1
+                    yield action
+        except MarchOrderError as exc:
+            raise RunAborted(f"job {self.job}: {exc}; refusing to compare unsorted listings") from exc
+
+    def classify(self, local: WalkRecord | None, remote: Any, hashed: HashResult | None) -> Action | None:
+        job = self.job
+        if isinstance(local, WalkError):
+            if remote is not None and remote.key != local.key:
+                return Action(job, "skip", str(remote.key), int(remote.fsize),
+                              params={"reason": "its local directory could not be read"})
+            return Action(job, "error", local.key, params={"path": local.path, "message": local.message})
+        if remote is None:
+            if isinstance(local, Filtered) or local is None:
+                return None
+            return self._extra_local(local)
+        key = str(remote.key)
+        rel = key[len(self.prefix):]
+        if not self.filter.selects(rel):
+            return Action(job, "skip", key, int(remote.fsize), params={"reason": "filtered"})
+        if rel.endswith("/") and unsafe_reason(rel.rstrip("/")) is None:
+            return Action(job, "skip", key, int(remote.fsize), params={"reason": "directory marker"})
+        try:
+            path = local_path(self.root, rel)
+        except ValueError as exc:
+            return Action(job, "error", key, int(remote.fsize),
+                          params={"message": f"refused: key would not stay inside {self.root}: {exc}"})
+        params: dict[str, Any] = {"path": str(path), "hash": str(remote.hash),
+                                  "put_time_ns": int(remote.put_time_100ns) * 100}
+        if local is None or isinstance(local, Filtered):
+            return Action(job, "download", key, int(remote.fsize), params=params)
+        source = Side(int(remote.fsize), int(remote.put_time_100ns) * 100, str(remote.hash))
+        dest = Side(local.size, local.mtime_ns)
+        mode = str(self.spec.compare)
+        if mode == "etag" and source.size == dest.size:
+            if hashed is None:  # a v2 hash of unknown part size: fall back to size + put time
+                mode = "size-mtime"
+                dest = Side(local.size, local.mtime_ns)
+            elif hashed.etag is None:
+                return Action(job, "error", key, local.size,
+                              params={"path": local.path, "message": hashed.error or "cannot hash"})
+            else:
+                dest = Side(local.size, local.mtime_ns, hashed.etag)
+        params.update(local_size=local.size, local_mtime_ns=local.mtime_ns)
+        if mode == "size-mtime" and source.size == dest.size:
+            # a file we downloaded carries the put time as its mtime: equal times are equal files
+            result = Verdict.DIFFER if source.time_ns != dest.time_ns else Verdict.MATCH
+        else:
+            result = verdict(source, dest, mode)  # type: ignore[arg-type]
+        op = {Verdict.MISSING: "download", Verdict.DIFFER: "update", Verdict.MATCH: "same"}[result]
+        return Action(job, op, key, int(remote.fsize), params=params)
+
+    def _extra_local(self, local: LocalFile) -> Action | None:
+        if not self.spec.delete:
+            return None
+        self.deletes += 1
+        if len(self.delete_samples) < 5:
+            self.delete_samples.append(local.path)
+        return Action(self.job, "delete", local.key, local.size, phase=1,
+                      params={"path": local.path, "local_size": local.size, "local_mtime_ns": local.mtime_ns})
+
+    def check_delete_limit(self) -> None:
+        from kodo_jobs.manifest.types import resolve_limit
+
+        limit = resolve_limit(self.spec.max_delete, self.local_total)
+        if limit is None or self.deletes <= limit:
+            return
+        raise LocalDeleteLimitExceeded(
+            f"job {self.job}: refusing to delete {self.deletes} of {self.local_total} local file(s) under "
+            f"{self.root}: max_delete is {self.spec.max_delete} (= {limit}). Nothing was changed. Check "
+            f"`bucket:`/`prefix:` first; if intended, raise max_delete. First files: "
+            + ", ".join(self.delete_samples))
+
+
+def plan(spec: Any, ctx: JobContext) -> Iterator[Action]:
+    """Stream the download sync's actions; raises :class:`LocalDeleteLimitExceeded` at the end."""
+    planner = _Planner(spec, ctx)
+    yield from planner.actions()
+    planner.check_delete_limit()
+    if ctx.log is not None:
+        ctx.log.info("sync planned", job=planner.job, direction="download", local_files=planner.local_total,
+                     hashed_files=planner.hasher.hashed_files, hash_cache_hits=planner.hasher.cache_hits,
+                     **planner.counts)
+
+
+# -- running -----------------------------------------------------------------------------------
+
+SKEW_SECONDS = 0.0
+"""Extra URL lifetime (seconds) when the server's clock was measured ahead or behind ours."""
+
+
+def object_url(ctx: JobContext, key: str) -> str:
+    """The URL to GET ``key`` from: the job's ``download.base_url`` (default ``<io>/dl/<bucket>``),
+    signed for a private bucket or with the CDN timestamp anti-leech key when configured."""
+    spec = ctx.spec
+    opts = spec.download
+    if opts.base_url is not None:
+        base = str(opts.base_url).rstrip("/")
+    else:
+        io = ctx.client.resolver.candidates("io", str(spec.bucket))
+        base = f"{str(io[0]).rstrip('/')}/dl/{spec.bucket}"
+    ttl = int(float(opts.url_ttl) + SKEW_SECONDS)
+    if opts.anti_leech_key is not None:
+        deadline = int(time.time()) + max(1, ttl)
+        return str(ctx.client.urls.antileech(base, key, opts.anti_leech_key.get_secret_value(), deadline))
+    url = str(ctx.client.urls.public(base, key))
+    if spec.private:
+        return str(ctx.client.urls.private(url, expires=max(1, ttl)))
+    return url
+
+
+def _failed(action: Action, message: str) -> Outcome:
+    return Outcome(action.id, "failed", message=message)
+
+
+def run(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+    """Downloads one by one; local deletes one by one (each is a cheap unlink)."""
+    out: list[Outcome] = []
+    for action in actions:
+        if action.op in ("download", "update"):
+            ctx.events.file_started(action)
+            try:
+                out.append(_download(action, ctx))
+            finally:
+                ctx.events.file_finished(action)
+        elif action.op == "delete":
+            out.append(_delete_local(action))
+        else:
+            out.append(Outcome(action.id, "skipped", message=f"{action.op}: nothing to run"))
+    return out
+
+
+def _delete_local(action: Action) -> Outcome:
+    path = Path(str(action.params["path"]))
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return Outcome(action.id, "skipped", message="already gone")
+    if st.st_size != action.params.get("local_size") or st.st_mtime_ns != action.params.get("local_mtime_ns"):
+        return _failed(action, f"{path} changed since it was planned for deletion; kept")
+    path.unlink()
+    return Outcome(action.id, "done")
+
+
+def _download(action: Action, ctx: JobContext) -> Outcome:
+    root = Path(str(ctx.spec.source))
+    try:  # checked again right before writing: the plan may come from a saved file
+        path = local_path(root, action.key[len(str(ctx.spec.prefix)):])
+    except ValueError as exc:
+        return _failed(action, f"refused: key would not stay inside {root}: {exc}")
+    want_hash = str(action.params.get("hash", ""))
+    size = int(action.size)
+    part = path.with_name(path.name + PART_SUFFIX)
+    offset = _resume_offset(action, ctx, part, want_hash, size)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ctx.state.save_upload(action.id, json.dumps({"kind": "download", "part": str(part), "hash": want_hash,
+                                                     "size": size}))
+        pacer = getattr(ctx, "pacer", None)
+
+        def on_bytes(n: int) -> None:
+            ctx.events.progress(n)
+            if pacer is not None:
+                pacer.bytes(n)
+
+        with open(part, "r+b" if offset else "wb") as f:
+            f.seek(offset)
+            result = download_to(ctx.client.http, object_url(ctx, action.key), f, offset=offset, on_bytes=on_bytes)
+    except OSError as exc:
+        return _failed(action, f"cannot write {part}: {exc.strerror or exc}")
+    got = part.stat().st_size
+    if got != size:
+        part.unlink(missing_ok=True)
+        ctx.state.drop_upload(action.id)
+        return _failed(action, f"got {got} bytes, the listing said {size}: the object changed; run again")
+    etag = etag_file(str(part))
+    if not want_hash.startswith("n") and etag != want_hash:
+        part.unlink(missing_ok=True)
+        ctx.state.drop_upload(action.id)
+        return _failed(action, f"downloaded content has etag {etag}, expected {want_hash}: the object changed "
+                               "while it was read; run again")
+    put_ns = int(action.params.get("put_time_ns", 0))
+    if put_ns > 0:
+        os.utime(part, ns=(put_ns, put_ns))
+    os.replace(part, path)
+    st = path.stat()
+    ctx.state.remember_etag(cache_path(HashRequest(str(path), st.st_size, st.st_mtime_ns)), st.st_size,
+                            st.st_mtime_ns, etag)
+    ctx.state.drop_upload(action.id)
+    return Outcome(action.id, "done", bytes=result.written,
+                   result={"hash": etag, **({"resumed_at": offset} if result.resumed else {})})
+
+
+def _resume_offset(action: Action, ctx: JobContext, part: Path, want_hash: str, size: int) -> int:
+    """Bytes of ``part`` that can be kept: the saved session is for the same object hash."""
+    saved = ctx.state.load_upload(action.id)
+    if not saved:
+        return 0
+    try:
+        doc = json.loads(saved)
+        have = part.stat().st_size
+    except (ValueError, OSError):
+        return 0
+    if doc.get("hash") != want_hash or doc.get("part") != str(part) or have > size:
+        return 0
+    return have
+
+
+__all__ = ["PART_SUFFIX", "DownloadInputError", "LocalDeleteLimitExceeded", "local_path", "object_url", "plan",
+           "run", "unsafe_reason"]
