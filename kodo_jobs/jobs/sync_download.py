@@ -40,6 +40,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kodo_jobs.errors import EXIT_INVALID, KodoJobsError, RunAborted
+from kodo_jobs.executor.pacing import shared_bucket
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult, cache_path
 from kodo_jobs.jobs.march import MarchOrderError, march
@@ -336,16 +337,24 @@ def _download(action: Action, ctx: JobContext) -> Outcome:
         path.parent.mkdir(parents=True, exist_ok=True)
         ctx.state.save_upload(action.id, json.dumps({"kind": "download", "part": str(part), "hash": want_hash,
                                                      "size": size}))
-        pacer = getattr(ctx, "pacer", None)
+        rate = getattr(ctx.spec, "bandwidth", None)
+        pacer = shared_bucket(f"bandwidth:{ctx.spec.name}", ctx.state, float(rate)) if rate else None
 
         def on_bytes(n: int) -> None:
             ctx.events.progress(n)
             if pacer is not None:
-                pacer.bytes(n)
+                pacer.acquire(n)
 
         with open(part, "r+b" if offset else "wb") as f:
             f.seek(offset)
-            result = download_to(ctx.client.http, object_url(ctx, action.key), f, offset=offset, on_bytes=on_bytes)
+            try:
+                result = download_to(ctx.client.http, object_url(ctx, action.key), f, offset=offset,
+                                     on_bytes=on_bytes)
+            except kodo_errors.KodoError:
+                if f.tell() == 0:  # nothing to resume from: leave no empty part file behind
+                    part.unlink(missing_ok=True)
+                    ctx.state.drop_upload(action.id)
+                raise
     except OSError as exc:
         return _failed(action, f"cannot write {part}: {exc.strerror or exc}")
     got = part.stat().st_size
