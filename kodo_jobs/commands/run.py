@@ -31,6 +31,7 @@ from kodo_jobs.kodo.errors import KodoError, RunFatalError
 from kodo_jobs.log import configure, get_logger
 from kodo_jobs.plan import Action, Outcome, SavedPlan, read_saved_plan
 from kodo_jobs.report import FailureLine, JobReport, JobStatus, Report, RunStatus
+from kodo_jobs.shard import shard_state_path
 from kodo_jobs.targets import open_target
 
 
@@ -45,7 +46,7 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
     specs = engine.select_jobs(m, jobs or [])
     source = _Source(shard=engine.parse_shard(shard), saved=_saved_plan(plan_file, manifest),
                      manifest_jobs=frozenset(s.name for s in specs))
-    state_path = (state or engine.default_state_path(manifest)).resolve()
+    state_path = shard_state_path((state or engine.default_state_path(manifest)).resolve(), source.shard)
     run_id = engine.new_run_id()
     log = get_logger(run_id=run_id)
     stop = threading.Event()
