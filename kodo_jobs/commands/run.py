@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from kodo_jobs import engine
+from kodo_jobs import engine, saved_plan
 from kodo_jobs.errors import Interrupted, KodoJobsError, RunAborted, UsageError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
 from kodo_jobs.executor.events import EventBus, Subscriber
@@ -47,6 +47,9 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
     source = _Source(shard=engine.parse_shard(shard), saved=_saved_plan(plan_file, manifest),
                      manifest_jobs=frozenset(s.name for s in specs))
     state_path = shard_state_path((state or engine.default_state_path(manifest)).resolve(), source.shard)
+    if source.saved is not None:  # every fact re-checked before anything runs: a stale plan changes nothing
+        with open_target(m.target, engine.manifest_dir(m, manifest)) as client:
+            saved_plan.verify(source.saved, {s.name: s for s in specs}, client, shard=source.shard)
     run_id = engine.new_run_id()
     log = get_logger(run_id=run_id)
     stop = threading.Event()

@@ -1,0 +1,142 @@
+"""``run --plan FILE``: check that every saved action still rests on the facts it was planned from.
+
+``plan -o FILE`` records, per action, the facts its verdict relied on (the params a sync puts
+into each action): for an upload sync the local file's ``size``/``mtime_ns`` and the remote
+object's hash (``remote_hash`` / ``hash``) or its absence; for a download sync the object's
+``hash`` and the local file's ``local_size``/``local_mtime_ns`` or its absence. Before anything
+is executed, :func:`verify` re-reads all of them (local ``stat``; remote ``stat`` in rs batches
+of 1000) and raises :class:`StalePlan` naming the first action, in plan order, whose facts
+changed: a touched file, a replaced or deleted object, an object that appeared where the plan
+meant to create one. A stale plan therefore changes nothing.
+
+Only actions that change something are checked (``same``/``skip``/``error`` are never run).
+Kinds other than ``sync`` (batch, fetch, pfop, cdn) record no per-key facts yet; their saved
+actions run as reviewed, guarded by the manifest fingerprint only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from kodo_jobs.engine import in_shard
+from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
+from kodo_jobs.kodo.rs import ops
+from kodo_jobs.plan import Action, SavedPlan
+
+CHUNK = 1000
+"""Actions checked per rs batch (Kodo's batch limit)."""
+
+_ABSENT = object()
+
+
+class StalePlan(KodoJobsError):
+    """The saved plan no longer matches the source tree or the bucket; nothing was run (exit 2)."""
+
+    exit_code = EXIT_INVALID
+
+
+def _chunks(actions: Iterable[Action], size: int) -> Iterator[list[Action]]:
+    chunk: list[Action] = []
+    for a in actions:
+        chunk.append(a)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _local_problem(a: Action, direction: str) -> str | None:
+    """Why the local facts of ``a`` no longer hold (None: they hold)."""
+    p = a.params
+    path = str(p.get("path", ""))
+    if not path:
+        return None
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        return f"cannot stat {path}: {exc.strerror or exc}"
+    if direction == "upload":
+        if a.op == "delete":
+            return None if st is None else f"{path} exists again"
+        if st is None:
+            return f"{path} is gone"
+        if st.st_size != a.size or ("mtime_ns" in p and st.st_mtime_ns != int(p["mtime_ns"])):
+            return f"{path} changed (size/mtime)"
+        return None
+    if "local_size" in p:  # download update/delete: the local file must be as it was
+        if st is None:
+            return f"{path} is gone"
+        if st.st_size != int(p["local_size"]) or st.st_mtime_ns != int(p.get("local_mtime_ns", -1)):
+            return f"{path} changed (size/mtime)"
+        return None
+    return None if st is None else f"{path} appeared since the plan was made"
+
+
+def _expected_remote(a: Action, direction: str) -> object:
+    """The remote hash ``a`` relied on, ``_ABSENT`` for "no object", or None (nothing recorded)."""
+    p = a.params
+    if direction == "upload":
+        if a.op == "upload":
+            return _ABSENT
+        if a.op == "update":
+            return p.get("remote_hash")
+        if a.op == "delete":
+            return p.get("hash")
+        return None
+    if a.op in ("download", "update"):
+        return p.get("hash")
+    if a.op == "delete":
+        return _ABSENT
+    return None
+
+
+def _remote_problems(client: Any, bucket: str, chunk: Sequence[tuple[Action, object]]) -> dict[str, str]:
+    """key -> why its remote fact changed, for the keys of ``chunk`` (one rs batch)."""
+    results = client.rs.batch([ops.stat(bucket, a.key) for a, _ in chunk])
+    problems: dict[str, str] = {}
+    for (a, want), res in zip(chunk, results, strict=True):
+        stat = res.stat
+        if res.code == 612 or (not res.ok and stat is None and res.code in (404,)):
+            have: object = _ABSENT
+        elif stat is not None:
+            have = stat.hash
+        else:
+            problems[a.key] = f"cannot stat it ({res.code} {res.message})"
+            continue
+        if want is _ABSENT and have is not _ABSENT:
+            problems[a.key] = f"the object now exists (hash {have})"
+        elif want is not _ABSENT and have is _ABSENT:
+            problems[a.key] = "the object is gone"
+        elif want is not _ABSENT and have != want:
+            problems[a.key] = f"the object was replaced (hash {want} -> {have})"
+    return problems
+
+
+def verify(saved: SavedPlan, specs: Mapping[str, Any], client: Any, *, shard: tuple[int, int] | None = None) -> int:
+    """Raise :class:`StalePlan` at the first stale action; returns how many actions were checked."""
+    checked = 0
+    for name in saved.jobs:
+        spec = specs.get(name)
+        if spec is None or getattr(spec, "kind", "") != "sync":
+            continue
+        direction = str(getattr(spec, "direction", "upload"))
+        actions = (a for a in saved.actions(name) if a.changes and (shard is None or in_shard(a.key, shard)))
+        for chunk in _chunks(actions, CHUNK):
+            remote = [(a, w) for a in chunk if (w := _expected_remote(a, direction)) is not None]
+            remote_problems = _remote_problems(client, str(spec.bucket), remote) if remote else {}
+            for a in chunk:
+                checked += 1
+                problem = _local_problem(a, direction) or remote_problems.get(a.key)
+                if problem:
+                    raise StalePlan(
+                        f"--plan {saved.path} is stale: job {name}: {a.op} {a.key}: {problem} since the plan was "
+                        "made. Nothing was run; make a new plan with `kodo-jobs plan -o` and review it again")
+    return checked
+
+
+__all__ = ["StalePlan", "verify"]
