@@ -9,6 +9,8 @@ Tree (the retry policy reads only the class, never the message)::
     │   ├── ServerError            5xx (500, 502, 503, 504) and 599
     │   └── Throttled              573: back off longer; ``retry_after`` seconds when given
     ├── UploadRestartRequired      701 (bad/expired ctx), 612 on a v2 uploadId: restart that upload
+    ├── UploadPaused               not a failure: ``should_stop`` asked a chunked upload to stop
+    │                              between parts; resume it later from the last saved state
     └── PermanentError             do not retry this request
         ├── BadRequest             400, 405, 406 (crc32), 413 (fsizeLimit), 478 (fetch source)...
         ├── NotFound               612 no such file
@@ -86,6 +88,19 @@ class Throttled(RetryableError):
 
 class UploadRestartRequired(KodoError):
     """A resumable upload's context or uploadId expired or is unknown: restart that upload."""
+
+
+class UploadPaused(KodoError):
+    """A chunked upload stopped on request (``upload_file(should_stop=...)``) before all parts.
+
+    Not a failure and not worth an immediate retry: the parts sent so far were reported
+    through ``on_state``, so a later ``upload_file(resume=state)`` sends only the rest.
+    ``done_bytes`` is how much of the file the server holds.
+    """
+
+    def __init__(self, message: str, *, done_bytes: int = 0, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.done_bytes = done_bytes
 
 
 class PermanentError(KodoError):

@@ -12,6 +12,9 @@ Per file: stat it (the fingerprint is size + mtime_ns), mint an upload token for
 * ``resume``: a state of the same file (bucket, key, size, mtime_ns, part size, version) sends
   only the missing parts (v2 reuses its uploadId, v1 re-sends mkfile with all ctxs); a state
   that does not match or has expired is ignored and the upload starts fresh;
+* ``should_stop``: asked before each part is started; once it says yes no further part
+  starts, the parts in flight finish and are reported through ``on_state``, and
+  ``UploadPaused`` is raised (not a failure: resume later from the last state);
 * the file is stat'ed again before the final call; a change raises ``SourceChanged``.
 
 The returned hash is the server's; comparing it with the local etag is the caller's job.
@@ -21,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -94,7 +96,7 @@ class Uploader:
         metadata: Mapping[str, str] | None = None, custom_vars: Mapping[str, str] | None = None,
         resume: UploadState | None = None, on_state: Callable[[UploadState], None] | None = None,
         on_progress: Callable[[int], None] | None = None, upload_host: str | None = None,
-        fname: str | None = None,
+        fname: str | None = None, should_stop: Callable[[], bool] | None = None,
     ) -> UploadResult:
         """Upload ``path`` as ``bucket/key`` (see the module docstring for the whole contract)."""
         if version not in ("v1", "v2"):
@@ -140,7 +142,8 @@ class Uploader:
 
         plan = plan_parts(size, psize)
         todo = missing_parts(plan, state.finished_numbers)
-        state = self._send_parts(path, state, todo, hosts, token, part_concurrency, on_state, on_progress)
+        state = self._send_parts(path, state, todo, hosts, token, part_concurrency, on_state, on_progress,
+                                 should_stop)
         done = state.finished_numbers
         if any(p.number not in done for p in plan):
             raise errors.ServerError("some parts were not uploaded")
@@ -165,16 +168,15 @@ class Uploader:
     def _send_parts(
         self, path: str, state: UploadState, todo: tuple[Part, ...], hosts: tuple[str, ...],
         token: Callable[[], str], concurrency: int, on_state: Callable[[UploadState], None] | None,
-        on_progress: Callable[[int], None] | None,
+        on_progress: Callable[[int], None] | None, should_stop: Callable[[], bool] | None = None,
     ) -> UploadState:
+        """Send ``todo`` with at most ``concurrency`` parts in flight; each new part is started
+        only after ``should_stop`` said no, so a stop costs at most the parts already running."""
         if not todo:
             return state
         fd = os.open(path, os.O_RDONLY)
-        stop = threading.Event()
 
         def send(part: Part) -> tuple[FinishedPart, int | None]:
-            if stop.is_set():
-                raise errors.KodoError("upload stopped")
             data = _read_part(fd, part)
             if state.version == "v1":
                 blk = self.resumable.mkblk(hosts, token(), part.size, data)
@@ -183,14 +185,32 @@ class Uploader:
                                               part.number, data)
             return FinishedPart(part.number, etag, part.size), None
 
+        workers = min(concurrency, len(todo))
+        queue = iter(todo)
+        left = len(todo)
+        paused = False
+        numbers: dict[Future[tuple[FinishedPart, int | None]], int] = {}
+        pending: set[Future[tuple[FinishedPart, int | None]]] = set()
+
+        def start_more(pool: ThreadPoolExecutor) -> None:
+            nonlocal left, paused
+            while not paused and left and len(pending) < workers:
+                if should_stop is not None and should_stop():
+                    paused = True
+                    return
+                part = next(queue)
+                left -= 1
+                fut = pool.submit(send, part)
+                numbers[fut] = part.number
+                pending.add(fut)
+
         try:
-            with ThreadPoolExecutor(max_workers=min(concurrency, len(todo)),
-                                    thread_name_prefix="kodo-part") as pool:
-                numbers = {pool.submit(send, p): p.number for p in todo}
-                pending: set[Future[tuple[FinishedPart, int | None]]] = set(numbers)
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kodo-part") as pool:
                 try:
+                    start_more(pool)
                     while pending:
-                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)  # record each part as it lands (FIRST_EXCEPTION waits for all)
+                        # record each part as it lands (FIRST_EXCEPTION would wait for all)
+                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                         # in part order when several finished together (deterministic states)
                         for fut in sorted(finished, key=numbers.__getitem__):
                             part, expiry = fut.result()  # raises the part's error
@@ -199,13 +219,16 @@ class Uploader:
                                 on_state(state)
                             if on_progress:
                                 on_progress(part.size)
+                        start_more(pool)
                 except BaseException:
-                    stop.set()
-                    for fut in pending:
-                        fut.cancel()
+                    paused = True  # start nothing more; the pool waits for the parts in flight
                     raise
         finally:
             os.close(fd)
+        if left:
+            raise errors.UploadPaused(
+                f"stopped on request with {len(state.parts)} part(s) sent and {left} left; "
+                "resume from the saved state", done_bytes=state.bytes_done)
         return state
 
 
