@@ -19,6 +19,11 @@ Upload of one action, as a small state machine:
    cache row): equal now -> the cache is fixed and the object is right; still different ->
    upload once more, then fail loudly. An object is never left silently wrong.
 
+A stop request (signal, ``--max-duration``, ``--max-bytes``) reaches a chunked upload through
+``should_stop=ctx.stop_requested``: no further part starts, the parts in flight finish and are
+saved, and the action ends ``pending`` (the executor leaves it for the next run, which resumes
+the saved session and sends only the missing parts).
+
 Client errors other than ``SourceChanged`` propagate: the executor retries by their class.
 """
 
@@ -167,8 +172,13 @@ def _upload(action: Action, ctx: JobContext) -> Outcome:
         try:
             result = ctx.client.upload.upload_file(
                 str(spec.bucket), action.key, path, resume=resume, on_state=tracker.save,
-                on_progress=tracker.progress, **_upload_kwargs(spec, path, mtime_ns))
+                on_progress=tracker.progress, should_stop=ctx.stop_requested,
+                **_upload_kwargs(spec, path, mtime_ns))
             sent += tracker.sent
+        except kodo_errors.UploadPaused as exc:
+            # a stop request inside a chunked upload: the session stays saved, the action pending
+            return Outcome(action.id, "pending", bytes=sent + tracker.sent,
+                           message=f"paused by a stop request: {exc.message}")
         except kodo_errors.SourceChanged as exc:
             sent += tracker.sent
             ctx.state.drop_upload(action.id)

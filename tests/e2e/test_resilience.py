@@ -371,18 +371,26 @@ def test_second_signal_stops_at_once_and_rerun_is_correct(
     src = tmp_path / "src"
     size = 96 * MIB
     make_big_file(src / "large.bin", size)
+    # the first signal pauses the upload after the part in flight, so the second one is sent
+    # as soon as the first was acknowledged, while the run is still finishing
     manifest = write_manifest(tmp_path / "m", _sync_job(src, concurrency=1, part_concurrency=1), emu.url)
     proc = spawn_kodo_jobs("run", manifest)
+    seen: list[str] = []
     try:
         _wait_for(lambda: emu.stats()["bytes_received"] >= 8 * MIB or proc.poll() is not None, 60, "some bytes")
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.2)
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            seen.append(line)
+            if "stopping after the work in flight" in line:
+                break
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    err = "".join(seen) + err
     assert proc.returncode == 130, out + err[-2000:]
     assert "again: stopping now" in err
     assert emu.stats()["bytes_received"] < size
