@@ -1,9 +1,10 @@
 """SIGINT/SIGTERM: the first one asks the run to stop cleanly, the second one stops it now.
 
-A clean stop means: take no new work, let in-flight calls finish (a chunked upload finishes or
-records its current part), save the checkpoint, exit 130. The second signal ends the process at
-once with ``os._exit(130)``: worker threads cannot be interrupted, and the checkpoint (SQLite
-WAL, every finished part committed before it counts) is as consistent as after ``kill -9``.
+A clean stop means: take no new work, let in-flight calls finish (a chunked upload starts no
+new part, saves the parts in flight and stays pending), save the checkpoint, exit 130. The
+second signal ends the process at once with ``os._exit(130)``: worker threads cannot be
+interrupted, and the checkpoint (SQLite WAL, every finished part committed before it counts)
+is as consistent as after ``kill -9``.
 Handlers can only be installed from the main thread; elsewhere (tests running the engine in a
 thread) the context is a no-op.
 """

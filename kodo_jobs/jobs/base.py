@@ -18,7 +18,8 @@ Chunked uploads: keep the client's serialised upload state with ``ctx.state.save
 action.id, json)`` after every finished part (it is durable when the call returns), load it
 with ``load_upload`` on the next attempt or run, and ``drop_upload`` once the object is
 complete (or when the file changed and the upload restarts). Between parts, check
-``ctx.stop_requested()`` and return ``pending`` when it is set.
+``ctx.stop_requested()`` (pass it as the client's ``upload_file(should_stop=...)``, which raises
+``UploadPaused``) and return ``pending`` when it is set.
 """
 
 from __future__ import annotations
