@@ -29,7 +29,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-VARIABLES = ("bucket", "key", "dir", "fname", "stem", "ext")
+from kodo_jobs.manifest.spec_pfop import FOP_VARIABLES as VARIABLES  # the validator's list too
+
 _VAR = re.compile(r"\$\(([^)]*)\)")
 _DELETE_AFTER = re.compile(r"/deleteAfterDays/\d+$")
 

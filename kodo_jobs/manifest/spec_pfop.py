@@ -10,7 +10,9 @@ from pydantic import AfterValidator, AnyHttpUrl, Field, model_validator
 from kodo_jobs.manifest.spec_common import KeySource
 from kodo_jobs.manifest.types import Duration
 
-FOP_VARIABLES = ("bucket", "key", "stem", "ext", "dir")
+FOP_VARIABLES = ("bucket", "key", "dir", "fname", "stem", "ext")
+"""The ``$(name)`` template variables of a fop: the one list the validator checks and the pfop
+runner (:mod:`kodo_jobs.jobs.saveas`) replaces, so the two cannot disagree."""
 _VAR_RE = re.compile(r"\$\(([^)]*)\)")
 
 

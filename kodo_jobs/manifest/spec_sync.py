@@ -26,7 +26,7 @@ class PfopThen(Model):
     """After the sync, run persistent processing on the objects it uploaded."""
 
     fops: Annotated[tuple[FopText, ...], Field(min_length=1)]
-    """Fops per object; $(bucket) $(key) $(stem) $(ext) $(dir) are replaced per key."""
+    """Fops per object; $(bucket) $(key) $(dir) $(fname) $(stem) $(ext) are replaced per key."""
     pipeline: str | None = None
     """Processing queue."""
     notify_url: AnyHttpUrl | None = None
