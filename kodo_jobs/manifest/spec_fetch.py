@@ -20,7 +20,8 @@ class FetchJob(JobBase):
     urls: Annotated[tuple[HttpUrlText, ...], Field(min_length=1)] | None = None
     """URLs to fetch; the key is key_prefix + the URL's path."""
     urls_file: LocalPath | None = None
-    """File of lines ``url`` or ``url<TAB>key``."""
+    """File of lines ``url``, ``url<TAB>key`` or ``url<TAB>key<TAB>etag-or-md5`` (a failure_file
+    is one too)."""
     keys: Annotated[tuple[str, ...], Field(min_length=1)] | None = None
     """With prefetch: keys to (re)fetch from the bucket's mirror origin."""
     keys_file: LocalPath | None = None
@@ -36,9 +37,10 @@ class FetchJob(JobBase):
     host: str | None = None
     """Host header sent to the source."""
     success_file: LocalPath | None = None
-    """Append fetched ``url<TAB>key`` lines here."""
+    """Write ``url<TAB>key`` (prefetch: ``key``) of each fetched URL here; each run rewrites it."""
     failure_file: LocalPath | None = None
-    """Append failed ``url<TAB>error`` lines here."""
+    """Write ``url<TAB>key<TAB>code<TAB>error`` (prefetch: ``key<TAB>code<TAB>error``) of each
+    failure here; each run rewrites it; usable as ``urls_file`` to retry just the failures."""
     file_type: StorageClass | None = None
     """Storage class of fetched objects."""
     callback_url: AnyHttpUrl | None = None
