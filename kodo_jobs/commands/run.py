@@ -25,6 +25,7 @@ from kodo_jobs.executor.progress import maybe_progress
 from kodo_jobs.executor.retry import call_with_retries, policy_from_spec
 from kodo_jobs.executor.runner import JobRun, Runner
 from kodo_jobs.executor.signals import stop_on_signals
+from kodo_jobs.job_limits import JobLimits
 from kodo_jobs.jobs import then
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.kodo.errors import KodoError, RunFatalError
@@ -225,6 +226,7 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
               stop: threading.Event, run_id: str, mdir: Path, resume: list[str], concurrency: int | None,
               log: Any, reports: list[JobReport], source: _Source) -> tuple[RunStatus, str, KodoJobsError | None]:
     job_status: dict[str, JobStatus] = {}
+    windowed: list[str] = []  # jobs stopped by their own max_duration/max_bytes
     work = list(specs)  # grows while running: a sync's `then:` follow-up jobs run right after it
     for spec in work:
         t0 = time.time()
@@ -263,11 +265,14 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
             bus.subscribers.append(recorder)
         results = _Results(spec.name)
         bus.subscribers.append(results)
+        limits = JobLimits(spec, stop, bus, concurrency=engine.concurrency(spec, concurrency))
         try:
-            call_with_retries(plan_once, policy, on_retry=on_retry, stop=stop)
-            runner.execute(JobRun(spec.name, engine.bind_run(spec, ctx), batch_size=engine.batch_size(spec),
-                                  phase_batch_sizes=engine.phase_batch_sizes(spec),
-                                  concurrency=engine.concurrency(spec, concurrency), policy=policy))
+            with limits:  # the job's max_duration/max_bytes, ops_per_second, bandwidth, 573 back-off
+                call_with_retries(plan_once, policy, on_retry=on_retry, stop=stop)
+                runner.execute(JobRun(spec.name, limits.wrap(engine.bind_run(spec, ctx)),
+                                      batch_size=engine.batch_size(spec),
+                                      phase_batch_sizes=engine.phase_batch_sizes(spec),
+                                      concurrency=engine.concurrency(spec, concurrency), policy=policy))
         except (RunAborted, RunFatalError) as exc:
             _detach(bus, results, recorder)
             job_status[spec.name] = "aborted"
@@ -287,9 +292,13 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
             return "failed", str(exc), exc
         if stop.is_set():
             job_status[spec.name] = "interrupted"
-            reports.append(_job_report(cp, spec, "interrupted", time.time() - t0))
+            reports.append(_job_report(cp, spec, "interrupted", time.time() - t0, note=limits.note))
             if recorder is not None:
                 then.followups(spec, recorder.changes, ctx)  # only remembered: the next run refreshes them
+            if limits.release():  # stopped by its own window: the other jobs still run
+                windowed.append(spec.name)
+                _detach(bus, results, recorder)
+                jlog.warning("job stopped by its run window", reason=limits.note)
             continue
         failed = cp.failed_count(spec.name)
         unfinished = cp.pending_count(spec.name)
@@ -308,6 +317,8 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
         return "interrupted", "", None
     if any(s in ("failed", "skipped") for s in job_status.values()):
         return "failed", "", None
+    if windowed:
+        return "interrupted", f"stopped by the run window of {', '.join(windowed)}; run again to continue", None
     return "ok", "", None
 
 

@@ -20,16 +20,19 @@ from collections.abc import Callable
 
 
 class TokenBucket:
-    """``rate`` tokens per second, at most ``burst`` saved up (default: one second's worth)."""
+    """``rate`` tokens per second, at most ``burst`` saved up (default: one second's worth).
 
-    def __init__(self, rate: float, burst: float | None = None, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    ``start_full=False`` starts with no tokens: for a byte limit, so a whole transfer averages
+    the rate instead of getting one free burst first."""
+
+    def __init__(self, rate: float, burst: float | None = None, *, start_full: bool = True,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = float(rate)
         self.burst = float(burst if burst is not None else rate)
         self._clock, self._sleep = clock, sleep
-        self._tokens = self.burst
+        self._tokens = self.burst if start_full else 0.0
         self._last = clock()
         self._lock = threading.Lock()
         self.waited = 0.0
@@ -91,21 +94,4 @@ class AdaptiveLimit:
             self._cond.notify()
 
 
-_BUCKETS: dict[tuple[str, int], TokenBucket] = {}
-_BUCKETS_LOCK = threading.Lock()
-
-
-def shared_bucket(name: str, owner: object, rate: float) -> TokenBucket:
-    """The one bucket named ``name`` for ``owner`` (e.g. a job's state of this run), made on first use.
-
-    Workers of one job share it, so the limit is per job, whatever the concurrency.
-    """
-    with _BUCKETS_LOCK:
-        key = (name, id(owner))
-        bucket = _BUCKETS.get(key)
-        if bucket is None or bucket.rate != rate:
-            bucket = _BUCKETS[key] = TokenBucket(rate)
-        return bucket
-
-
-__all__ = ["AdaptiveLimit", "TokenBucket", "shared_bucket"]
+__all__ = ["AdaptiveLimit", "TokenBucket"]

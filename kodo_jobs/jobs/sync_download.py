@@ -40,7 +40,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kodo_jobs.errors import EXIT_INVALID, KodoJobsError, RunAborted
-from kodo_jobs.executor.pacing import shared_bucket
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult, cache_path
 from kodo_jobs.jobs.march import MarchOrderError, march
@@ -337,13 +336,8 @@ def _download(action: Action, ctx: JobContext) -> Outcome:
         path.parent.mkdir(parents=True, exist_ok=True)
         ctx.state.save_upload(action.id, json.dumps({"kind": "download", "part": str(part), "hash": want_hash,
                                                      "size": size}))
-        rate = getattr(ctx.spec, "bandwidth", None)
-        pacer = shared_bucket(f"bandwidth:{ctx.spec.name}", ctx.state, float(rate)) if rate else None
-
         def on_bytes(n: int) -> None:
-            ctx.events.progress(n)
-            if pacer is not None:
-                pacer.acquire(n)
+            ctx.events.progress(n)  # the run's job limits pace bandwidth on these events
 
         with open(part, "r+b" if offset else "wb") as f:
             f.seek(offset)
