@@ -97,7 +97,8 @@ def followups(spec: Any, changes: Iterable[tuple[str, str]], ctx: Any) -> list[A
             urls = object_urls(str(then.cdn_refresh.base_url), sorted(pending))
             # one request at a time: few requests, and the quota is learnt before the next one
             out.append(CdnJob.model_validate({"name": spec.name + CDN_SUFFIX, "kind": "cdn",
-                                              "refresh_urls": urls, **common, "concurrency": 1}))
+                                              "refresh_urls": urls, **common, "concurrency": 1,
+                                              "urls_per_request": then.cdn_refresh.urls_per_request}))
     if then.pfop is not None:
         uploaded = {k: op for k, op in latest.items() if op in UPLOADED_OPS}
         name = spec.name + PFOP_SUFFIX

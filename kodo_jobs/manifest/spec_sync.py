@@ -20,6 +20,8 @@ class CdnRefreshThen(Model):
     """CDN URL that serves the bucket; object URL = base_url + key."""
     private: bool = False
     """The CDN domain is private (timestamp anti-leech); refresh the bare URLs anyway."""
+    urls_per_request: Annotated[int, Field(ge=1, le=100)] = 60
+    """URLs per refresh request (the service allows 60 by default; some accounts more)."""
 
 
 class PfopThen(Model):
