@@ -129,10 +129,12 @@ def test_soft_delete_params(tmp_path: Path) -> None:
         assert (action.op, action.phase, action.params[key]) == ("delete", 1, value)
 
 
-def test_download_direction_is_refused(tmp_path: Path) -> None:
+def test_download_direction_plans_downloads(tmp_path: Path) -> None:
+    """direction: download is handled by jobs/sync_download.py (tests/e2e/test_download.py)."""
+    rsf = FakeRsf(1, lambda i: Entry("only-remote", "h", 3))
     spec = _spec(tmp_path, direction="download")
-    with pytest.raises(sync_mod.SyncInputError, match="direction: download"):
-        list(KIND.plan(spec, JobContext(client=None, spec=spec, state=DictState())))
+    (action,) = KIND.plan(spec, JobContext(client=FakeClient(rsf), spec=spec, state=DictState()))
+    assert (action.op, action.key, action.phase) == ("download", "only-remote", 0)
 
 
 def test_keys_over_750_bytes_are_errors(tmp_path: Path) -> None:
