@@ -19,7 +19,6 @@ import calendar
 import gzip
 import hashlib
 import json
-import sqlite3
 import threading
 import time
 import urllib.parse
@@ -28,6 +27,8 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from kodo_jobs.emulator.db import connect_wal, write_tx
 
 CST = 8 * 3600
 GRANULARITY_SECONDS = {"5min": 300, "hour": 3600, "day": 86400}
@@ -112,9 +113,7 @@ class CdnService:
     def __init__(self, db_path: Path, limits: CdnLimits | None = None) -> None:
         self.limits = limits or CdnLimits()
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = connect_wal(db_path)
         for statement in _SCHEMA:
             self._conn.execute(statement)
 
@@ -156,23 +155,17 @@ class CdnService:
             raise FusionError(400034, f"too many urls in one request: {len(urls)} > {lim.urls_per_request}")
         if len(dirs) > lim.dirs_per_request:
             raise FusionError(400035, f"too many dirs in one request: {len(dirs)} > {lim.dirs_per_request}")
-        with self._lock:
+        with write_tx(self._conn, self._lock):
             day = cst_day()
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                url_used, dir_used = self._used(day, "refresh"), self._used(day, "dir")
-                if url_used + len(urls) > lim.url_quota:
-                    raise FusionError(400034, f"refresh url quota for today exceeded "
-                                      f"({url_used} used of {lim.url_quota}, {len(urls)} asked)")
-                if dir_used + len(dirs) > lim.dir_quota:
-                    raise FusionError(400035, f"refresh dir quota for today exceeded "
-                                      f"({dir_used} used of {lim.dir_quota}, {len(dirs)} asked)")
-                ids = self._record(request_id, day, [("refresh", u, False) for u in urls]
-                                   + [("refresh", d, True) for d in dirs])
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            url_used, dir_used = self._used(day, "refresh"), self._used(day, "dir")
+            if url_used + len(urls) > lim.url_quota:
+                raise FusionError(400034, f"refresh url quota for today exceeded "
+                                  f"({url_used} used of {lim.url_quota}, {len(urls)} asked)")
+            if dir_used + len(dirs) > lim.dir_quota:
+                raise FusionError(400035, f"refresh dir quota for today exceeded "
+                                  f"({dir_used} used of {lim.dir_quota}, {len(dirs)} asked)")
+            ids = self._record(request_id, day, [("refresh", u, False) for u in urls]
+                               + [("refresh", d, True) for d in dirs])
         return {
             "code": 200, "error": "success", "requestId": request_id, "taskIds": ids,
             "invalidUrls": [], "invalidDirs": [],
@@ -191,19 +184,13 @@ class CdnService:
         lim = self.limits
         if len(urls) > lim.urls_per_request:
             raise FusionError(400033, f"too many urls in one request: {len(urls)} > {lim.urls_per_request}")
-        with self._lock:
+        with write_tx(self._conn, self._lock):
             day = cst_day()
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                used = self._used(day, "prefetch")
-                if used + len(urls) > lim.prefetch_quota:
-                    raise FusionError(400033, f"prefetch quota for today exceeded "
-                                      f"({used} used of {lim.prefetch_quota}, {len(urls)} asked)")
-                ids = self._record(request_id, day, [("prefetch", u, False) for u in urls])
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+            used = self._used(day, "prefetch")
+            if used + len(urls) > lim.prefetch_quota:
+                raise FusionError(400033, f"prefetch quota for today exceeded "
+                                  f"({used} used of {lim.prefetch_quota}, {len(urls)} asked)")
+            ids = self._record(request_id, day, [("prefetch", u, False) for u in urls])
         return {
             "code": 200, "error": "success", "requestId": request_id, "taskIds": ids,
             "invalidUrls": [], "quotaDay": lim.prefetch_quota,

@@ -80,6 +80,31 @@ CREATE TABLE IF NOT EXISTS v2_parts (
 """
 
 
+def connect_wal(path: Path) -> sqlite3.Connection:
+    """An autocommit connection in WAL mode, usable from any thread.
+
+    Callers serialise every statement with their own lock; ``synchronous=NORMAL`` is still
+    crash-safe with WAL (a crash loses at most the last commits, never consistency).
+    """
+    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+@contextmanager
+def write_tx(conn: sqlite3.Connection, lock: threading.Lock | threading.RLock) -> Iterator[sqlite3.Connection]:
+    """A write transaction under ``lock``: commits on success, rolls back on any error."""
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
 class Database:
     """A serialised SQLite connection in WAL mode, plus the data-folder paths."""
 
@@ -92,11 +117,7 @@ class Database:
         for d in (self.objects_dir, self.v1_dir, self.v2_dir, self.tmp_dir):
             d.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            str(data_dir / "meta.sqlite3"), check_same_thread=False, isolation_level=None
-        )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = connect_wal(data_dir / "meta.sqlite3")
         with self.lock:
             self._conn.executescript(_SCHEMA)
             self._conn.execute(
@@ -117,14 +138,8 @@ class Database:
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
         """A write transaction under the lock; commits on success, rolls back on any error."""
-        with self.lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with write_tx(self._conn, self.lock) as conn:
+            yield conn
 
     def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""

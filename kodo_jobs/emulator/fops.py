@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from kodo_jobs.emulator.db import connect_wal, write_tx
+from kodo_jobs.emulator.worker import Worker
+
 log = logging.getLogger("kodo_jobs.emulator.fops")
 
 WAITING, PROCESSING, DONE, FAILED, NOTIFY_FAILED = 1, 2, 0, 3, 4
@@ -242,35 +245,25 @@ class FopEngine:
         self.step_seconds = step_seconds
         self._region = region
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL keeps it crash-safe
+        self._conn = connect_wal(db_path)
         self._conn.execute(_SCHEMA)
         # A job claimed by a worker that died with the process runs again after a restart.
         self._conn.execute("UPDATE fop_jobs SET changed=0 WHERE changed>=?", (_CLAIMED,))
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("kodo-emulator-fops", self._loop)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         """Start the background worker (idempotent)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="kodo-emulator-fops", daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop the worker and close the database; unfinished jobs resume on the next start."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._worker.stop()
         with self._lock:
             self._conn.close()
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._worker.stopping.is_set():
             try:
                 busy = self._has_active()
                 if busy:
@@ -281,8 +274,7 @@ class FopEngine:
                 log.exception("pfop worker: advancing jobs failed")
                 busy = True
             # Idle: sleep until a submit wakes us (no polling writes on a shared machine).
-            self._wake.wait((self.step_seconds / 2 or 0.01) if busy else 5.0)
-            self._wake.clear()
+            self._worker.idle((self.step_seconds / 2 or 0.01) if busy else 5.0)
 
     def _has_active(self) -> bool:
         with self._lock:
@@ -293,14 +285,8 @@ class FopEngine:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with write_tx(self._conn, self._lock) as conn:
+            yield conn
 
     # -- API used by the handlers -------------------------------------------------------------
     def submit(
@@ -344,7 +330,7 @@ class FopEngine:
                 (job_id, bucket, key, fops, pipeline or "0.default", notify_url, int(force),
                  int(persistent_type), WAITING, now, now, _now_iso(), reqid, json.dumps(items)),
             )
-        self._wake.set()
+        self._worker.wake_up()
         return job_id
 
     def status(self, job_id: str) -> dict[str, Any] | None:

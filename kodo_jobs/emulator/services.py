@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from kodo_jobs.emulator import callbacks, remote
 from kodo_jobs.emulator.cdn import CdnService
+from kodo_jobs.emulator.db import connect_wal
 from kodo_jobs.emulator.errors import BadRequest, CallbackFailed, EmulatorError, NoSuchKey, SourceFailed
 from kodo_jobs.emulator.etag import StreamDigest, digest_bytes
 from kodo_jobs.emulator.fops import Content, FopEngine, StoredObject
 from kodo_jobs.emulator.store import ObjectInfo, Store
+from kodo_jobs.emulator.worker import Worker
 
 if TYPE_CHECKING:
     from kodo_jobs.emulator.context import EmulatorState, RequestContext
@@ -213,31 +215,21 @@ class Services:
         self.fops = FopEngine(path, StoreObjects(store), remote.post_json)
         self.cdn = CdnService(path)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = connect_wal(path)
         for statement in _SCHEMA:
             self._conn.execute(statement)
         # A fetch interrupted by a stop runs again.
         self._conn.execute("UPDATE async_fetch SET state='queued' WHERE state='running'")
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("kodo-emulator-fetch", self._fetch_loop)
 
     def start(self) -> None:
         """Start the background workers."""
         self.fops.start()
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._fetch_loop, name="kodo-emulator-fetch", daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop the workers and close the databases (queued work resumes on the next start)."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._worker.stop()
         self.fops.stop()
         self.cdn.close()
         with self._lock:
@@ -275,7 +267,7 @@ class Services:
             self._conn.execute("INSERT INTO async_fetch (id, body, state, created) VALUES (?,?,?,?)",
                                (task_id, json.dumps(body), "queued", time.time()))
         wait = self.fetch_status(task_id)["wait"]
-        self._wake.set()
+        self._worker.wake_up()
         return {"id": task_id, "wait": wait}
 
     def fetch_status(self, task_id: str) -> dict[str, Any]:
@@ -297,7 +289,7 @@ class Services:
         return out
 
     def _fetch_loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._worker.stopping.is_set():
             try:
                 with self._lock:
                     row = self._conn.execute(
@@ -308,8 +300,7 @@ class Services:
             except sqlite3.ProgrammingError:
                 return
             if row is None:
-                self._wake.wait(5.0)  # queue_fetch wakes us
-                self._wake.clear()
+                self._worker.idle(5.0)  # queue_fetch wakes us
                 continue
             try:
                 error = self._run_fetch(json.loads(row[1]))
