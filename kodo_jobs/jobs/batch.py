@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.keys import read_keys_file
 from kodo_jobs.jobs.select import from_spec as select_filter
@@ -134,7 +135,7 @@ class BatchKind:
                     if key.startswith(soft.trash_prefix):
                         yield Action(spec.name, "skip", key, size, 0, {**params, "reason": "already in the trash"})
                         continue
-                    params.update(soft="trash", dest_key=soft.trash_prefix + key)
+                    params.update(soft="trash", dest_key=soft_delete.planned_trash_key(soft.trash_prefix, key))
                 else:
                     params.update(soft="expire", days=soft.delete_after_days)
             count += 1
@@ -155,15 +156,15 @@ class BatchKind:
         outcomes: list[Outcome] = []
         for start in range(0, len(actions), size):
             chunk = actions[start:start + size]
-            results = ctx.client.rs.batch([build_op(spec, a) for a in chunk])
+            results = ctx.client.rs.batch([build_op(spec, a, ctx.run_id) for a in chunk])
             for action, res in zip(chunk, results, strict=True):
                 attempt = _TRIES.next(ctx.run_id, action.id)
                 outcomes.append(_outcome(action, res, attempt=attempt, attempts=attempts))
         return outcomes
 
 
-def build_op(spec: Any, action: Action) -> BatchOp:
-    """The rs command of one planned action."""
+def build_op(spec: Any, action: Action, run_id: str = "") -> BatchOp:
+    """The rs command of one planned action (``run_id`` fills a soft delete's trash key)."""
     bucket, key, p = spec.bucket, action.key, action.params
     name, params = action.op, spec.op.params
     force = bool(getattr(params, "force", False) or spec.force)
@@ -175,7 +176,7 @@ def build_op(spec: Any, action: Action) -> BatchOp:
         return ops.rename(bucket, key, p["dest_key"], force=force)
     if name == "delete":
         if p.get("soft") == "trash":
-            return ops.move(bucket, key, bucket, p["dest_key"], force=True)
+            return ops.move(bucket, key, bucket, soft_delete.resolve(p["dest_key"], run_id), force=True)
         if p.get("soft") == "expire":
             return ops.delete_after_days(bucket, key, int(p["days"]))
         return ops.delete(bucket, key)

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from kodo_jobs.errors import EXIT_INVALID, KodoJobsError, RunAborted
-from kodo_jobs.jobs import sync_exec
+from kodo_jobs.jobs import soft_delete, sync_exec
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult
 from kodo_jobs.jobs.march import MarchOrderError, march
@@ -195,6 +195,9 @@ class _Planner:
             assert remote is not None
             if not self.spec.delete:
                 return None
+            soft = self.spec.soft_delete
+            if soft is not None and soft.trash_prefix and str(remote.key).startswith(str(soft.trash_prefix)):
+                return Action(job, "skip", str(remote.key), int(remote.fsize), params={"reason": "in the trash"})
             self.deletes += 1
             if len(self.delete_samples) < 5:
                 self.delete_samples.append(str(remote.key))
@@ -222,7 +225,7 @@ class _Planner:
         params: dict[str, Any] = {"hash": str(remote.hash)}
         soft = self.spec.soft_delete
         if soft is not None and soft.trash_prefix is not None:
-            params["trash_key"] = str(soft.trash_prefix) + str(remote.key)
+            params["trash_key"] = soft_delete.planned_trash_key(str(soft.trash_prefix), str(remote.key))
         elif soft is not None and soft.delete_after_days is not None:
             params["delete_after_days"] = int(soft.delete_after_days)
         return params

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from email.utils import formatdate
 from typing import Any
 
+from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, cache_path, compute, etag_kind_part_size
 from kodo_jobs.kodo import errors as kodo_errors
@@ -226,7 +227,8 @@ def delete_batch(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
     batch_ops = []
     for a in actions:
         if "trash_key" in a.params:
-            batch_ops.append(rs.ops.move(bucket, a.key, bucket, str(a.params["trash_key"]), force=True))
+            trash = soft_delete.resolve(str(a.params["trash_key"]), ctx.run_id)
+            batch_ops.append(rs.ops.move(bucket, a.key, bucket, trash, force=True))
         elif "delete_after_days" in a.params:
             batch_ops.append(rs.ops.delete_after_days(bucket, a.key, int(a.params["delete_after_days"])))
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -290,7 +291,9 @@ def test_soft_delete_moves_to_trash(tmp_path: Path, emu: RunningEmulator, src: P
     assert _run(manifest).code == 0
     (src / "b").unlink()
     assert _run(manifest).code == 0
-    assert set(bucket_objects(emu.url)) == {"site/a", "trash/site/b"}
+    objects = set(bucket_objects(emu.url))  # trash keys carry the run id: trash/<run id>/site/b
+    assert "site/a" in objects and len(objects) == 2
+    assert re.fullmatch(r"trash/[0-9a-f]{12}/site/b", (objects - {"site/a"}).pop())
 
 
 # -- large files, resumable v1 and v2 ---------------------------------------------------------

@@ -122,7 +122,7 @@ def test_percent_limit_counts_every_listed_object(tmp_path: Path) -> None:
 
 def test_soft_delete_params(tmp_path: Path) -> None:
     rsf = FakeRsf(1, lambda i: Entry("p/gone", "h", 3))
-    for soft, key, value in [({"trash_prefix": "trash/"}, "trash_key", "trash/p/gone"),
+    for soft, key, value in [({"trash_prefix": "trash/"}, "trash_key", "trash/{run_id}/p/gone"),
                              ({"delete_after_days": 7}, "delete_after_days", 7)]:
         spec = _spec(tmp_path, prefix="p/", delete=True, soft_delete=soft)
         (action,) = KIND.plan(spec, JobContext(client=FakeClient(rsf), spec=spec, state=DictState()))
