@@ -82,11 +82,14 @@ def cmd_chgm(store: Store, segs: list[str], now: float) -> dict[str, Any] | None
     return None
 
 
-def cmd_chtype(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
-    bucket, key = _entry(segs[0])
-    pairs = _pairs(segs[1:])
-    store.change_type(bucket, key, _int(pairs.get("type", ""), "type"), cond=_cond(pairs))
-    return None
+def _set_int(setter: Callable[..., object], name: str) -> Command:
+    """``<cmd>/<entry>/<name>/<n>[/cond/<c>]``: one integer attribute (chtype, chstatus, restoreAr)."""
+    def run(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+        bucket, key = _entry(segs[0])
+        pairs = _pairs(segs[1:])
+        setter(store, bucket, key, _int(pairs.get(name, ""), name), cond=_cond(pairs))
+        return None
+    return run
 
 
 def cmd_delete_after_days(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
@@ -94,20 +97,6 @@ def cmd_delete_after_days(store: Store, segs: list[str], now: float) -> dict[str
         raise BadRequest("expected <entry>/<days>")
     bucket, key = _entry(segs[0])
     store.set_delete_after_days(bucket, key, _int(segs[1], "days"), cond=_cond(_pairs(segs[2:])))
-    return None
-
-
-def cmd_chstatus(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
-    bucket, key = _entry(segs[0])
-    pairs = _pairs(segs[1:])
-    store.change_status(bucket, key, _int(pairs.get("status", ""), "status"), cond=_cond(pairs))
-    return None
-
-
-def cmd_restore_ar(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
-    bucket, key = _entry(segs[0])
-    pairs = _pairs(segs[1:])
-    store.restore_ar(bucket, key, _int(pairs.get("freezeAfterDays", ""), "freezeAfterDays"), cond=_cond(pairs))
     return None
 
 
@@ -129,10 +118,10 @@ COMMANDS: dict[str, Command] = {
     "copy": _transfer(move=False),
     "delete": cmd_delete,
     "chgm": cmd_chgm,
-    "chtype": cmd_chtype,
+    "chtype": _set_int(Store.change_type, "type"),
     "deleteAfterDays": cmd_delete_after_days,
-    "chstatus": cmd_chstatus,
-    "restoreAr": cmd_restore_ar,
+    "chstatus": _set_int(Store.change_status, "status"),
+    "restoreAr": _set_int(Store.restore_ar, "freezeAfterDays"),
     "lifecycle": cmd_lifecycle,
 }
 
