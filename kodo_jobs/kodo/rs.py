@@ -32,8 +32,8 @@ def put_time_to_datetime(put_time_100ns: int) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class ObjectStat:
-    """``stat`` of one object (kodo-protocol.md §5.2); ``raw`` keeps every field sent."""
+class ObjectInfo:
+    """What both ``stat`` and a listing (``rsf``) tell about an object."""
 
     fsize: int
     hash: str
@@ -44,6 +44,25 @@ class ObjectStat:
     status: int = 0
     md5: str = ""
     end_user: str = ""
+
+    @staticmethod
+    def fields_from_json(data: Mapping[str, Any], *, strict: bool) -> dict[str, Any]:
+        """The shared fields of a stat body or list item; ``strict``: fsize and hash must be there
+        (a stat); else they default to 0 and "" (a list item). Raises KeyError/TypeError/ValueError."""
+        put = int(data.get("putTime", 0))
+        return {
+            "fsize": int(data["fsize"] if strict else data.get("fsize", 0)),
+            "hash": str(data["hash"] if strict else data.get("hash", "")),
+            "mime_type": str(data.get("mimeType", "")), "put_time": put_time_to_datetime(put),
+            "put_time_100ns": put, "type": int(data.get("type", 0)), "status": int(data.get("status", 0)),
+            "md5": str(data.get("md5", "") or ""), "end_user": str(data.get("endUser", "") or ""),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectStat(ObjectInfo):
+    """``stat`` of one object (kodo-protocol.md §5.2); ``raw`` keeps every field sent."""
+
     restore_status: int = 0
     expiration: int | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
@@ -53,13 +72,9 @@ class ObjectStat:
     def from_json(cls, data: Mapping[str, Any]) -> ObjectStat:
         """Parse a stat body (or a batch stat ``data``)."""
         try:
-            put = int(data.get("putTime", 0))
             meta = data.get("x-qn-meta") or {}
             return cls(
-                fsize=int(data["fsize"]), hash=str(data["hash"]), mime_type=str(data.get("mimeType", "")),
-                put_time=put_time_to_datetime(put), put_time_100ns=put, type=int(data.get("type", 0)),
-                status=int(data.get("status", 0)), md5=str(data.get("md5", "")),
-                end_user=str(data.get("endUser", "")), restore_status=int(data.get("restoreStatus", 0)),
+                **cls.fields_from_json(data, strict=True), restore_status=int(data.get("restoreStatus", 0)),
                 expiration=int(data["expiration"]) if data.get("expiration") is not None else None,
                 metadata={str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {},
                 raw=dict(data),

@@ -7,8 +7,7 @@ Paging loops on the ``marker`` until it is empty: a page may hold fewer items th
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,35 +15,22 @@ from . import errors
 from .auth import QiniuAuth
 from .hosts import HostResolver
 from .http import HttpClient
-from .rs import FORM, put_time_to_datetime
+from .rs import FORM, ObjectInfo
 
 MAX_PAGE = 1000
 
 
 @dataclass(frozen=True, slots=True)
-class ListEntry:
-    """One listed object."""
+class ListEntry(ObjectInfo):
+    """One listed object: its key and what the listing says about it (see :class:`ObjectInfo`)."""
 
-    key: str
-    hash: str
-    fsize: int
-    mime_type: str
-    put_time: datetime
-    put_time_100ns: int
-    type: int = 0
-    status: int = 0
-    md5: str = ""
-    end_user: str = ""
+    key: str = field(kw_only=True)
 
     @classmethod
     def from_json(cls, item: Mapping[str, Any]) -> ListEntry:
         """Parse one ``items[]`` element."""
         try:
-            put = int(item.get("putTime", 0))
-            return cls(key=str(item["key"]), hash=str(item.get("hash", "")), fsize=int(item.get("fsize", 0)),
-                       mime_type=str(item.get("mimeType", "")), put_time=put_time_to_datetime(put),
-                       put_time_100ns=put, type=int(item.get("type", 0)), status=int(item.get("status", 0)),
-                       md5=str(item.get("md5", "") or ""), end_user=str(item.get("endUser", "") or ""))
+            return cls(key=str(item["key"]), **cls.fields_from_json(item, strict=False))
         except (KeyError, TypeError, ValueError) as exc:
             raise errors.ServerError(f"malformed list item: {exc}") from exc
 
