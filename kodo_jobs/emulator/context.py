@@ -22,6 +22,7 @@ Extension points on ``EmulatorState`` (for fops, callbacks, CDN):
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -90,6 +91,17 @@ class RequestContext:
         if length is not None and length > MAX_SIGNED_BODY:
             raise BadRequest("request body too large for this API")
         return self.request.get_data(cache=True)
+
+    def json_object(self, what: str = "body", *, empty: bytes = b"{}") -> dict[str, Any]:
+        """The body parsed as one JSON object (an empty body reads as ``empty``); BadRequest
+        naming ``what`` when it is not JSON or not an object."""
+        try:
+            doc = json.loads(self.body() or empty)
+        except ValueError as exc:
+            raise BadRequest(f"{what} must be JSON") from exc
+        if not isinstance(doc, dict):
+            raise BadRequest(f"{what} must be a JSON object")
+        return doc
 
     def require_mgmt_auth(self) -> str:
         """Accept a QBox or Qiniu (v2) signature by the configured key; 401 otherwise.

@@ -6,7 +6,6 @@ async fetches in `emulator.services.Services`. Both accept QBox or Qiniu signatu
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 
 from werkzeug.routing import Rule
@@ -66,13 +65,7 @@ def sisyphus(ctx: RequestContext) -> Response:
     svc = services.of(ctx)
     if ctx.request.method == "GET":
         return json_response(svc.fetch_status(ctx.request.args.get("id", "")))
-    try:
-        body = json.loads(ctx.body() or b"{}")
-    except ValueError as exc:
-        raise BadRequest("body must be JSON") from exc
-    if not isinstance(body, dict):
-        raise BadRequest("body must be a JSON object")
-    return json_response(svc.queue_fetch(body))
+    return json_response(svc.queue_fetch(ctx.json_object()))
 
 
 RULES: list[Rule] = [

@@ -23,12 +23,9 @@ from kodo_jobs.emulator.responses import json_response
 
 def _body(ctx: RequestContext) -> dict[str, Any]:
     try:
-        doc = json.loads(ctx.body() or b"{}")
-    except ValueError as exc:
-        raise cdn.FusionError(400000, "body must be JSON") from exc
-    if not isinstance(doc, dict):
-        raise cdn.FusionError(400000, "body must be a JSON object")
-    return doc
+        return ctx.json_object()
+    except BadRequest as exc:  # fusion answers its own error shape
+        raise cdn.FusionError(400000, exc.message) from exc
 
 
 def _fusion(work: Callable[[RequestContext, dict[str, Any]], dict[str, Any]]) -> Callable[[RequestContext], Response]:

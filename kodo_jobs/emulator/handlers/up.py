@@ -4,7 +4,6 @@ every put-policy check and the storing."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from werkzeug.formparser import FormDataParser
@@ -156,12 +155,7 @@ def upload_part(ctx: RequestContext, bucket: str, obj: str, upload_id: str, part
 
 def _complete(ctx: RequestContext, bucket: str, obj: str, upload_id: str) -> Response:
     policy = _v2_policy(ctx, bucket, obj)
-    try:
-        doc = json.loads(ctx.body() or b"null")
-    except ValueError as exc:
-        raise BadRequest("complete body must be JSON") from exc
-    if not isinstance(doc, dict):
-        raise BadRequest("complete body must be a JSON object")
+    doc = ctx.json_object("complete body", empty=b"null")
     custom = doc.get("customVars") or {}
     meta = doc.get("metadata") or {}
     if not isinstance(custom, dict) or not isinstance(meta, dict):
