@@ -9,6 +9,7 @@ disconnect: the socket is closed without an answer.
 
 from __future__ import annotations
 
+import email.utils
 import errno
 import ipaddress
 import logging
@@ -117,6 +118,8 @@ class EmulatorApp:
         response = self._respond(request, environ, reqid)
         response.headers["X-Reqid"] = reqid
         response.headers.setdefault("X-Log", "kodo-jobs-emulator")
+        # from the emulator's own clock (a test may skew it), so clients can measure clock skew
+        response.headers["Date"] = email.utils.formatdate(self.state.clock(), usegmt=True)
         if counting is not None:
             self._drain(request)
         body_len = response.calculate_content_length()

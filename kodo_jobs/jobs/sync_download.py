@@ -27,7 +27,7 @@ set to the object's put time (so ``size-mtime`` compares converge) and it is ren
 target. The part file's name and the object's hash are saved in the checkpoint *before* the
 first byte arrives, so a killed run continues with ``Range: bytes=<part size>-`` as long as
 the object still has that hash. Private buckets get a freshly signed URL per request whose
-deadline is ``download.url_ttl`` from now (widened by a measured clock skew).
+deadline is ``download.url_ttl`` from now (widened by a measured clock skew, see kodo/clock.py).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from kodo_jobs.jobs.march import MarchOrderError, march
 from kodo_jobs.jobs.sync_compare import Side, Verdict, verdict
 from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
 from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
+from kodo_jobs.kodo import clock
 from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.download import download_to
 from kodo_jobs.kodo.etag import etag_file
@@ -265,10 +266,6 @@ def plan(spec: Any, ctx: JobContext) -> Iterator[Action]:
 
 # -- running -----------------------------------------------------------------------------------
 
-SKEW_SECONDS = 0.0
-"""Extra URL lifetime (seconds) when the server's clock was measured ahead or behind ours."""
-
-
 def object_url(ctx: JobContext, key: str) -> str:
     """The URL to GET ``key`` from: the job's ``download.base_url`` (default ``<io>/dl/<bucket>``),
     signed for a private bucket or with the CDN timestamp anti-leech key when configured."""
@@ -279,9 +276,9 @@ def object_url(ctx: JobContext, key: str) -> str:
     else:
         io = ctx.client.resolver.candidates("io", str(spec.bucket))
         base = f"{str(io[0]).rstrip('/')}/dl/{spec.bucket}"
-    ttl = int(float(opts.url_ttl) + SKEW_SECONDS)
+    ttl = int(float(opts.url_ttl))
     if opts.anti_leech_key is not None:
-        deadline = int(time.time()) + max(1, ttl)
+        deadline = int(time.time()) + clock.slack() + max(1, ttl)  # widened by a measured skew
         return str(ctx.client.urls.antileech(base, key, opts.anti_leech_key.get_secret_value(), deadline))
     url = str(ctx.client.urls.public(base, key))
     if spec.private:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from requests import PreparedRequest
 from requests.auth import AuthBase
 
+from . import clock
 from .config import Credentials
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -266,7 +267,8 @@ class PutPolicy:
         if ttl <= 0:
             raise ValueError("token ttl must be positive")
         scope = bucket if key is None else f"{bucket}:{key}"
-        current = time.time() if now is None else now
+        # a measured clock skew widens deadlines signed with the local clock (see clock.py)
+        current = time.time() + clock.slack() if now is None else now
         return replace(self, scope=scope, deadline=int(current) + ttl)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import time
 from urllib.parse import quote
 
+from . import clock
 from .auth import hmac_sign
 from .config import Credentials
 
@@ -21,7 +22,7 @@ def private_download_url(
     """Sign ``url`` for a private bucket: append ``e=<deadline>`` then ``token=<AK>:<sign>`` (§2.7)."""
     if expires <= 0:
         raise ValueError("expires must be positive")
-    deadline = int(time.time() if now is None else now) + expires
+    deadline = int(time.time() + clock.slack() if now is None else now) + expires
     signed = f"{url}{'&' if '?' in url else '?'}e={deadline}"
     return f"{signed}&token={credentials.access_key}:{hmac_sign(credentials.secret_key, signed)}"
 

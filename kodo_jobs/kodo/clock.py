@@ -1,0 +1,65 @@
+"""Clock skew between this machine and Kodo, and the slack it adds to signed deadlines.
+
+Upload tokens and private download URLs carry an absolute deadline computed from the local
+clock; Kodo checks it against its own. A local clock minutes behind makes a short-lived token
+look expired to the server (401 "token out of date") although it was just signed.
+
+:func:`measure_skew` reads the ``Date`` header of one cheap request (any status carries one) and
+returns ``server time - local time`` in seconds, taken at the middle of the round trip (the
+header has one-second resolution). :func:`set_slack` stores how many seconds every deadline
+signed afterwards in this process gets on top of its ttl (``PutPolicy.bind`` and
+``private_download_url`` read :func:`slack`); the run sets it to the skew's magnitude when that
+exceeds :data:`SKEW_WARN_SECONDS`, so tokens stay valid on both clocks.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+
+import requests
+
+from .http import HttpClient
+
+SKEW_WARN_SECONDS = 60.0
+"""Above this difference the run warns and widens deadlines."""
+
+_slack = 0
+_lock = threading.Lock()
+
+
+def measure_skew(http: HttpClient, base_url: str) -> float | None:
+    """``server - local`` seconds from the ``Date`` of ``GET <base_url>/``; None when unknown."""
+    t0 = time.time()
+    try:
+        connect, read = http.timeouts.as_tuple()
+        resp = http.session.get(base_url.rstrip("/") + "/", timeout=(min(connect, 5.0), min(read, 5.0)),
+                                allow_redirects=False)  # a probe: never hold the run's start for long
+    except requests.RequestException:
+        return None
+    t1 = time.time()
+    resp.close()
+    header = resp.headers.get("Date")
+    if not header:
+        return None
+    try:
+        server = email.utils.parsedate_to_datetime(header).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return server - (t0 + t1) / 2
+
+
+def set_slack(seconds: float) -> None:
+    """Extra seconds for every deadline signed from now on in this process (0 = none)."""
+    global _slack
+    with _lock:
+        _slack = int(abs(seconds)) + 5 if seconds else 0  # + the Date header's 1 s resolution and the round trip
+
+
+def slack() -> int:
+    """The current extra seconds for signed deadlines."""
+    return _slack
+
+
+__all__ = ["SKEW_WARN_SECONDS", "measure_skew", "set_slack", "slack"]
