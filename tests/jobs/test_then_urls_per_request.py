@@ -9,27 +9,12 @@ from pydantic import ValidationError
 
 from kodo_jobs.jobs import then
 from kodo_jobs.manifest.spec_sync import CdnRefreshThen, SyncJob
-
-
-class MemoryState:
-    """The two StateView calls ``then`` uses, in memory."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get_value(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def set_value(self, key: str, value: str | None) -> None:
-        if value is None:
-            self.values.pop(key, None)
-        else:
-            self.values[key] = value
+from tests.jobs.test_pfop import DictState
 
 
 class Ctx:
     def __init__(self) -> None:
-        self.state = MemoryState()
+        self.state = DictState()  # the two StateView calls ``then`` uses, in memory
 
 
 def _sync(tmp_path: Any, cdn: dict[str, Any]) -> SyncJob:
