@@ -10,7 +10,8 @@ kinds need to know about it:
   action starts, calls in flight finish and are recorded, the rest stays pending in the state
   file. The run then clears the event (:meth:`release`) and goes on with the next job; it ends
   ``interrupted`` (exit 130, like ``--max-duration``), and the next run continues the job.
-* **ops_per_second** - one token per action, taken before each call of the kind's ``run``.
+* **ops_per_second** - one token per request (a call of the kind's ``run``: one upload, or one
+  rs batch), taken before the call; the manifest documents it as "pace requests".
 * **bandwidth** - one token per byte, taken in the worker that reported the bytes (the bus
   calls subscribers synchronously), so an upload or download is slowed while it runs. The bucket
   starts empty, so the average over a transfer is the limit, not limit plus one burst.
@@ -115,7 +116,7 @@ class JobLimits:
 
         def paced(actions: Sequence[Action]) -> list[Outcome]:
             if self.ops is not None:
-                self.ops.acquire(len(actions))
+                self.ops.acquire(1)  # one request (an upload, or one rs batch of many ops)
             with self.adaptive:
                 try:
                     outcomes = fn(actions)

@@ -247,7 +247,12 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
                 reports.append(JobReport(spec.name, spec.kind, "skipped", {}, note=note))
                 continue
             cp.clear_job(spec.name)
-            job_status[spec.name] = "skipped"
+            # waiting only for jobs stopped by their run window: not a failure, continued next run
+            if bad_needs and set(bad_needs) <= set(windowed):
+                job_status[spec.name] = "interrupted"
+                windowed.append(spec.name)
+            else:
+                job_status[spec.name] = "skipped"
             reports.append(JobReport(spec.name, spec.kind, "skipped", {}, note=note))
             jlog.warning("job skipped", reason=note)
             continue

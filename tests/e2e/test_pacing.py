@@ -169,3 +169,22 @@ def test_max_duration_stops_the_job_cleanly_and_later_runs_finish(tmp_path: Path
         assert codes[-1] == 0, codes
         assert emu.stats()["requests"]["up.form_upload"] == 100  # nothing sent twice
         assert_mirrored(emu.url, tmp_path / "src")
+
+
+def test_a_job_window_stops_only_that_job_and_its_dependents(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    make_tree(tmp_path / "slow", {f"s{i:03d}.bin": rng.randbytes(2048) for i in range(100)})
+    make_tree(tmp_path / "fast", {"f.txt": "fast"})
+    with serve(tmp_path / "emu") as emu:
+        m = write_manifest(
+            tmp_path, emu.url,
+            sync_job("./slow", name="slow", prefix="slow/", max_duration="1s", bandwidth="32KiB"),
+            sync_job("./fast", name="after-slow", prefix="after/", needs=["slow"]),
+            sync_job("./fast", name="independent", prefix="ind/"))
+        report = tmp_path / "r.json"
+        res = cli("run", m, "--report", report)
+        assert res.code == 130, res.out + res.err
+        jobs = {j["name"]: j for j in json.loads(report.read_text())["jobs"]}
+        assert jobs["slow"]["status"] == "interrupted" and "max_duration" in jobs["slow"]["note"]
+        assert jobs["after-slow"]["status"] == "skipped"
+        assert jobs["independent"]["status"] == "ok"  # the window stopped only its own job
