@@ -1,11 +1,12 @@
-"""At the start of a run: measure the clock skew against the target and widen signed deadlines.
+"""Clock skew: measured from the first answer of the run, with a warning and wider deadlines.
 
-One ``GET /`` to the target's rs host (or uc, when hosts are discovered) gives the server's
-``Date``. Above :data:`~kodo_jobs.kodo.clock.SKEW_WARN_SECONDS` the run logs a warning naming
-both clocks and every upload token and signed download URL of this run gets the skew added to
-its lifetime (:func:`kodo_jobs.kodo.clock.set_slack`), so a machine whose clock is minutes off
-still gets tokens the server accepts. A target that cannot be asked (no host, no answer, no
-``Date``) is not an error here: the run's own requests report real connection problems.
+The run's first real request (the listing of the first job, which always comes before any
+upload token or download URL is signed) carries a ``Date``; :func:`watch_clock` registers a
+one-shot response hook that compares it with the local clock, so measuring costs no request.
+Above :data:`~kodo_jobs.kodo.clock.SKEW_WARN_SECONDS` the run logs a warning naming the skew,
+and every upload token and signed download URL of this run gets the skew added to its lifetime
+(:func:`kodo_jobs.kodo.clock.set_slack`), so a machine whose clock is minutes off still gets
+tokens the server accepts. An answer without ``Date`` simply leaves deadlines as they are.
 """
 
 from __future__ import annotations
@@ -15,27 +16,17 @@ from typing import Any
 from kodo_jobs.kodo import clock
 
 
-def check_clock(client: Any, log: Any) -> float | None:
-    """Measure the skew (server - local, seconds), warn and set the deadline slack; returns it."""
+def watch_clock(client: Any, log: Any) -> None:
+    """Reset the deadline slack and measure the skew on the client's first answer."""
     clock.set_slack(0)
-    bases: tuple[str, ...] = ()
-    for service in ("rs", "uc"):
-        try:
-            bases = tuple(client.resolver.candidates(service))
-        except Exception:  # noqa: BLE001 - no such host configured: try the next service
-            continue
-        if bases:
-            break
-    if not bases:
-        return None
-    skew = clock.measure_skew(client.http, bases[0])
-    if skew is None:
-        return None
-    if abs(skew) > clock.SKEW_WARN_SECONDS:
-        clock.set_slack(skew)
-        log.warning("clock skew", skew_seconds=round(skew, 1), server_is="ahead" if skew > 0 else "behind",
-                    action=f"token and URL deadlines widened by {clock.slack()}s; fix this machine's clock (NTP)")
-    return skew
+
+    def on_skew(skew: float) -> None:
+        if abs(skew) > clock.SKEW_WARN_SECONDS:
+            clock.set_slack(skew)
+            log.warning("clock skew", skew_seconds=round(skew, 1), server_is="ahead" if skew > 0 else "behind",
+                        action=f"token and URL deadlines widened by {clock.slack()}s; fix this machine's clock (NTP)")
+
+    clock.watch_first_response(client.http, on_skew)
 
 
-__all__ = ["check_clock"]
+__all__ = ["watch_clock"]

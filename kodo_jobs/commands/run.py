@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kodo_jobs import engine, saved_plan
-from kodo_jobs.clock_check import check_clock
+from kodo_jobs.clock_check import watch_clock
 from kodo_jobs.errors import Interrupted, KodoJobsError, RunAborted, UsageError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
 from kodo_jobs.executor.events import EventBus, Subscriber
@@ -204,7 +204,7 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
             pending_error: KodoJobsError | None = None
             try:
                 with stop_on_signals(stop), open_target(m.target, mdir) as client:
-                    check_clock(client, log)  # warn and widen token deadlines when the clocks differ
+                    watch_clock(client, log)  # first answer's Date: warn, widen token deadlines on skew
                     runner = Runner(cp, run_id=run_id, events=bus, stop=stop, log=log)
                     status, message, pending_error = _run_jobs(
                         specs, client, cp, runner, bus, stop, run_id, mdir, resume, concurrency, log, reports,

@@ -4,9 +4,10 @@ Upload tokens and private download URLs carry an absolute deadline computed from
 clock; Kodo checks it against its own. A local clock minutes behind makes a short-lived token
 look expired to the server (401 "token out of date") although it was just signed.
 
-:func:`measure_skew` reads the ``Date`` header of one cheap request (any status carries one) and
-returns ``server time - local time`` in seconds, taken at the middle of the round trip (the
-header has one-second resolution). :func:`set_slack` stores how many seconds every deadline
+:func:`watch_first_response` reads the ``Date`` header of the first answer the run gets anyway
+(no extra request); :func:`measure_skew` asks explicitly with one ``GET /``. Both give
+``server time - local time`` in seconds at the middle of the round trip (the header has
+one-second resolution). :func:`set_slack` stores how many seconds every deadline
 signed afterwards in this process gets on top of its ttl (``PutPolicy.bind`` and
 ``private_download_url`` read :func:`slack`); the run sets it to the skew's magnitude when that
 exceeds :data:`SKEW_WARN_SECONDS`, so tokens stay valid on both clocks.
@@ -14,9 +15,12 @@ exceeds :data:`SKEW_WARN_SECONDS`, so tokens stay valid on both clocks.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import requests
 
@@ -31,15 +35,18 @@ _lock = threading.Lock()
 
 def measure_skew(http: HttpClient, base_url: str) -> float | None:
     """``server - local`` seconds from the ``Date`` of ``GET <base_url>/``; None when unknown."""
-    t0 = time.time()
     try:
         connect, read = http.timeouts.as_tuple()
         resp = http.session.get(base_url.rstrip("/") + "/", timeout=(min(connect, 5.0), min(read, 5.0)),
                                 allow_redirects=False)  # a probe: never hold the run's start for long
     except requests.RequestException:
         return None
-    t1 = time.time()
     resp.close()
+    return skew_from_response(resp)
+
+
+def skew_from_response(resp: requests.Response, received: float | None = None) -> float | None:
+    """``server - local`` seconds from a response's ``Date`` (None without a usable one)."""
     header = resp.headers.get("Date")
     if not header:
         return None
@@ -47,7 +54,29 @@ def measure_skew(http: HttpClient, base_url: str) -> float | None:
         server = email.utils.parsedate_to_datetime(header).timestamp()
     except (TypeError, ValueError):
         return None
-    return server - (t0 + t1) / 2
+    now = time.time() if received is None else received
+    return server - (now - resp.elapsed.total_seconds() / 2)
+
+
+def watch_first_response(http: HttpClient, on_skew: Callable[[float], None]) -> None:
+    """Call ``on_skew(skew)`` once, from the first response of ``http``'s session with a ``Date``.
+
+    Costs no request: the run's first real call (usually the listing, which comes before any
+    token is signed) carries the measurement. The hook removes itself once it has fired.
+    """
+    fired = threading.Event()
+
+    def hook(resp: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        if not fired.is_set():
+            skew = skew_from_response(resp)
+            if skew is not None and not fired.is_set():
+                fired.set()
+                with contextlib.suppress(ValueError):
+                    http.session.hooks["response"].remove(hook)
+                on_skew(skew)
+        return resp
+
+    http.session.hooks.setdefault("response", []).append(hook)
 
 
 def set_slack(seconds: float) -> None:
