@@ -122,8 +122,29 @@ def test_private_bucket_downloads_through_short_signed_urls(tmp_path: Path) -> N
         assert "token=" not in ok.out + ok.err
 
 
+def test_anti_leech_domain_downloads_through_sign_and_t(tmp_path: Path) -> None:
+    from kodo_jobs.emulator.config import EmulatorConfig
+    from kodo_jobs.emulator.server import start_emulator
+
+    config = EmulatorConfig(data_dir=tmp_path / "emu", access_key=AK, secret_key=SK, buckets=(BUCKET,),
+                            anti_leech_key="leech-key-123")
+    with start_emulator(config) as emu:
+        objs = _objects(10, seed=8)
+        _put(emu.url, objs)
+        base = f"{emu.url}/dl/{BUCKET}"  # as a CDN domain serving the bucket would look
+        m = write_manifest(tmp_path, emu.url, sync_job("./out", direction="download", download={"base_url": base}))
+        assert cli("run", m).code == 1  # unsigned: 403 per object
+        m = write_manifest(tmp_path, emu.url, sync_job("./out", direction="download", download={
+            "base_url": base, "anti_leech_key": "leech-key-123", "url_ttl": "2m"}))
+        ok = cli("run", m)
+        assert ok.code == 0, ok.out + ok.err
+        assert _local(tmp_path / "out") == objs
+        assert "leech-key-123" not in ok.out + ok.err
+
+
 def test_big_download_killed_midway_resumes_with_range(tmp_path: Path) -> None:
-    """A 64 MiB object under a bandwidth limit: kill -9 the run mid-file, the rerun sends a Range."""
+    """2,000 objects incl. a 64 MiB one under a bandwidth limit: kill -9 the run mid-file; the
+    rerun continues the big one with a Range and fetches only what is missing."""
     import subprocess
     import sys
 
@@ -131,7 +152,8 @@ def test_big_download_killed_midway_resumes_with_range(tmp_path: Path) -> None:
     rng = random.Random(5)
     big = rng.randbytes(size)
     with serve(tmp_path / "emu") as emu:
-        _put(emu.url, {"big.bin": big, **_objects(50, seed=4)})
+        small = {f"s/{i:04d}": bytes([i % 251]) * (1 + i % 97) for i in range(1999)}
+        _put(emu.url, {"big.bin": big, **small})
         m = write_manifest(tmp_path, emu.url, sync_job("./out", direction="download", bandwidth="16MiB",
                                                       concurrency=2))
         part = tmp_path / "out" / "big.bin.kjpart"
@@ -153,6 +175,7 @@ def test_big_download_killed_midway_resumes_with_range(tmp_path: Path) -> None:
         res = cli("run", m, "--report", report)
         assert res.code == 0, res.out + res.err
         assert (tmp_path / "out" / "big.bin").read_bytes() == big
+        assert _local(tmp_path / "out") == {"big.bin": big, **small}
         assert not part.exists()
         resent = emu.stats()["bytes_sent"] - sent_before
         assert resent < size - kept + 4 * 1024 * 1024, (resent, kept)  # only the missing tail (+ small files)
