@@ -120,6 +120,8 @@ class Plan:
     actions: Callable[[], Iterator[Action]]
     manifest_sha: str = ""
     """Fingerprint of the manifest file the plan was made from (``run --plan`` checks it)."""
+    saved_header: Mapping[str, Any] = field(default_factory=dict)
+    """Extra header fields of a saved plan file (format version, creation time); see saved_plan.py."""
 
     @property
     def summary(self) -> dict[str, OpCount]:
@@ -214,6 +216,7 @@ def write_json(plan: Plan, out: IO[str]) -> None:
         "summary": counts(plan.summary),
         "changes": plan.changes,
         **({"manifest_sha": plan.manifest_sha} if plan.manifest_sha else {}),
+        **dict(plan.saved_header),
     }
     text = json.dumps(head, ensure_ascii=False)
     out.write(text[:-1] + ', "actions": [')

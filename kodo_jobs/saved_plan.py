@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from kodo_jobs.engine import in_shard
@@ -29,6 +30,15 @@ CHUNK = 1000
 """Actions checked per rs batch (Kodo's batch limit)."""
 
 _ABSENT = object()
+
+
+FORMAT = 1
+"""Version of the saved plan file (``format`` in its header); ``run --plan`` refuses newer ones."""
+
+
+def header() -> dict[str, Any]:
+    """Header fields a saved plan adds to the ``plan --json`` document: format and creation time."""
+    return {"format": FORMAT, "created": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 class StalePlan(KodoJobsError):
@@ -119,6 +129,9 @@ def _remote_problems(client: Any, bucket: str, chunk: Sequence[tuple[Action, obj
 
 def verify(saved: SavedPlan, specs: Mapping[str, Any], client: Any, *, shard: tuple[int, int] | None = None) -> int:
     """Raise :class:`StalePlan` at the first stale action; returns how many actions were checked."""
+    fmt = saved.head.get("format", FORMAT)
+    if not isinstance(fmt, int) or fmt > FORMAT:
+        raise StalePlan(f"--plan {saved.path} has format {fmt!r}, newer than this kodo-jobs understands ({FORMAT})")
     checked = 0
     for name in saved.jobs:
         spec = specs.get(name)

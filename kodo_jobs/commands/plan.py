@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from kodo_jobs import engine
+from kodo_jobs import engine, saved_plan
 from kodo_jobs.errors import EXIT_CHANGES, EXIT_OK
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
 from kodo_jobs.jobs.base import JobContext
@@ -51,7 +52,7 @@ def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: 
                             manifest_sha=engine.manifest_sha(manifest))
             if out is not None:
                 with out.open("w", encoding="utf-8") as f:
-                    write_json(the_plan, f)
+                    write_json(replace(the_plan, saved_header=saved_plan.header()), f)
             _render(the_plan, sys.stdout, as_json=as_json, show_all=show_all)
         finally:
             scratch.close()

@@ -6,6 +6,7 @@ batch ran, and the message names the first changed key.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -46,6 +47,9 @@ def test_plan_exit_code_then_apply_exactly_the_saved_plan(tmp_path: Path) -> Non
         plan_file = tmp_path / "p.kjplan"
         res = cli("plan", m, "-o", plan_file, "--exit-code")
         assert res.code == 4, res.out + res.err
+        head = json.loads(plan_file.read_text())
+        assert head["format"] == 1 and head["created"] and head["manifest_sha"]
+        assert "format" not in cli("plan", m, "--json").json()  # only the saved file carries it
         make_tree(tmp_path / "src", {"late.txt": "added after the review"})
         applied = cli("run", m, "--plan", plan_file)
         assert applied.code == 0, applied.out + applied.err
@@ -94,6 +98,17 @@ def test_object_created_where_the_plan_uploads_makes_it_stale(tmp_path: Path) ->
             c.upload.upload_bytes(BUCKET, "c.txt", b"someone was faster")
         res = cli("run", m, "--plan", plan_file)
         assert res.code == 2 and "c.txt" in res.err and "now exists" in res.err, res.err
+
+
+def test_newer_plan_format_is_refused(tmp_path: Path) -> None:
+    with serve(tmp_path / "emu") as emu:
+        m = _setup(tmp_path, emu.url)
+        plan_file = tmp_path / "p.kjplan"
+        assert cli("plan", m, "-o", plan_file).code == 0
+        text = plan_file.read_text()
+        plan_file.write_text(text.replace('"format": 1', '"format": 99', 1))
+        res = cli("run", m, "--plan", plan_file)
+        assert res.code == 2 and "format 99" in res.err, res.err
 
 
 def test_edited_manifest_is_refused(tmp_path: Path) -> None:
