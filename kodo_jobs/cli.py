@@ -75,7 +75,7 @@ def plan(manifest: Path, as_json: bool, show_all: bool, out: Path | None, detail
 @click.option("--concurrency", type=click.IntRange(1, 256), default=None, help="Override every job's concurrency.")
 @click.option("--report", "report_path", type=click.Path(path_type=Path), default=None, help="Write the run report as JSON.")
 @click.option("--plan", "plan_file", type=click.Path(path_type=Path), default=None, help="Run exactly a saved plan (`plan -o`).")
-@click.option("--shard", default=None, metavar="I/N", help="Run only the actions whose key hashes to shard I of N.")
+@click.option("--shard", default=None, metavar="I/N", help="Run only the actions whose key hashes to shard I of N (0 <= I < N).")
 @click.option("--max-duration", default=None, metavar="DURATION", help="Stop cleanly after this long (e.g. 30m).")
 @click.option("--max-bytes", default=None, metavar="SIZE", help="Stop cleanly after sending this much (e.g. 10GiB).")
 @_job_option

@@ -77,22 +77,26 @@ def plan_job(spec: Any, ctx: JobContext, checkpoint: Checkpoint, *, gen: str,
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
-    """``"2/4"`` -> ``(2, 4)`` (shards count from 1); UsageError on anything else."""
+    """``"2/4"`` -> ``(2, 4)``; UsageError on anything else.
+
+    Shards count from 0 (``0/4`` .. ``3/4``), like a Kubernetes Indexed Job's
+    ``JOB_COMPLETION_INDEX``, so the index can be passed through unchanged.
+    """
     if text is None:
         return None
     try:
         i, n = (int(x) for x in text.split("/"))
     except ValueError:
-        i, n = 0, 0
-    if not (n >= 1 and 1 <= i <= n):
-        raise UsageError(f"--shard {text!r}: use I/N with 1 <= I <= N, e.g. --shard 2/4")
+        i, n = -1, 0
+    if not (n >= 1 and 0 <= i < n):
+        raise UsageError(f"--shard {text!r}: use I/N with 0 <= I < N (shards count from 0), e.g. --shard 0/4")
     return i, n
 
 
 def in_shard(key: str, shard: tuple[int, int]) -> bool:
     """Whether ``key`` belongs to shard ``(i, n)``: a stable hash, the same on every machine."""
     i, n = shard
-    return zlib.crc32(key.encode("utf-8")) % n == i - 1
+    return zlib.crc32(key.encode("utf-8")) % n == i
 
 
 def bind_run(spec: Any, ctx: JobContext) -> Any:
