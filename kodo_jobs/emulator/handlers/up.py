@@ -4,7 +4,11 @@ every put-policy check and the storing."""
 
 from __future__ import annotations
 
-from typing import Any
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
 
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import Rule
@@ -13,6 +17,8 @@ from werkzeug.wrappers import Response
 from kodo_jobs.emulator.bodies import HashingFile, remove_quietly, temp_path
 from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import BadRequest, CrcMismatch, Forbidden
+from kodo_jobs.emulator.etag import StreamDigest
+from kodo_jobs.emulator.multipart import parse_small
 from kodo_jobs.emulator.policy import UploadRequest, complete_upload
 from kodo_jobs.emulator.responses import empty_ok, json_response
 from kodo_jobs.emulator.uploads import Assembled
@@ -30,57 +36,126 @@ def _policy_from_header(ctx: RequestContext) -> PutPolicy:
 
 
 # -- form upload -----------------------------------------------------------------------------
+SMALL_FORM = 4 * 1024 * 1024  # bodies up to this (by Content-Length) are parsed in memory
+
+
+@dataclass(frozen=True)
+class _FormContent:
+    """What both multipart paths hand on: the fields, the file part's facts and its temp file."""
+
+    form: Mapping[str, str]
+    filename: str
+    content_type: str | None
+    path: Path
+    digest: StreamDigest
+
+
 def form_upload(ctx: RequestContext) -> Response:
     """``POST /`` multipart: token, key, crc32, x:<var>, x-qn-meta-<k>, file (last)."""
     request = ctx.request
     if request.mimetype != "multipart/form-data":
         raise BadRequest("expected multipart/form-data")
-    spooled: list[HashingFile] = []
+    spooled: list[Path] = []
+    try:
+        length = request.content_length
+        if length is not None and length <= SMALL_FORM:
+            content = _parse_small_form(ctx, length, spooled)
+        else:
+            content = _parse_streamed_form(ctx, request.stream, spooled)
+        return _store_form(ctx, content)
+    finally:
+        for path in spooled:
+            remove_quietly(path)
+
+
+def _read_exactly(stream: IO[bytes], length: int) -> bytes:
+    # werkzeug's LimitedStream raises ClientDisconnected (400) if the client stops early.
+    pieces: list[bytes] = []
+    got = 0
+    while got < length:
+        piece = stream.read(min(length - got, 64 * 1024))
+        if not piece:
+            break
+        pieces.append(piece)
+        got += len(piece)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+def _parse_small_form(ctx: RequestContext, length: int, spooled: list[Path]) -> _FormContent:
+    """The whole body in memory, split by ``multipart.parse_small``; werkzeug's parser on the
+    same bytes when the lean parser declines (odd or malformed bodies keep werkzeug's answers)."""
+    body = _read_exactly(ctx.request.stream, length)
+    parsed = parse_small(body, ctx.request.mimetype_params.get("boundary", ""))
+    if parsed is None:
+        return _parse_streamed_form(ctx, io.BytesIO(body), spooled, length)
+    part = parsed.files.get("file")
+    if part is None:
+        raise BadRequest("file is not specified in multipart")
+    path = temp_path(ctx.store.db.tmp_dir, "form")
+    spooled.append(path)
+    digest = StreamDigest()
+    digest.update(part.data)
+    with open(path, "wb") as out:
+        out.write(part.data)
+    return _FormContent(parsed.fields, part.filename, part.content_type, path, digest)
+
+
+def _parse_streamed_form(ctx: RequestContext, stream: IO[bytes], spooled: list[Path],
+                         length: int | None = None) -> _FormContent:
+    """werkzeug's streaming parser; the ``file`` part spools to disk, hashed on the way."""
+    request = ctx.request
+    files_open: list[HashingFile] = []
 
     def factory(total_content_length: int | None, content_type: str | None, filename: str | None,
                 content_length: int | None = None) -> Any:
         f = HashingFile(temp_path(ctx.store.db.tmp_dir, "form"))
-        spooled.append(f)
+        spooled.append(f.path)
+        files_open.append(f)
         return f
 
     parser = FormDataParser(stream_factory=factory, max_form_memory_size=16 * 1024 * 1024)
     try:
-        _, form, files = parser.parse(request.stream, request.mimetype, request.content_length,
+        _, form, files = parser.parse(stream, request.mimetype,
+                                      request.content_length if length is None else length,
                                       request.mimetype_params)
         if "file" not in files:
             raise BadRequest("file is not specified in multipart")
-        token = form.get("token", "")
-        policy = parse_upload_token(token, ctx.config.access_key, ctx.config.secret_key)
         storage = files["file"]
-        spool = next((f for f in spooled if f is storage.stream), None)  # type: ignore[comparison-overlap]
+        spool = next((f for f in files_open if f is storage.stream), None)  # type: ignore[comparison-overlap]
         if spool is None:
             raise BadRequest("file is not specified in multipart")
         spool.flush()
-        crc = form.get("crc32")
-        if crc:
-            try:
-                expected = int(crc)
-            except ValueError as exc:
-                raise BadRequest("invalid crc32") from exc
-            if expected != spool.digest.crc32:
-                raise CrcMismatch()
-        req = UploadRequest(
-            kind="form",
-            client_key=form.get("key", None),
-            fname=storage.filename or "",
-            client_mime=storage.content_type or None,
-            custom_vars={k: v for k, v in form.items() if k.startswith("x:")},
-            metadata={k: v for k, v in form.items() if k.startswith("x-qn-meta-")},
-            md5=spool.digest.md5,
-        )
-        spool.close()
-        content = Assembled(spool.path, spool.digest.size, spool.digest.etag)
-        return complete_upload(ctx, policy, req, content)
+        return _FormContent({k: v for k, v in form.items()}, storage.filename or "",
+                            storage.content_type or None, spool.path, spool.digest)
     finally:
-        for f in spooled:
+        for f in files_open:
             if not f.closed:
                 f.close()
-            remove_quietly(f.path)
+
+
+def _store_form(ctx: RequestContext, content: _FormContent) -> Response:
+    form = content.form
+    token = form.get("token", "")
+    policy = parse_upload_token(token, ctx.config.access_key, ctx.config.secret_key)
+    crc = form.get("crc32")
+    if crc:
+        try:
+            expected = int(crc)
+        except ValueError as exc:
+            raise BadRequest("invalid crc32") from exc
+        if expected != content.digest.crc32:
+            raise CrcMismatch()
+    req = UploadRequest(
+        kind="form",
+        client_key=form.get("key", None),
+        fname=content.filename,
+        client_mime=content.content_type or None,
+        custom_vars={k: v for k, v in form.items() if k.startswith("x:")},
+        metadata={k: v for k, v in form.items() if k.startswith("x-qn-meta-")},
+        md5=content.digest.md5,
+    )
+    assembled = Assembled(content.path, content.digest.size, content.digest.etag)
+    return complete_upload(ctx, policy, req, assembled)
 
 
 # -- resumable v1 ----------------------------------------------------------------------------
