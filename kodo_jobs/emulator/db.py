@@ -2,6 +2,9 @@
 
 One connection, one lock: every statement runs under ``Database.lock`` (SQLite work is a few
 microseconds per request; serialising it is simpler and safer than a connection per thread).
+``Database.batch()`` groups many operations (an rs ``/batch`` request) into one transaction:
+each ``tx()`` inside it is a savepoint, so one failing operation rolls back only itself, and
+files queued with ``after_commit`` are removed only once the rows that named them are committed.
 Object bytes never live here, only under the data folder as files.
 
 Layout of the data folder::
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -117,6 +120,7 @@ class Database:
         for d in (self.objects_dir, self.v1_dir, self.v2_dir, self.tmp_dir):
             d.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
+        self._pending: list[Callable[[], None]] | None = None  # set while a batch() runs
         self._conn = connect_wal(data_dir / "meta.sqlite3")
         with self.lock:
             self._conn.executescript(_SCHEMA)
@@ -137,9 +141,52 @@ class Database:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction under the lock; commits on success, rolls back on any error."""
-        with write_tx(self._conn, self.lock) as conn:
-            yield conn
+        """A write transaction under the lock; commits on success, rolls back on any error.
+        Inside ``batch()`` it is a savepoint of the batch's transaction instead."""
+        with self.lock:
+            if self._pending is None:
+                with write_tx(self._conn, self.lock) as conn:
+                    yield conn
+                return
+            self._conn.execute("SAVEPOINT op")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK TO op")
+                self._conn.execute("RELEASE op")
+                raise
+            self._conn.execute("RELEASE op")
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction (and the lock) for many operations; why: a commit per operation was
+        most of a batch op's SQLite time. Rolls everything back only if the body raises."""
+        with self.lock:
+            if self._pending is not None:  # already inside a batch: join it
+                yield
+                return
+            pending: list[Callable[[], None]] = []
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._pending = pending
+            try:
+                yield
+            except BaseException:
+                self._pending = None
+                self._conn.execute("ROLLBACK")
+                raise
+            self._pending = None
+            self._conn.execute("COMMIT")
+        for action in pending:
+            action()
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` now, or when the enclosing ``batch()`` has committed (file removals
+        for rows deleted in it: a crash before the commit must not lose the bytes)."""
+        with self.lock:
+            if self._pending is not None:
+                self._pending.append(action)
+                return
+        action()
 
     def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""

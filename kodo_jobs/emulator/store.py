@@ -287,6 +287,10 @@ class Store:
         with contextlib.suppress(FileNotFoundError):
             self.blob_path(blob).unlink()
 
+    def _retire_blob(self, blob: str) -> None:
+        """Drop the blob of a row just deleted or replaced, once that change is committed."""
+        self.db.after_commit(lambda: self._drop_blob(blob))
+
     def put_object(
         self, bucket: str, key: str, src: Path | IO[bytes], *, mime: str, fsize: int, hash: str,
         md5: str | None = None, end_user: str | None = None, file_type: int = 0,
@@ -318,7 +322,7 @@ class Store:
             self._drop_blob(blob)
             raise
         if old is not None:
-            self._drop_blob(old.blob)
+            self._retire_blob(old.blob)
         return obj
 
     def exists(self, bucket: str, key: str) -> bool:
@@ -346,7 +350,7 @@ class Store:
         obj = self.stat(bucket, key)
         with self.db.tx() as c:
             c.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key))
-        self._drop_blob(obj.blob)
+        self._retire_blob(obj.blob)
 
     def _transfer(self, src_b: str, src_k: str, dst_b: str, dst_k: str, force: bool, *, keep: bool) -> None:
         self.require_bucket(src_b)
@@ -380,7 +384,7 @@ class Store:
                 moved = replace(src, bucket=dst_b, key=dst_k)
             self._insert(c, moved)
         if old_dst is not None:
-            self._drop_blob(old_dst.blob)
+            self._retire_blob(old_dst.blob)
 
     def move(self, src_b: str, src_k: str, dst_b: str, dst_k: str, force: bool = False) -> None:
         """Rename / move an object (612 if the source is missing, 614 if the target exists)."""

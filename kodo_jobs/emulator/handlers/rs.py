@@ -160,13 +160,14 @@ def batch(ctx: RequestContext) -> Response:
     results: list[dict[str, Any]] = []
     failed = 0
     now = ctx.now()
-    for op in ops:
-        try:
-            data = execute(ctx.store, op, now)
-            results.append({"code": 200, "data": data} if data is not None else {"code": 200})
-        except EmulatorError as err:
-            failed += 1
-            results.append({"code": err.status, "data": {"error": err.message}})
+    with ctx.store.db.batch():  # one transaction; each op is a savepoint (a failure undoes only itself)
+        for op in ops:
+            try:
+                data = execute(ctx.store, op, now)
+                results.append({"code": 200, "data": data} if data is not None else {"code": 200})
+            except EmulatorError as err:
+                failed += 1
+                results.append({"code": err.status, "data": {"error": err.message}})
     return json_response(results, status=298 if failed else 200)
 
 
