@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kodo_jobs.errors import StateFileError
+from kodo_jobs.executor.etag_pages import EtagPages
 from kodo_jobs.plan import ERROR_OP, NO_CHANGE_OPS, Action, OpCount, Outcome
 
 FORMAT = "kodo-jobs-state"
@@ -145,6 +146,7 @@ class Checkpoint:
                 os.chmod(f"{path}{suffix}", 0o600)
         self._pending_writes = 0
         self._last_commit = time.monotonic()
+        self._etags = EtagPages(self._db)
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -454,15 +456,15 @@ class Checkpoint:
     def etag_for(self, path: str, size: int, mtime_ns: int) -> str | None:
         """The cached etag of ``path`` if size and mtime_ns still match."""
         with self._lock:
-            row = self._db.execute("SELECT etag FROM hash_cache WHERE path = ? AND size = ? AND mtime_ns = ?",
-                                   (path, size, mtime_ns)).fetchone()
-        return None if row is None else str(row[0])
+            row = self._etags.get(path)  # paged: a walk asks in path order (see etag_pages)
+        return row[2] if row is not None and row[0] == size and row[1] == mtime_ns else None
 
     def remember_etag(self, path: str, size: int, mtime_ns: int, etag: str) -> None:
         """Cache an etag (grouped commit)."""
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO hash_cache (path, size, mtime_ns, etag) VALUES (?, ?, ?, ?)",
                              (path, size, mtime_ns, etag))
+            self._etags.put(path, size, mtime_ns, etag)
             self._pending_writes += 1
         self.flush(force=False)
 
@@ -480,10 +482,15 @@ class Checkpoint:
             self._commit()
 
     def drop_upload(self, action_id: str) -> None:
-        """Forget an upload session (committed before returning)."""
+        """Forget an upload session (committed before returning, when there was one).
+
+        Most calls find no row (a form upload never saved a session): they cost no commit,
+        which would otherwise be one fsync-bound transaction per uploaded file.
+        """
         with self._lock:
-            self._db.execute("DELETE FROM uploads WHERE action_id = ?", (action_id,))
-            self._commit()
+            cur = self._db.execute("DELETE FROM uploads WHERE action_id = ?", (action_id,))
+            if cur.rowcount > 0:
+                self._commit()
 
     def get_value(self, key: str) -> str | None:
         """A value a job kind stored under ``key`` (e.g. pfop persistent ids), if any."""

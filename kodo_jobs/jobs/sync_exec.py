@@ -168,7 +168,11 @@ def _upload(action: Action, ctx: JobContext) -> Outcome:
             return _failed(action, hashed.error or "cannot hash the local file")
         expected = hashed.etag
 
-        resume = _load_resume(action, ctx, size, mtime_ns)
+        # a file at or under the threshold goes in one form upload and never has a session:
+        # skip the checkpoint round trips (a leftover of a bigger earlier version of the file
+        # is removed with the job's orphan sessions once the job ends ok)
+        chunked = size > int(spec.upload.threshold)
+        resume = _load_resume(action, ctx, size, mtime_ns) if chunked else None
         tracker = _Tracker(action, ctx, resumed=resume is not None)
         try:
             result = ctx.client.upload.upload_file(
@@ -182,14 +186,17 @@ def _upload(action: Action, ctx: JobContext) -> Outcome:
                            message=f"paused by a stop request: {exc.message}")
         except kodo_errors.SourceChanged as exc:
             sent += tracker.sent
-            ctx.state.drop_upload(action.id)
+            if chunked or tracker.saved_any:
+                ctx.state.drop_upload(action.id)
             last_problem = f"the file changed while it was uploaded ({exc.message})"
             _warn(ctx, "source changed during upload", key=action.key, attempt=attempt)
             continue
         except FileNotFoundError:
-            ctx.state.drop_upload(action.id)
+            if chunked or tracker.saved_any:
+                ctx.state.drop_upload(action.id)
             return _failed(action, "the local file disappeared during the upload")
-        ctx.state.drop_upload(action.id)
+        if chunked or tracker.saved_any:
+            ctx.state.drop_upload(action.id)
         with contextlib.suppress(OSError):
             after = os.stat(path)
             if (after.st_size, after.st_mtime_ns) != (size, mtime_ns):
