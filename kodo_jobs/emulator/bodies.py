@@ -31,7 +31,7 @@ def temp_path(tmp_dir: Path, prefix: str = "body") -> Path:
 
 
 def stream_to_file(stream: IO[bytes], dest: Path, expected: int | None, *, with_md5: bool = True,
-                   limit: int | None = None) -> StreamDigest:
+                   with_crc: bool = True, limit: int | None = None) -> StreamDigest:
     """Copy ``stream`` into ``dest`` (created), hashing as it goes; ``BadRequest`` when the body
     is shorter than ``expected`` or longer than ``limit``. ``dest`` is removed on failure.
 
@@ -39,7 +39,7 @@ def stream_to_file(stream: IO[bytes], dest: Path, expected: int | None, *, with_
     thread hashes and writes the previous chunk (recv, sha1/md5 and write all release the GIL,
     so on two cores receiving no longer waits for hashing).
     """
-    digest = StreamDigest(with_md5=with_md5)
+    digest = StreamDigest(with_md5=with_md5, with_crc=with_crc)
     received = 0
     try:
         first = _read_batch(stream)
