@@ -1,0 +1,72 @@
+"""cheroot, one send per small answer: the status line and headers leave with the first body
+chunk instead of in a ``send`` of their own.
+
+Why: cheroot writes the headers and then every body chunk unbuffered, so a small JSON answer
+cost two ``send`` calls (two TCP segments, two wake-ups of the client); on loopback each send
+was ~0.1 ms of emulator CPU out of ~0.4 ms per small request. Bytes on the wire are unchanged.
+Chunked answers (no Content-Length) and large first chunks are sent as cheroot does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cheroot.server import HTTPConnection, HTTPRequest
+
+COALESCE_MAX = 64 * 1024  # a first chunk up to this is copied behind the headers; larger goes alone
+
+
+class _Capture:
+    """Stands in for the connection's writer while cheroot renders the headers."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def write(self, data: bytes) -> int:
+        self.data += data
+        return len(data)
+
+
+class CoalescingRequest(HTTPRequest):
+    """``HTTPRequest`` that holds the rendered headers until the first body write."""
+
+    _held: bytes | None = None
+
+    def send_headers(self) -> None:
+        wfile = self.conn.wfile
+        capture = _Capture()
+        self.conn.wfile = capture
+        try:
+            super().send_headers()
+        finally:
+            self.conn.wfile = wfile
+        if self.chunked_write:  # cheroot writes the terminating chunk itself: keep its order
+            wfile.write(capture.data)
+        else:
+            self._held = capture.data
+
+    def _release(self) -> bytes:
+        held, self._held = self._held, None
+        return held or b""
+
+    def write(self, chunk: bytes) -> None:
+        if self._held is not None:
+            held = self._release()
+            if chunk and len(chunk) <= COALESCE_MAX:
+                self.conn.wfile.write(held + bytes(chunk))
+                return
+            self.conn.wfile.write(held)
+        super().write(chunk)
+
+    def respond(self) -> None:
+        try:
+            super().respond()
+        finally:
+            if self._held is not None:  # an answer without body bytes (HEAD, 204, empty body)
+                self.conn.wfile.write(self._release())
+
+
+class CoalescingConnection(HTTPConnection):
+    """``HTTPConnection`` whose requests are ``CoalescingRequest``."""
+
+    RequestHandlerClass: Any = CoalescingRequest
