@@ -6,8 +6,10 @@ per file is a net loss; two *processes* fed batches of paths gave 1.9x on the id
 Starting them costs about a third of a second and every batch several context switches (on
 the shared dev box under load, two workers measured no faster than inline hashing), so the
 first :data:`INLINE_FIRST` misses of a stream are hashed inline (a resync with some edits never
-starts a pool) and only a long stream of misses starts one (``spawn`` context: forking a
-process that runs threads, such as the embedded emulator, is unsafe).
+starts a pool) and only a long stream of misses starts one (``forkserver`` context, else ``spawn``:
+forking a process that runs threads, such as the embedded emulator, is unsafe). Workers get
+plain tuples and answer with plain tuples, one future per chunk: the main process's own cost
+per file is what limits two workers on two cores.
 
 The stream is ordered and bounded: at most :data:`WINDOW` items wait for their batch, so
 memory stays flat on a 200k-file tree.
@@ -35,12 +37,14 @@ from typing import Generic, TypeVar
 from kodo_jobs.jobs.base import StateView
 from kodo_jobs.kodo.etag import BLOCK_SIZE, etag_file, etag_file_v2
 
-INLINE_FIRST = 4096
-"""Misses hashed inline before a process pool is worth starting (starting two spawn workers
-costs about 0.35 s, the time to hash several thousand small files inline)."""
-BATCH_FILES = 500
-"""Files per task sent to a worker process (PERF-LIMITS.md measured chunks of 500; each task
-costs several context switches, which a busy machine makes expensive)."""
+INLINE_FIRST = 1024
+"""Misses hashed inline before a process pool is started. The pool starts in a background
+thread (its workers import the hashing code: about a quarter of a second on the other core)
+while the stream goes on hashing inline; chunks go to the workers only once they are up, so a
+stream that ends first never waits for them."""
+BATCH_FILES = 256
+"""Files per task sent to a worker process (each task costs several context switches, which a
+busy machine makes expensive; 256 small files measured best with plain-tuple tasks)."""
 BATCH_BYTES = 32 * 1024 * 1024
 """Bytes per task (a few large files make a batch on their own)."""
 WINDOW = 8192
@@ -100,8 +104,30 @@ def compute(request: HashRequest) -> tuple[HashResult, bool]:
     return HashResult(etag), stable
 
 
-def _compute_batch(requests: list[HashRequest]) -> list[tuple[HashResult, bool]]:
-    return [compute(r) for r in requests]
+_Job = tuple[str, int, int, int]
+"""What a worker process gets per file: path, size, mtime_ns, part_size (plain values pickle
+several times cheaper than a dataclass)."""
+_Done = tuple[str | None, str | None, bool]
+"""What it sends back: etag, error, stable."""
+
+
+def _hash_chunk(jobs: list[_Job]) -> list[_Done]:
+    """Worker side: hash one chunk of files (plain tuples in and out)."""
+    out: list[_Done] = []
+    for path, size, mtime_ns, part_size in jobs:
+        result, stable = compute(HashRequest(path, size, mtime_ns, part_size))
+        out.append((result.etag, result.error, stable))
+    return out
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """``forkserver`` where there is one (workers fork from a clean single-threaded server: as safe
+    as ``spawn``, and each starts faster), else ``spawn``; never a bare fork of this process."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["kodo_jobs.jobs.hashing"])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 class Hasher:
@@ -152,17 +178,33 @@ class Hasher:
         return _Stream(self, items, want).run()
 
 
-@dataclass(slots=True)
-class _Pending:
-    """A miss waiting for a worker process: its future is set once its batch is submitted."""
+class _Chunk:
+    """Misses sent to a worker process together: one future for the whole chunk."""
 
-    request: HashRequest
-    future: Future[list[tuple[HashResult, bool]]] | None = None
-    index: int = 0
+    __slots__ = ("future", "jobs", "requests", "results")
+
+    def __init__(self) -> None:
+        self.requests: list[HashRequest] = []
+        self.jobs: list[_Job] = []
+        self.future: Future[list[_Done]] | None = None
+        self.results: list[HashResult] | None = None
+        """Set once the answers were taken in (cached and counted)."""
+
+    def ready(self) -> bool:
+        """The answers can be read without waiting."""
+        return self.results is not None or (self.future is not None and self.future.done())
+
+
+_Slot = HashResult | tuple[_Chunk, int] | None
+"""A queued item's answer: ready, waiting at an index of a chunk, or nothing wanted."""
 
 
 class _Stream(Generic[T]):
-    """One ordered pass over the items: inline first, then batches to a process pool."""
+    """One ordered pass over the items: inline first, then chunks to a process pool.
+
+    The main process does as little as possible per file (the workers need the same cores):
+    plain tuples to the workers, one future per chunk, counters updated once per chunk.
+    """
 
     def __init__(self, hasher: Hasher, items: Iterable[T], want: Callable[[T], HashRequest | None]) -> None:
         self.hasher = hasher
@@ -170,9 +212,11 @@ class _Stream(Generic[T]):
         self.want = want
         self.misses = 0
         self.pool: ProcessPoolExecutor | None = None
-        self.queue: deque[tuple[T, HashResult | _Pending | None]] = deque()
-        self.batch: list[_Pending] = []
-        self.batch_bytes = 0
+        self.starting: threading.Thread | None = None
+        self.pool_up = threading.Event()
+        self.queue: deque[tuple[T, _Slot]] = deque()
+        self.chunk = _Chunk()
+        self.chunk_bytes = 0
 
     def run(self) -> Iterator[tuple[T, HashResult | None]]:
         try:
@@ -185,74 +229,119 @@ class _Stream(Generic[T]):
                         yield item, None
                         continue
                     slot = self._add(request)
-                    if not isinstance(slot, _Pending):
+                    if slot is None or isinstance(slot, HashResult):
                         yield item, slot
                         continue
                     queue.append((item, slot))
                     continue
                 queue.append((item, None if request is None else self._add(request)))
-                yield from self._drain(block=len(queue) >= WINDOW)
+                head = queue[0][1]
+                if len(queue) >= WINDOW:
+                    yield from self._drain(block=True)
+                elif type(head) is not tuple or head[0].ready():  # else the head still waits
+                    yield from self._drain(block=False)
             yield from self._drain(block=True, everything=True)
         finally:
+            if self.starting is not None:
+                self.starting.join()
             if self.pool is not None:
                 self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def _add(self, request: HashRequest) -> HashResult | _Pending:
+    def _pool_up(self) -> bool:
+        """True once the workers answered; the first call starts them in the background."""
+        if self.pool_up.is_set():
+            return self.hasher.processes >= 2
+        if self.starting is None:
+            self.starting = threading.Thread(target=self._start_pool, name="kodo-jobs-hash-pool", daemon=True)
+            self.starting.start()
+        return False
+
+    def _start_pool(self) -> None:
+        try:
+            pool = ProcessPoolExecutor(max_workers=self.hasher.processes, mp_context=_pool_context())
+            self.pool = pool
+            # one no-op per worker: every worker has imported the hashing code when they return
+            for warm in [pool.submit(_hash_chunk, []) for _ in range(self.hasher.processes)]:
+                warm.result()
+        except Exception:  # noqa: BLE001 - no processes here (sandbox, broken pool): hash inline
+            self.hasher.processes = 1
+        finally:
+            self.pool_up.set()
+
+    def _add(self, request: HashRequest) -> _Slot:
         hasher = self.hasher
         cached = hasher.lookup(request)
         if cached is not None:
             hasher._count(hits=1)
             return HashResult(cached, cached=True)
         self.misses += 1
-        if self.misses <= INLINE_FIRST or hasher.processes < 2:
+        if self.misses <= INLINE_FIRST or hasher.processes < 2 or not self._pool_up():
             result, stable = compute(request)
             hasher._store(request, result, stable)
             return result
-        pending = _Pending(request)
-        self.batch.append(pending)
-        self.batch_bytes += request.size
-        if len(self.batch) >= BATCH_FILES or self.batch_bytes >= BATCH_BYTES:
+        chunk = self.chunk
+        index = len(chunk.jobs)
+        chunk.requests.append(request)
+        chunk.jobs.append((request.path, request.size, request.mtime_ns, request.part_size))
+        self.chunk_bytes += request.size
+        if index + 1 >= BATCH_FILES or self.chunk_bytes >= BATCH_BYTES:
             self._submit()
-        return pending
+        return chunk, index
 
     def _submit(self) -> None:
-        if not self.batch:
+        chunk = self.chunk
+        if not chunk.jobs:
             return
-        requests = [p.request for p in self.batch]
-        future: Future[list[tuple[HashResult, bool]]]
+        self.chunk = _Chunk()
+        self.chunk_bytes = 0
         try:
             if self.pool is None:
-                self.pool = ProcessPoolExecutor(
-                    max_workers=self.hasher.processes, mp_context=multiprocessing.get_context("spawn")
-                )
-            future = self.pool.submit(_compute_batch, requests)
+                raise RuntimeError("no pool")
+            chunk.future = self.pool.submit(_hash_chunk, chunk.jobs)
         except (OSError, RuntimeError):  # no processes here (sandbox, shutting down): hash inline
             self.hasher.processes = 1
-            future = Future()
-            future.set_result(_compute_batch(requests))
-        for index, pending in enumerate(self.batch):
-            pending.future = future
-            pending.index = index
-        self.batch = []
-        self.batch_bytes = 0
+            future: Future[list[_Done]] = Future()
+            future.set_result(_hash_chunk(chunk.jobs))
+            chunk.future = future
+
+    def _finish(self, chunk: _Chunk) -> None:
+        """Turn a chunk's answers into results: cache them, count them (once per chunk)."""
+        assert chunk.future is not None
+        done = chunk.future.result()
+        hasher = self.hasher
+        results: list[HashResult] = []
+        nbytes = 0
+        remember = hasher._state.remember_etag
+        for request, (etag, error, stable) in zip(chunk.requests, done, strict=True):
+            nbytes += request.size
+            if etag is not None and stable:
+                remember(cache_path(request), request.size, request.mtime_ns, etag)
+            results.append(HashResult(etag, error))
+        hasher._count(files=len(results), nbytes=nbytes)
+        chunk.jobs = []  # the submitted list itself is left alone
+        chunk.requests = []
+        chunk.results = results
 
     def _drain(self, *, block: bool, everything: bool = False) -> Iterator[tuple[T, HashResult | None]]:
         """Yield the ready head of the queue; ``block``: wait for at least the head; ``everything``: for all."""
-        while self.queue:
-            item, slot = self.queue[0]
-            if isinstance(slot, _Pending):
-                if slot.future is None:
-                    if not (block or everything):
+        queue = self.queue
+        while queue:
+            item, slot = queue[0]
+            if isinstance(slot, tuple):
+                chunk, index = slot
+                if chunk.results is None:
+                    if chunk.future is None:
+                        if not (block or everything):
+                            return
+                        self._submit()
+                    assert chunk.future is not None
+                    if not chunk.future.done() and not (block or everything):
                         return
-                    self._submit()
-                assert slot.future is not None
-                if not slot.future.done() and not (block or everything):
-                    return
-                result, stable = slot.future.result()[slot.index]
-                self.hasher._store(slot.request, result, stable)
-                self.queue.popleft()
+                    self._finish(chunk)
+                assert chunk.results is not None
+                queue.popleft()
                 block = False
-                yield item, result
+                yield item, chunk.results[index]
             else:
-                self.queue.popleft()
+                queue.popleft()
                 yield item, slot

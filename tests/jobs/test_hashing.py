@@ -74,12 +74,31 @@ def test_stream_with_process_pool_matches_inline(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(hashing, "INLINE_FIRST", 3)
     monkeypatch.setattr(hashing, "BATCH_FILES", 4)
     monkeypatch.setattr(hashing, "WINDOW", 5)  # forces blocking on the head batch too
+    start_pool = hashing._Stream._pool_up
+
+    def wait_for_pool(stream: hashing._Stream[HashRequest]) -> bool:
+        start_pool(stream)  # starts it in the background...
+        stream.pool_up.wait(60)  # ...and here every miss after the first 3 waits for it
+        return start_pool(stream)
+
+    monkeypatch.setattr(hashing._Stream, "_pool_up", wait_for_pool)
+    inline: list[str] = []
+    real = hashing.compute
+
+    def counting(request: HashRequest) -> tuple[hashing.HashResult, bool]:
+        inline.append(request.path)  # only calls in this process are seen
+        return real(request)
+
+    monkeypatch.setattr(hashing, "compute", counting)
     reqs = _files(tmp_path, 30)
-    hasher = Hasher(DictState(), processes=2)
+    state = DictState()
+    hasher = Hasher(state, processes=2)
     out = list(hasher.stream(reqs, _want))
     assert [i for i, _ in out] == reqs
     assert [r.etag for _, r in out if r] == [etag_file(r.path) for r in reqs]
-    assert hasher.hashed_files == 30
+    assert hasher.hashed_files == 30 and hasher.processes == 2
+    assert len(inline) == 3  # the other 27 were hashed by the worker processes
+    assert len(state.cache) == 30
 
 
 def test_changed_file_is_not_cached(tmp_path: Path) -> None:
