@@ -189,6 +189,10 @@ class Store:
         self.db = db
         self.clock = clock
         self.auto_create = auto_create
+        # Buckets are never deleted, and the 256 blob folders never removed: remembering what
+        # is known to exist saves a query / a mkdir call on every upload and rs command.
+        self._known_buckets: set[str] = set()
+        self._blob_dirs: set[str] = set()
 
     # -- buckets ---------------------------------------------------------------------------
     def create_bucket(self, name: str, private: bool = False) -> None:
@@ -202,7 +206,18 @@ class Store:
 
     def bucket_exists(self, name: str) -> bool:
         """Whether the bucket exists."""
-        return self.db.one("SELECT 1 FROM buckets WHERE name = ?", (name,)) is not None
+        if name in self._known_buckets:
+            return True
+        found = self.db.one("SELECT 1 FROM buckets WHERE name = ?", (name,)) is not None
+        if found:
+            self._known_buckets.add(name)
+        return found
+
+    def _blob_dir_ready(self, dest: Path) -> None:
+        folder = dest.parent.name
+        if folder not in self._blob_dirs:
+            dest.parent.mkdir(exist_ok=True)
+            self._blob_dirs.add(folder)
 
     def require_bucket(self, name: str) -> None:
         """631 unless the bucket exists (or is created now, with ``auto_create``)."""
@@ -273,7 +288,7 @@ class Store:
     def _place_blob(self, src: Path | IO[bytes]) -> str:
         blob = self._new_blob_name()
         dest = self.blob_path(blob)
-        dest.parent.mkdir(exist_ok=True)
+        self._blob_dir_ready(dest)
         if isinstance(src, Path):
             os.replace(src, dest)
         else:
@@ -372,7 +387,7 @@ class Store:
             if keep:
                 new_blob = self._new_blob_name()
                 dest = self.blob_path(new_blob)
-                dest.parent.mkdir(exist_ok=True)
+                self._blob_dir_ready(dest)
                 try:
                     os.link(self.blob_path(src.blob), dest)
                 except OSError:
