@@ -114,3 +114,24 @@ def test_form_upload_both_paths(emulator: RunningEmulator, monkeypatch: pytest.M
     assert _post(emulator, truncated[:-20], ctype).status_code == 400
     assert not emulator.store.exists(B, "k5")
     assert not list(emulator.store.db.tmp_dir.iterdir())
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=200), cut=st.integers(min_value=0, max_value=400),
+       flips=st.lists(st.tuples(st.integers(min_value=0, max_value=10_000), st.binary(min_size=0, max_size=3)),
+                      max_size=3))
+def test_mutated_bodies_are_declined_or_read_like_werkzeug(data: bytes, cut: int,
+                                                            flips: list[tuple[int, bytes]]) -> None:
+    body, content_type = _encode([("token", "t"), ("key", "k")], [("file", "f.bin", data, "text/plain")])
+    mutated = bytearray(body)
+    for at, replacement in flips:
+        at %= len(mutated)
+        mutated[at:at + len(replacement)] = replacement
+    if cut:
+        del mutated[-min(cut, len(mutated)):]
+    parsed = parse_small(bytes(mutated), _boundary(content_type))
+    if parsed is None:
+        return  # werkzeug decides, as before
+    want_form, want_files = _werkzeug(bytes(mutated), content_type)
+    assert parsed.fields == want_form
+    assert {k: (p.filename, p.content_type, bytes(p.data)) for k, p in parsed.files.items()} == want_files
