@@ -5,7 +5,9 @@ Upload of one action, as a small state machine:
 1. stat the file: the fingerprint (size, mtime_ns) may differ from the plan's (it changed
    since planning); the upload simply sends what is there now;
 2. the expected hash: the hash cache, or computed (the plain qetag, or the v2 hash for the
-   configured part size when the file goes up by v2 with parts other than 4 MiB);
+   configured part size when the file goes up by v2 with parts other than 4 MiB); a chunked
+   upload whose hash is not cached is hashed in a thread *while* its parts are sent (the hash
+   only checks the result of the upload), so a 512 MiB file is not read once before sending;
 3. upload with a token for exactly this key, the manifest's put policy and options; a chunked
    upload resumes from ``ctx.state.load_upload(action.id)`` when the saved state belongs to the
    same file (bucket, key, size, mtime_ns; the client also checks part size and expiry); a
@@ -31,13 +33,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from email.utils import formatdate
 from typing import Any
 
 from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.base import JobContext
-from kodo_jobs.jobs.hashing import Hasher, HashRequest, cache_path, compute, etag_kind_part_size
+from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult, cache_path, compute, etag_kind_part_size
 from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.auth import PutPolicy
 from kodo_jobs.kodo.upload.parts import adjust_part_size
@@ -163,15 +167,20 @@ def _upload(action: Action, ctx: JobContext) -> Outcome:
             return _failed(action, f"cannot stat the local file: {exc.strerror}")
         size, mtime_ns = st.st_size, st.st_mtime_ns
         request = HashRequest(path, size, mtime_ns, hash_part_size(spec, size))
-        hashed = hasher.etag(request) if attempt == 1 else compute(request)[0]
-        if hashed.etag is None:
-            return _failed(action, hashed.error or "cannot hash the local file")
-        expected = hashed.etag
-
         # a file at or under the threshold goes in one form upload and never has a session:
         # skip the checkpoint round trips (a leftover of a bigger earlier version of the file
         # is removed with the job's orphan sessions once the job ends ok)
         chunked = size > int(spec.upload.threshold)
+        expected = ""
+        hashing: Future[HashResult] | None = None
+        if chunked and attempt == 1 and hasher.lookup(request) is None:
+            hashing = _hash_meanwhile(hasher, request)  # needed only to check the returned hash
+        else:
+            hashed = hasher.etag(request) if attempt == 1 else compute(request)[0]
+            if hashed.etag is None:
+                return _failed(action, hashed.error or "cannot hash the local file")
+            expected = hashed.etag
+
         resume = _load_resume(action, ctx, size, mtime_ns) if chunked else None
         tracker = _Tracker(action, ctx, resumed=resume is not None)
         try:
@@ -203,6 +212,11 @@ def _upload(action: Action, ctx: JobContext) -> Outcome:
                 last_problem = "the file changed right after it was uploaded"
                 _warn(ctx, "source changed after upload", key=action.key, attempt=attempt)
                 continue
+        if hashing is not None:
+            hashed = hashing.result()
+            if hashed.etag is None:
+                return _failed(action, hashed.error or "cannot hash the local file")
+            expected = hashed.etag
         stored = result.hash or _stat_hash(ctx, action.key)
         if stored == expected:
             return Outcome(action.id, "done", bytes=sent, result={"hash": stored, "fsize": result.fsize})
@@ -216,6 +230,22 @@ def _upload(action: Action, ctx: JobContext) -> Outcome:
         _warn(ctx, "uploaded hash mismatch", key=action.key, attempt=attempt,
               remote=stored, local=fresh.etag or expected)
     return _failed(action, f"{last_problem}; tried {ATTEMPTS} times, the next run will try again")
+
+
+def _hash_meanwhile(hasher: Hasher, request: HashRequest) -> Future[HashResult]:
+    """Hash a big file in a thread while its parts are sent (SHA-1 runs outside the GIL), so
+    the upload does not wait for a whole-file read first; the result still checks the hash
+    Kodo returns. A daemon thread: a stopping process does not wait for it."""
+    future: Future[HashResult] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(hasher.etag(request))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting upload
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="kodo-jobs-hash", daemon=True).start()
+    return future
 
 
 def _stat_hash(ctx: JobContext, key: str) -> str:
