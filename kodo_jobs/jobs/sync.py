@@ -27,20 +27,18 @@ file that changed while it was sent. Deletes are grouped into rs batches of up t
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from kodo_jobs.errors import EXIT_INVALID, KodoJobsError, RunAborted
+from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
 from kodo_jobs.jobs import soft_delete, sync_exec
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult
-from kodo_jobs.jobs.march import MarchOrderError, march
 from kodo_jobs.jobs.sync_compare import Side, Verdict, needs_etag, verdict
 from kodo_jobs.jobs.sync_exec import hash_part_size
 from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
+from kodo_jobs.jobs.sync_pairs import Pair, classified, list_prefix
 from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
-from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.plan import Action, Outcome
 
 DELETE_BATCH = 1000
@@ -61,9 +59,6 @@ class SyncInputError(KodoJobsError):
 
 class DeleteLimitExceeded(KodoJobsError):
     """The plan would delete more objects than ``max_delete`` allows; nothing was run (exit 1)."""
-
-
-Pair = tuple[WalkRecord | None, Any]  # (local record, rsf ListEntry)
 
 
 def _remote_side(entry: Any) -> Side:
@@ -112,34 +107,9 @@ class _Planner:
             raise SyncInputError(f"job {self.job}: {exc}; fix `source:` in the manifest") from exc
 
     def remote(self) -> Iterator[Any]:
-        """Every object under the prefix, resuming from the last marker on transient errors."""
-        client = self.ctx.client
-        bucket = str(self.spec.bucket)
-        marker = ""
-        failures = 0
-        retry = self.spec.retry
-        while True:
-            try:
-                page = client.rsf.page(bucket, prefix=self.prefix, marker=marker)
-            except kodo_errors.NoSuchBucket as exc:
-                raise RunAborted(
-                    f"job {self.job}: bucket {bucket!r} does not exist ({exc.code}, reqid {exc.reqid or '-'}); "
-                    "create it or fix `bucket:` in the manifest") from exc
-            except kodo_errors.RetryableError as exc:
-                failures += 1
-                if failures >= int(retry.attempts):
-                    raise RunAborted(f"job {self.job}: cannot list bucket {bucket!r}: {exc}") from exc
-                time.sleep(min(float(retry.max_wait), float(retry.initial_wait) * 2 ** (failures - 1)))
-                continue
-            except kodo_errors.KodoError as exc:
-                raise RunAborted(f"job {self.job}: cannot list bucket {bucket!r}: {exc}") from exc
-            failures = 0
-            for entry in page.entries:
-                self.remote_total += 1
-                yield entry
-            if not page.marker:
-                return
-            marker = page.marker
+        for entry in list_prefix(self.ctx, self.spec, self.job, self.prefix):
+            self.remote_total += 1
+            yield entry
 
     # -- verdicts ------------------------------------------------------------------------------
 
@@ -158,20 +128,8 @@ class _Planner:
         return self.filter.selects(str(entry.key)[len(self.prefix):])
 
     def actions(self) -> Iterator[Action]:
-        pairs: Iterable[Pair] = march(
-            self.local(), self.remote(),
-            is_subtree=lambda r: isinstance(r, WalkError) and r.subtree,
-            is_ordered=lambda r: not isinstance(r, WalkError) or r.ordered,
-        )
-        try:
-            for (local, remote), hashed in self.hasher.stream(pairs, self.want_hash):
-                action = self.classify(local, remote, hashed)
-                if action is not None:
-                    self.counts[action.op] = self.counts.get(action.op, 0) + 1
-                    yield action
-        except MarchOrderError as exc:
-            # pairing unsorted listings would turn present files into "missing" ones: stop
-            raise RunAborted(f"job {self.job}: {exc}; refusing to compare unsorted listings") from exc
+        return classified(self.job, self.local(), self.remote(), self.hasher, self.want_hash,
+                          self.classify, self.counts)
 
     def classify(self, local: WalkRecord | None, remote: Any, hashed: HashResult | None) -> Action | None:
         job = self.job
@@ -288,7 +246,6 @@ class SyncKind:
 
 
 KIND = SyncKind()
-
 
 
 __all__ = ["KIND", "DeleteLimitExceeded", "SyncInputError", "SyncKind"]

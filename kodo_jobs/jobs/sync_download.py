@@ -35,16 +35,16 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kodo_jobs.errors import EXIT_INVALID, KodoJobsError, RunAborted
+from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult, cache_path
-from kodo_jobs.jobs.march import MarchOrderError, march
 from kodo_jobs.jobs.sync_compare import Side, Verdict, verdict
 from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
+from kodo_jobs.jobs.sync_pairs import Pair, classified, list_prefix
 from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
 from kodo_jobs.kodo import clock
 from kodo_jobs.kodo import errors as kodo_errors
@@ -103,9 +103,6 @@ def local_path(root: Path, rel: str) -> Path:
     return target
 
 
-Pair = tuple[WalkRecord | None, Any]
-
-
 class _Planner:
     """One planning pass of one download sync."""
 
@@ -139,27 +136,7 @@ class _Planner:
             return  # a folder that does not exist yet is an empty one: created on first download
 
     def remote(self) -> Iterator[Any]:
-        client, bucket, marker, failures = self.ctx.client, str(self.spec.bucket), "", 0
-        retry = self.spec.retry
-        while True:
-            try:
-                page = client.rsf.page(bucket, prefix=self.prefix, marker=marker)
-            except kodo_errors.NoSuchBucket as exc:
-                raise RunAborted(f"job {self.job}: bucket {bucket!r} does not exist ({exc.code}, "
-                                 f"reqid {exc.reqid or '-'}); fix `bucket:` in the manifest") from exc
-            except kodo_errors.RetryableError as exc:
-                failures += 1
-                if failures >= int(retry.attempts):
-                    raise RunAborted(f"job {self.job}: cannot list bucket {bucket!r}: {exc}") from exc
-                time.sleep(min(float(retry.max_wait), float(retry.initial_wait) * 2 ** (failures - 1)))
-                continue
-            except kodo_errors.KodoError as exc:
-                raise RunAborted(f"job {self.job}: cannot list bucket {bucket!r}: {exc}") from exc
-            failures = 0
-            yield from page.entries
-            if not page.marker:
-                return
-            marker = page.marker
+        return list_prefix(self.ctx, self.spec, self.job, self.prefix)
 
     def want_hash(self, pair: Pair) -> HashRequest | None:
         local, remote = pair
@@ -170,19 +147,8 @@ class _Planner:
         return HashRequest(local.path, local.size, local.mtime_ns, 0)
 
     def actions(self) -> Iterator[Action]:
-        pairs: Iterable[Pair] = march(
-            self.local(), self.remote(),
-            is_subtree=lambda r: isinstance(r, WalkError) and r.subtree,
-            is_ordered=lambda r: not isinstance(r, WalkError) or r.ordered,
-        )
-        try:
-            for (local, remote), hashed in self.hasher.stream(pairs, self.want_hash):
-                action = self.classify(local, remote, hashed)
-                if action is not None:
-                    self.counts[action.op] = self.counts.get(action.op, 0) + 1
-                    yield action
-        except MarchOrderError as exc:
-            raise RunAborted(f"job {self.job}: {exc}; refusing to compare unsorted listings") from exc
+        return classified(self.job, self.local(), self.remote(), self.hasher, self.want_hash,
+                          self.classify, self.counts)
 
     def classify(self, local: WalkRecord | None, remote: Any, hashed: HashResult | None) -> Action | None:
         job = self.job
