@@ -149,6 +149,61 @@ def _command_handler(name: str) -> Callable[..., Response]:
     return handler
 
 
+_OK: dict[str, Any] = {"code": 200}
+
+
+def _plain_delete(op: str) -> str | None:
+    """The encoded entry of a plain ``delete/<entry>`` op (the bulk path), else None."""
+    body = op.strip().lstrip("/")
+    if not body.startswith("delete/"):
+        return None
+    seg = body[7:]
+    return seg if seg and "/" not in seg else None
+
+
+def run_batch(store: Store, ops: list[str], now: float) -> tuple[list[dict[str, Any]], int]:
+    """Per-op results of a /batch and how many failed; call inside ``store.db.batch()``.
+
+    Consecutive plain deletes go to :meth:`Store.delete_many` together (why: per-op overhead was
+    most of a 1000-delete batch); every other op runs on its own, in order, after the deletes
+    before it, so results are exactly those of running the ops one by one."""
+    results: list[dict[str, Any]] = [_OK] * len(ops)
+    failed = 0
+    deletes: list[tuple[int, str, str]] = []
+
+    def fail(i: int, err: EmulatorError) -> None:
+        nonlocal failed
+        failed += 1
+        results[i] = {"code": err.status, "data": {"error": err.message}}
+
+    def flush() -> None:
+        errors = store.delete_many([(bucket, key) for _, bucket, key in deletes])
+        for (i, _, _), err in zip(deletes, errors, strict=True):
+            if err is not None:
+                fail(i, err)
+        deletes.clear()
+
+    for i, op in enumerate(ops):
+        seg = _plain_delete(op)
+        if seg is not None:
+            try:
+                deletes.append((i, *_entry(seg)))
+            except EmulatorError as err:
+                fail(i, err)
+            continue
+        if deletes:
+            flush()
+        try:
+            data = execute(store, op, now)
+            if data is not None:
+                results[i] = {"code": 200, "data": data}
+        except EmulatorError as err:
+            fail(i, err)
+    if deletes:
+        flush()
+    return results, failed
+
+
 def batch(ctx: RequestContext) -> Response:
     """``POST /batch`` with ``op=<command path>`` fields: 200 all ok, 298 some failed."""
     ctx.require_mgmt_auth()
@@ -157,17 +212,8 @@ def batch(ctx: RequestContext) -> Response:
         raise BadRequest("no op given")
     if len(ops) > MAX_BATCH:
         raise BadRequest(f"too many ops: at most {MAX_BATCH} per batch")
-    results: list[dict[str, Any]] = []
-    failed = 0
-    now = ctx.now()
     with ctx.store.db.batch():  # one transaction; each op is a savepoint (a failure undoes only itself)
-        for op in ops:
-            try:
-                data = execute(ctx.store, op, now)
-                results.append({"code": 200, "data": data} if data is not None else {"code": 200})
-            except EmulatorError as err:
-                failed += 1
-                results.append({"code": err.status, "data": {"error": err.message}})
+        results, failed = run_batch(ctx.store, ops, ctx.now())
     return json_response(results, status=298 if failed else 200)
 
 
