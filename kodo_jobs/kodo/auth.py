@@ -1,7 +1,10 @@
 """Signing: QBox and Qiniu v2 request signatures, upload tokens and the typed put policy.
 
-The signers are ``requests`` auth objects, so they sign the *prepared* request (the exact
-path, query, ``Host`` and body bytes that go on the wire; kodo-protocol.md §2.4.1).
+The signers sign the exact path, query, ``Host`` and body bytes that go on the wire
+(kodo-protocol.md §2.4.1). :meth:`Signer.sign` works on those directly (the http seam's lean
+urllib3 path calls it with its already-encoded body); the signers stay ``requests`` auth
+objects too, whose ``__call__`` signs a *prepared* request through the same method, so both
+transports put byte-identical signatures on the wire.
 """
 
 from __future__ import annotations
@@ -52,7 +55,18 @@ def _body_bytes(body: Any) -> bytes:
         return body
     if isinstance(body, str):
         return body.encode("utf-8")
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
     raise TypeError("only bytes or str bodies can be signed")
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """``headers[name]`` ignoring case (``name`` given in lower case); a plain dict has no
+    case-insensitive lookup, and callers spell ``Content-Type`` as they like."""
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
 
 
 def qbox_signing_data(path_query: str, content_type: str | None, body: bytes) -> bytes:
@@ -94,21 +108,38 @@ def _path_query(url: str) -> tuple[str, str]:
     return (f"{path}?{parts.query}" if parts.query else path), parts.netloc
 
 
-class QBoxAuth(AuthBase):
+class Signer(AuthBase):
+    """A request signer: :meth:`sign` gives the headers to add for one request.
+
+    ``__call__`` (the ``requests`` auth protocol) delegates to :meth:`sign` with the prepared
+    request's method, URL, headers and body, so both transports sign the same way.
+    """
+
+    def sign(self, method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, str]:
+        """Headers to add to ``method url`` with ``headers`` and ``body`` (bytes, str or None:
+        the exact bytes sent) so that it is authorised."""
+        raise NotImplementedError
+
+    def __call__(self, r: PreparedRequest) -> PreparedRequest:
+        r.headers.update(self.sign(r.method or "GET", r.url or "", r.headers, r.body))
+        return r
+
+
+class QBoxAuth(Signer):
     """``Authorization: QBox <AK>:<sign>`` (pfop, prefop and CDN calls, as the SDK does)."""
 
     def __init__(self, credentials: Credentials) -> None:
         self._credentials = credentials
 
-    def __call__(self, r: PreparedRequest) -> PreparedRequest:
-        path_query, _ = _path_query(r.url or "")
-        data = qbox_signing_data(path_query, r.headers.get("Content-Type"), _body_bytes(r.body))
+    def sign(self, method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, str]:
+        """``Authorization`` over ``path[?query]`` and a form body."""
+        path_query, _ = _path_query(url)
+        data = qbox_signing_data(path_query, _header(headers, "content-type"), _body_bytes(body))
         sign = hmac_sign(self._credentials.secret_key, data)
-        r.headers["Authorization"] = f"QBox {self._credentials.access_key}:{sign}"
-        return r
+        return {"Authorization": f"QBox {self._credentials.access_key}:{sign}"}
 
 
-class QiniuAuth(AuthBase):
+class QiniuAuth(Signer):
     """``Authorization: Qiniu <AK>:<sign>`` with an ``X-Qiniu-Date`` header (rs, rsf, io, uc).
 
     ``clock`` returns the current UTC time; tests fix it to compare with the SDK.
@@ -122,29 +153,35 @@ class QiniuAuth(AuthBase):
         self._timestamp = timestamp
         self._clock = clock or (lambda: datetime.now(UTC))
 
-    def __call__(self, r: PreparedRequest) -> PreparedRequest:
+    def sign(self, method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, str]:
+        """``X-Qiniu-Date`` (when timestamping) and ``Authorization`` over the request line,
+        ``Host``, ``Content-Type``, the ``X-Qiniu-*`` headers (the new date included) and body."""
+        added: dict[str, str] = {}
+        signed: dict[str, str] = dict(headers)
         if self._timestamp:
-            r.headers["X-Qiniu-Date"] = self._clock().strftime("%Y%m%dT%H%M%SZ")
-        path_query, netloc = _path_query(r.url or "")
-        host = r.headers.get("Host") or netloc
-        data = qiniu_signing_data(
-            r.method or "GET", path_query, host, r.headers.get("Content-Type"),
-            dict(r.headers), _body_bytes(r.body),
-        )
-        sign = hmac_sign(self._credentials.secret_key, data)
-        r.headers["Authorization"] = f"Qiniu {self._credentials.access_key}:{sign}"
-        return r
+            date = self._clock().strftime("%Y%m%dT%H%M%SZ")
+            added["X-Qiniu-Date"] = date
+            for key in [k for k in signed if k.lower() == "x-qiniu-date"]:
+                del signed[key]
+            signed["X-Qiniu-Date"] = date
+        path_query, netloc = _path_query(url)
+        host = _header(headers, "host") or netloc
+        data = qiniu_signing_data(method or "GET", path_query, host, _header(headers, "content-type"),
+                                  signed, _body_bytes(body))
+        added["Authorization"] = (f"Qiniu {self._credentials.access_key}:"
+                                  f"{hmac_sign(self._credentials.secret_key, data)}")
+        return added
 
 
-class UpTokenAuth(AuthBase):
+class UpTokenAuth(Signer):
     """``Authorization: UpToken <token>`` for resumable upload calls."""
 
     def __init__(self, token: str) -> None:
         self._token = token
 
-    def __call__(self, r: PreparedRequest) -> PreparedRequest:
-        r.headers["Authorization"] = f"UpToken {self._token}"
-        return r
+    def sign(self, method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, str]:
+        """The token as it is: nothing of the request is signed."""
+        return {"Authorization": f"UpToken {self._token}"}
 
 
 # python attribute name -> wire (camelCase) name, in the order they are serialised
