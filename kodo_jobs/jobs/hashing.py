@@ -27,7 +27,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,7 +34,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from kodo_jobs.jobs.base import StateView
-from kodo_jobs.kodo.etag import BLOCK_SIZE, etag_file, etag_file_v2
+from kodo_jobs.kodo.etag import BLOCK_SIZE
+from kodo_jobs.kodo.etag_batch import FileDone, FileJob, hash_file, hash_files
 
 INLINE_FIRST = 1024
 """Misses hashed inline before a process pool is started. The pool starts in a background
@@ -91,33 +91,14 @@ def cache_path(request: HashRequest) -> str:
 
 def compute(request: HashRequest) -> tuple[HashResult, bool]:
     """Hash one file; return the result and whether its fingerprint held still while hashing."""
-    try:
-        if request.part_size > 0:
-            etag = etag_file_v2(request.path, request.part_size)
-        else:
-            etag = etag_file(request.path)
-        st = os.stat(request.path)
-    except OSError as exc:
-        return HashResult(None, f"cannot hash: {exc.strerror or exc}"), False
-    stable = (st.st_size == request.size and st.st_mtime_ns == request.mtime_ns
-              and time.time_ns() - st.st_mtime_ns > RACY_NS)
-    return HashResult(etag), stable
+    etag, error, stable = hash_file(request.path, request.size, request.mtime_ns, request.part_size, RACY_NS)
+    return HashResult(etag, error), stable
 
 
-_Job = tuple[str, int, int, int]
-"""What a worker process gets per file: path, size, mtime_ns, part_size (plain values pickle
-several times cheaper than a dataclass)."""
-_Done = tuple[str | None, str | None, bool]
+_Job = FileJob
+"""What a worker process gets per file (see :mod:`kodo_jobs.kodo.etag_batch`)."""
+_Done = FileDone
 """What it sends back: etag, error, stable."""
-
-
-def _hash_chunk(jobs: list[_Job]) -> list[_Done]:
-    """Worker side: hash one chunk of files (plain tuples in and out)."""
-    out: list[_Done] = []
-    for path, size, mtime_ns, part_size in jobs:
-        result, stable = compute(HashRequest(path, size, mtime_ns, part_size))
-        out.append((result.etag, result.error, stable))
-    return out
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -125,7 +106,7 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     as ``spawn``, and each starts faster), else ``spawn``; never a bare fork of this process."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["kodo_jobs.jobs.hashing"])
+        ctx.set_forkserver_preload(["kodo_jobs.kodo.etag_batch"])  # hashing code only: see etag_batch
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -261,7 +242,7 @@ class _Stream(Generic[T]):
             pool = ProcessPoolExecutor(max_workers=self.hasher.processes, mp_context=_pool_context())
             self.pool = pool
             # one no-op per worker: every worker has imported the hashing code when they return
-            for warm in [pool.submit(_hash_chunk, []) for _ in range(self.hasher.processes)]:
+            for warm in [pool.submit(hash_files, [], RACY_NS) for _ in range(self.hasher.processes)]:
                 warm.result()
         except Exception:  # noqa: BLE001 - no processes here (sandbox, broken pool): hash inline
             self.hasher.processes = 1
@@ -297,11 +278,15 @@ class _Stream(Generic[T]):
         try:
             if self.pool is None:
                 raise RuntimeError("no pool")
-            chunk.future = self.pool.submit(_hash_chunk, chunk.jobs)
+            chunk.future = self.pool.submit(hash_files, chunk.jobs, RACY_NS)
         except (OSError, RuntimeError):  # no processes here (sandbox, shutting down): hash inline
             self.hasher.processes = 1
             future: Future[list[_Done]] = Future()
-            future.set_result(_hash_chunk(chunk.jobs))
+            answers: list[_Done] = []
+            for request in chunk.requests:  # through compute(), like every other inline hash
+                result, stable = compute(request)
+                answers.append((result.etag, result.error, stable))
+            future.set_result(answers)
             chunk.future = future
 
     def _finish(self, chunk: _Chunk) -> None:
