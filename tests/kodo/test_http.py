@@ -1,4 +1,6 @@
-"""The http seam without a server: error mapping, Retry-After, redaction, failover, timeouts."""
+"""The http seam without a server: error mapping, Retry-After, redaction, and (through a caller-given
+requests session with a fake adapter, which keeps every request on requests) failover and timeouts.
+The lean urllib3 path is tested against real sockets in test_http_lean.py."""
 
 from __future__ import annotations
 
