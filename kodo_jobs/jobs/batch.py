@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kodo_jobs.jobs import soft_delete
@@ -88,9 +89,10 @@ def key_sources(spec: Any, ctx: JobContext, seen: list[int]) -> Iterator[tuple[s
             yield line.key, 0, line.dest, line.line
     else:
         flt = select_filter(spec.select)
+        check = not flt.prefix_only  # the listing already keeps to the prefix
         for entry in ctx.client.rsf.list(spec.bucket, prefix=flt.prefix):
             seen[0] += 1
-            if flt.matches(entry):
+            if not check or flt.matches(entry):
                 yield entry.key, entry.fsize, None, None
 
 
@@ -153,57 +155,78 @@ class BatchKind:
         spec = ctx.spec
         size = max(1, min(int(getattr(spec, "batch_size", MAX_BATCH)), MAX_BATCH))
         attempts = max_attempts(spec)
+        job_op = _JobOp.of(spec, ctx.run_id)
         outcomes: list[Outcome] = []
         for start in range(0, len(actions), size):
             chunk = actions[start:start + size]
-            results = ctx.client.rs.batch([build_op(spec, a, ctx.run_id) for a in chunk])
+            results = ctx.client.rs.batch([job_op.build(a) for a in chunk])
             for action, res in zip(chunk, results, strict=True):
-                attempt = _TRIES.next(ctx.run_id, action.id)
-                outcomes.append(_outcome(action, res, attempt=attempt, attempts=attempts))
+                outcomes.append(_outcome(action, res, run_id=ctx.run_id, attempts=attempts))
         return outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class _JobOp:
+    """What every op of one job shares, read from the spec once per call (why: ``spec.op.params``
+    and ``spec.op.name`` are computed pydantic properties that cost more than building an op)."""
+
+    bucket: str
+    params: Any
+    force: bool
+    run_id: str
+
+    @classmethod
+    def of(cls, spec: Any, run_id: str) -> _JobOp:
+        params = spec.op.params
+        return cls(spec.bucket, params, bool(getattr(params, "force", False) or spec.force), run_id)
+
+    def build(self, action: Action) -> BatchOp:
+        """The rs command of one planned action (``run_id`` fills a soft delete's trash key)."""
+        bucket, key, p, name = self.bucket, action.key, action.params, action.op
+        if name == "delete":
+            soft = p.get("soft")
+            if soft is None:
+                return ops.delete(bucket, key)
+            if soft == "trash":
+                return ops.move(bucket, key, bucket, soft_delete.resolve(p["dest_key"], self.run_id), force=True)
+            return ops.delete_after_days(bucket, key, int(p["days"]))
+        params, force = self.params, self.force
+        if name == "move":
+            return ops.move(bucket, key, p["dest_bucket"], p["dest_key"], force=force)
+        if name == "copy":
+            return ops.copy(bucket, key, p["dest_bucket"], p["dest_key"], force=force)
+        if name == "rename":
+            return ops.rename(bucket, key, p["dest_key"], force=force)
+        if name == "chtype":
+            return ops.chtype(bucket, key, params.type)
+        if name == "chgm":
+            return ops.chgm(bucket, key, params.mime, metadata=params.metadata or None)
+        if name == "deleteAfterDays":
+            return ops.delete_after_days(bucket, key, params.days)
+        if name == "chstatus":
+            return ops.chstatus(bucket, key, params.status)
+        if name == "restoreAr":
+            return ops.restore_ar(bucket, key, params.days)
+        if name == "lifecycle":
+            return ops.lifecycle(bucket, key, to_ia_after_days=params.to_ia_after_days,
+                                 to_archive_ir_after_days=params.to_archive_ir_after_days,
+                                 to_archive_after_days=params.to_archive_after_days,
+                                 to_deep_archive_after_days=params.to_deep_archive_after_days,
+                                 delete_after_days=params.delete_after_days)
+        if name == "stat":
+            return ops.stat(bucket, key)
+        raise ValueError(f"unknown batch op {name!r}")
 
 
 def build_op(spec: Any, action: Action, run_id: str = "") -> BatchOp:
     """The rs command of one planned action (``run_id`` fills a soft delete's trash key)."""
-    bucket, key, p = spec.bucket, action.key, action.params
-    name, params = action.op, spec.op.params
-    force = bool(getattr(params, "force", False) or spec.force)
-    if name == "move":
-        return ops.move(bucket, key, p["dest_bucket"], p["dest_key"], force=force)
-    if name == "copy":
-        return ops.copy(bucket, key, p["dest_bucket"], p["dest_key"], force=force)
-    if name == "rename":
-        return ops.rename(bucket, key, p["dest_key"], force=force)
-    if name == "delete":
-        if p.get("soft") == "trash":
-            return ops.move(bucket, key, bucket, soft_delete.resolve(p["dest_key"], run_id), force=True)
-        if p.get("soft") == "expire":
-            return ops.delete_after_days(bucket, key, int(p["days"]))
-        return ops.delete(bucket, key)
-    if name == "chtype":
-        return ops.chtype(bucket, key, params.type)
-    if name == "chgm":
-        return ops.chgm(bucket, key, params.mime, metadata=params.metadata or None)
-    if name == "deleteAfterDays":
-        return ops.delete_after_days(bucket, key, params.days)
-    if name == "chstatus":
-        return ops.chstatus(bucket, key, params.status)
-    if name == "restoreAr":
-        return ops.restore_ar(bucket, key, params.days)
-    if name == "lifecycle":
-        return ops.lifecycle(bucket, key, to_ia_after_days=params.to_ia_after_days,
-                             to_archive_ir_after_days=params.to_archive_ir_after_days,
-                             to_archive_after_days=params.to_archive_after_days,
-                             to_deep_archive_after_days=params.to_deep_archive_after_days,
-                             delete_after_days=params.delete_after_days)
-    if name == "stat":
-        return ops.stat(bucket, key)
-    raise ValueError(f"unknown batch op {name!r}")
+    return _JobOp.of(spec, run_id).build(action)
 
 
-def _outcome(action: Action, res: Any, *, attempt: int, attempts: int) -> Outcome:
-    """One op's result as an Outcome (see the module docstring for the rules)."""
-    if res.ok:
+def _outcome(action: Action, res: Any, *, run_id: str, attempts: int) -> Outcome:
+    """One op's result as an Outcome (see the module docstring for the rules). Attempts are
+    counted only for failures: a success is never tried again, so its count is never read."""
+    if res.code == 200:
         result: dict[str, Any] = {}
         if action.op == "stat" and res.data:
             result = {k: res.data[k] for k in ("fsize", "hash", "mimeType", "putTime", "type", "md5")
@@ -215,6 +238,7 @@ def _outcome(action: Action, res: Any, *, attempt: int, attempts: int) -> Outcom
         return Outcome(action.id, "skipped", code=612, reqid=res.reqid, message="already deleted")
     exc = res.exception
     assert exc is not None
+    attempt = _TRIES.next(run_id, action.id)
     return outcome_for_error(action, exc, attempt=attempt, attempts=attempts)
 
 

@@ -107,6 +107,14 @@ class SelectFilter:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_glob_res", tuple(glob_regex(g) for g in self.globs))
 
+    @property
+    def prefix_only(self) -> bool:
+        """True when ``prefix`` is the only criterion: every entry of a listing asked for that
+        prefix matches, so a caller can skip :meth:`matches` per entry."""
+        return not (self.suffixes or self.globs or self.mimes) and self.older_than is None \
+            and self.newer_than is None and self.min_size is None and self.max_size is None \
+            and self.storage is None
+
     def matches(self, entry: Listed) -> bool:
         """True when ``entry`` meets every criterion."""
         key = entry.key

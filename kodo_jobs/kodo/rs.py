@@ -10,6 +10,7 @@ when Kodo answers 298 (some ops failed).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -302,17 +303,39 @@ class RsApi:
             return []
         if len(batch_ops) > MAX_BATCH:
             raise ValueError(f"a batch holds at most {MAX_BATCH} ops, got {len(batch_ops)}")
-        body = urlencode([("op", op.command) for op in batch_ops])
+        body = batch_body([op.command for op in batch_ops])
         resp = self._http.request("POST", self._resolver.candidates("rs", batch_ops[0].bucket), "/batch",
                                   data=body, headers=FORM, auth=self._auth)
         items = resp.json()
         if not isinstance(items, list) or len(items) != len(batch_ops):
             raise errors.ServerError(f"batch answered {type(items).__name__} for {len(batch_ops)} ops",
                                      status=resp.status, reqid=resp.reqid, method="POST", url=resp.url)
+        reqid = resp.reqid
         results = []
         for op, item in zip(batch_ops, items, strict=True):
+            if item == _OK_ITEM:  # the common answer, with nothing else to read
+                results.append(BatchResult(op, 200, {}, reqid))
+                continue
             item = item if isinstance(item, dict) else {}
             data = item.get("data")
             results.append(BatchResult(op=op, code=int(item.get("code", 0)),
-                                       data=data if isinstance(data, dict) else {}, reqid=resp.reqid))
+                                       data=data if isinstance(data, dict) else {}, reqid=reqid))
         return results
+
+
+_OK_ITEM: Mapping[str, Any] = {"code": 200}
+_FORM_PLAIN = re.compile(r"[^A-Za-z0-9_.~/=\n-]")
+"""Characters a batch command may hold for :func:`batch_body`'s fast path."""
+
+
+def batch_body(commands: Sequence[str]) -> str:
+    """``op=<command>&op=...`` form-encoded exactly as ``urlencode`` would write it.
+
+    Why: urlencode quotes character by character, a large share of a 1000-op batch's client
+    CPU. Commands are urlsafe base64 segments joined by ``/`` (plus ``=`` padding), where only
+    ``/`` and ``=`` need escaping; any other character takes the general path.
+    """
+    joined = "\n".join(commands)
+    if _FORM_PLAIN.search(joined) or joined.count("\n") != len(commands) - 1:  # a newline inside a command
+        return urlencode([("op", c) for c in commands])
+    return "op=" + joined.replace("/", "%2F").replace("=", "%3D").replace("\n", "&op=")
