@@ -28,6 +28,7 @@ file that changed while it was sent. Deletes are grouped into rs batches of up t
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from typing import Any
 
 from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
@@ -107,9 +108,10 @@ class _Planner:
             raise SyncInputError(f"job {self.job}: {exc}; fix `source:` in the manifest") from exc
 
     def remote(self) -> Iterator[Any]:
-        for entry in list_prefix(self.ctx, self.spec, self.job, self.prefix):
-            self.remote_total += 1
-            yield entry
+        with closing(list_prefix(self.ctx, self.spec, self.job, self.prefix)) as entries:
+            for entry in entries:
+                self.remote_total += 1
+                yield entry
 
     # -- verdicts ------------------------------------------------------------------------------
 

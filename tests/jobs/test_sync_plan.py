@@ -151,3 +151,36 @@ def test_unsorted_remote_listing_aborts(tmp_path: Path) -> None:
     spec = _spec(tmp_path)
     with pytest.raises(RunAborted, match="not sorted"):
         list(KIND.plan(spec, JobContext(client=FakeClient(rsf), spec=spec, state=DictState())))
+
+
+def test_a_failing_planner_leaves_no_listing_thread_behind(tmp_path: Path) -> None:
+    """Page 2 is being retried (30 s pauses) in the read-ahead thread when page 1 turns out
+    unsorted: the planner stops at once and the read-ahead thread is gone with it."""
+    import threading
+
+    from kodo_jobs.errors import RunAborted
+    from kodo_jobs.kodo import errors as kodo_errors
+
+    retrying = threading.Event()
+
+    class LateEntry(Entry):
+        """Its key is read only once page 2 is being fetched (and retried)."""
+
+        def __getattribute__(self, name: str) -> Any:
+            if name == "key":
+                assert retrying.wait(10)
+            return super().__getattribute__(name)
+
+    class Rsf:
+        def page(self, bucket: str, *, prefix: str = "", marker: str = "", **_: Any) -> Page:
+            if not marker:
+                return Page((Entry("b", "h", 1), LateEntry("a", "h", 1)), "2")
+            retrying.set()
+            raise kodo_errors.ServerError("503 for page 2")
+
+    spec = _spec(tmp_path, retry={"attempts": 5, "initial_wait": "30s", "max_wait": "30s"})
+    plan = KIND.plan(spec, JobContext(client=FakeClient(Rsf()), spec=spec, state=DictState()))  # type: ignore[arg-type]
+    with pytest.raises(RunAborted, match="not sorted"):
+        list(plan)
+    assert retrying.is_set()
+    assert not [t for t in threading.enumerate() if t.name == "kodo-jobs-list-ahead"]
