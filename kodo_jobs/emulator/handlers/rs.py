@@ -11,11 +11,11 @@ from urllib.parse import parse_qsl
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from kodo_jobs.emulator.context import RequestContext
+from kodo_jobs.emulator.context import MAX_SIGNED_BODY, RequestContext
 from kodo_jobs.emulator.errors import BadRequest, EmulatorError
 from kodo_jobs.emulator.responses import empty_ok, json_response
 from kodo_jobs.emulator.store import Store
-from kodo_jobs.emulator.verify import b64decode_str, decode_entry
+from kodo_jobs.emulator.verify import FORM_TYPE, b64decode_str, decode_entry
 
 MAX_BATCH = 1000
 Command = Callable[[Store, list[str], float], "dict[str, Any] | None"]
@@ -204,10 +204,42 @@ def run_batch(store: Store, ops: list[str], now: float) -> tuple[list[dict[str, 
     return results, failed
 
 
+def plain_batch_ops(body: bytes) -> list[str] | None:
+    """The ``op`` values of a form body whose only escapes are ``%2F`` and ``%3D`` (what the SDK
+    and kodo-jobs send for base64 entries), in order; None for anything else (the caller then
+    uses the general form parser). Why: werkzeug unquoted every field on its own, a tenth of a
+    1000-delete batch's server time."""
+    try:
+        text = body.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    found: list[str] = []
+    for part in text.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if name != "op":
+            if "%" in name or "+" in name:
+                return None
+            continue
+        if "%" in value:
+            value = value.replace("%2F", "/").replace("%3D", "=")
+            if "%" in value:
+                return None
+        if "+" in value:
+            return None
+        found.append(value)
+    return found
+
+
 def batch(ctx: RequestContext) -> Response:
     """``POST /batch`` with ``op=<command path>`` fields: 200 all ok, 298 some failed."""
     ctx.require_mgmt_auth()
-    ops = ctx.request.form.getlist("op")
+    length = ctx.request.content_length
+    plain = ctx.request.mimetype == FORM_TYPE and length is not None and length <= MAX_SIGNED_BODY
+    ops = plain_batch_ops(ctx.body()) if plain else None
+    if ops is None:
+        ops = ctx.request.form.getlist("op")
     if not ops:
         raise BadRequest("no op given")
     if len(ops) > MAX_BATCH:
