@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,10 +91,12 @@ def key_sources(spec: Any, ctx: JobContext, seen: list[int]) -> Iterator[tuple[s
     else:
         flt = select_filter(spec.select)
         check = not flt.prefix_only  # the listing already keeps to the prefix
-        for entry in ctx.client.rsf.list(spec.bucket, prefix=flt.prefix):
-            seen[0] += 1
-            if not check or flt.matches(entry):
-                yield entry.key, entry.fsize, None, None
+        # read_ahead: the next page is on its way while this one is planned and stored
+        with closing(ctx.client.rsf.list(spec.bucket, prefix=flt.prefix, read_ahead=True)) as entries:
+            for entry in entries:
+                seen[0] += 1
+                if not check or flt.matches(entry):
+                    yield entry.key, entry.fsize, None, None
 
 
 def _limit(limit: Any, total: int) -> int | None:

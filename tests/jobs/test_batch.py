@@ -85,10 +85,12 @@ class FakeRs:
 class FakeRsf:
     entries: list[Listed]
     prefixes: list[str] = field(default_factory=list)
+    read_ahead: bool = False
 
-    def list(self, bucket: str, *, prefix: str = "") -> Any:
+    def list(self, bucket: str, *, prefix: str = "", read_ahead: bool = False) -> Any:
         self.prefixes.append(prefix)
-        return iter([e for e in self.entries if e.key.startswith(prefix)])
+        self.read_ahead = read_ahead
+        return (e for e in self.entries if e.key.startswith(prefix))
 
 
 @dataclass
