@@ -3,7 +3,10 @@
 Tables: ``meta`` (format marker + schema version: anything else is a foreign or corrupt file
 and raises :class:`StateFileError`, never silently replaced), ``runs``, ``actions`` (the
 current plan of each job with per-action status), ``uploads`` (action id -> the client's
-serialised upload session) and ``hash_cache`` ((path, size, mtime_ns) -> etag).
+serialised upload session), ``hash_cache`` ((path, size, mtime_ns) -> etag) and ``tallies``
+(per job, how many ``same``/``skip`` actions a run planned without storing a row for each:
+see :meth:`Checkpoint.store_plan`; added to schema 1 without a version change, since a file
+without it simply has no tallies).
 
 Concurrency: one connection shared by the threads of one process behind a lock. Outcomes and
 hash-cache rows are committed in groups (:meth:`Checkpoint.flush`); upload sessions are
@@ -59,6 +62,9 @@ CREATE TABLE IF NOT EXISTS hash_cache (
   path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, etag TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tallies (
+  job TEXT NOT NULL, op TEXT NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (job, op)
+);
 """
 
 _COLS = "seq, job, op, key, size, phase, params"
@@ -102,6 +108,8 @@ class Checkpoint:
         self.path = path
         self._lock = threading.RLock()
         existed = path.exists()
+        self._has_tallies = True
+        """False for a read-only view of a file written before the table existed."""
         if not existed and not create:
             raise StateFileError(f"no state file at {path}: nothing has run yet")
         if existed:
@@ -122,6 +130,7 @@ class Checkpoint:
             # judge an existing file before writing anything to it: a foreign file stays untouched
             fresh = self._check_existing() if existed else True
             if not readonly:
+                self._has_tallies = True  # created below when missing
                 self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute("PRAGMA synchronous = NORMAL")
                 self._db.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
@@ -166,6 +175,7 @@ class Checkpoint:
     def _check_existing(self) -> bool:
         """Read-only checks of an existing file; True when it is an empty database (never used)."""
         names = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master").fetchall()}
+        self._has_tallies = "tallies" in names
         if not names:
             return True
         if "meta" not in names:
@@ -265,18 +275,25 @@ class Checkpoint:
     # -- plan ------------------------------------------------------------------------------
 
     def store_plan(self, job: str, actions: Iterable[Action], gen: str, *,
-                   keep_done_of: Collection[str] = ()) -> dict[str, OpCount]:
+                   keep_done_of: Collection[str] = (), unchanged_rows: bool = True) -> dict[str, OpCount]:
         """Stream one job's plan into ``actions``, in transactions of :data:`PLAN_TXN`.
 
         ``keep_done_of``: ids of the unfinished runs this run resumes (see :meth:`unfinished_runs`);
         an action one of them recorded ``done`` stays done and will not run again. Every other
         row of the job is replaced. Returns counts per op. ``same``/``skip`` rows are stored
         ``skipped``, ``error`` rows ``failed``.
+
+        ``unchanged_rows=False`` (a real run): ``same``/``skip`` actions are only counted, into
+        ``tallies``, which :meth:`counts` reports as ``skipped`` exactly as if they were rows.
+        Nothing executes, resumes or lists them in a run, and on a no-op resync of 20k files
+        storing a row (and its JSON params) per unchanged file was a fifth of the run's CPU.
+        ``plan`` keeps the rows: it lists them (``--all``, ``--json``, ``-o``).
         """
         counts: dict[str, list[int]] = {}
         keep = sorted(set(keep_done_of))
         marks = ",".join("?" * len(keep))
         with self._lock:
+            self._db.execute("DELETE FROM tallies WHERE job = ?", (job,))
             if keep:
                 self._db.execute(f"DELETE FROM actions WHERE job = ? AND NOT (status = 'done' AND run_id IN ({marks}))",
                                  (job, *keep))
@@ -297,11 +314,15 @@ class Checkpoint:
                 self._commit()
             batch.clear()
 
+        tallied: set[str] = set()
         try:
-            self._store_rows(job, actions, gen, batch, counts, write)
+            self._store_rows(job, actions, gen, batch, counts, write, None if unchanged_rows else tallied)
         except BaseException:
             # a plan that failed half-way (max_delete refused, listing failed...) must not leave
             # half a plan pending; done rows of a resumed plan stay
+            close = getattr(actions, "close", None)
+            if close is not None:
+                close()  # a planner with a listing page in flight stops it now
             with self._lock:
                 self._db.execute("DELETE FROM actions WHERE job = ? AND status != 'done'", (job,))
                 self._commit()
@@ -309,26 +330,39 @@ class Checkpoint:
         with self._lock:
             # rows kept from an earlier plan that this plan no longer contains
             self._db.execute("DELETE FROM actions WHERE job = ? AND gen != ?", (job, gen))
+            self._db.executemany("INSERT INTO tallies (job, op, count, bytes) VALUES (?, ?, ?, ?)",
+                                 [(job, op, counts[op][2], counts[op][3]) for op in sorted(tallied)])
             self._commit()
         return {op: OpCount(c[0], c[1]) for op, c in counts.items()}
 
     @staticmethod
     def _store_rows(job: str, actions: Iterable[Action], gen: str, batch: list[tuple[Any, ...]],
-                    counts: dict[str, list[int]], write: Callable[[], None]) -> None:
+                    counts: dict[str, list[int]], write: Callable[[], None], tallied: set[str] | None) -> None:
+        """Rows into ``batch`` (written every :data:`PLAN_TXN`); ``counts[op]`` = [count, bytes,
+        tallied count, tallied bytes]; with ``tallied`` (a set to fill), ``same``/``skip`` actions
+        are counted there instead of becoming rows."""
+        dumps = json.dumps
         for a in actions:
+            op = a.op
             if a.job != job:
                 raise ValueError(f"action {a.id!r} planned under job {job!r}")
-            if a.op in NO_CHANGE_OPS:
+            c = counts.get(op)
+            if c is None:
+                c = counts[op] = [0, 0, 0, 0]
+            c[0] += 1
+            c[1] += a.size
+            if op in NO_CHANGE_OPS:
+                if tallied is not None:
+                    tallied.add(op)
+                    c[2] += 1
+                    c[3] += a.size
+                    continue
                 status, error = "skipped", ""
-            elif a.op == ERROR_OP:
+            elif op == ERROR_OP:
                 status, error = "failed", str(a.params.get("message", "planning error"))
             else:
                 status, error = "pending", ""
-            batch.append((a.id, a.job, a.op, a.key, a.size, a.phase, json.dumps(dict(a.params)), status,
-                          error, gen))
-            c = counts.setdefault(a.op, [0, 0])
-            c[0] += 1
-            c[1] += a.size
+            batch.append((a.id, job, op, a.key, a.size, a.phase, dumps(dict(a.params)), status, error, gen))
             if len(batch) >= PLAN_TXN:
                 write()
         write()
@@ -337,6 +371,7 @@ class Checkpoint:
         """Forget a job's planned actions (it is skipped this run)."""
         with self._lock:
             self._db.execute("DELETE FROM actions WHERE job = ?", (job,))
+            self._db.execute("DELETE FROM tallies WHERE job = ?", (job,))
             self._commit()
 
     def iter_actions(self, job: str | None = None) -> Iterator[Action]:
@@ -396,7 +431,10 @@ class Checkpoint:
     # -- queries for report / status --------------------------------------------------------
 
     def counts(self, job: str | None = None) -> dict[str, dict[str, dict[str, int]]]:
-        """``{job: {op: {status: count, "bytes": planned bytes, "sent": bytes sent}}}``."""
+        """``{job: {op: {status: count, "bytes": planned bytes, "sent": bytes sent}}}``.
+
+        Tallied ``same``/``skip`` actions (see :meth:`store_plan`) count as ``skipped`` rows.
+        """
         out: dict[str, dict[str, dict[str, int]]] = {}
         with self._lock:
             sql = "SELECT job, op, status, count(*), sum(size), sum(bytes) FROM actions"
@@ -405,6 +443,9 @@ class Checkpoint:
                 sql += " WHERE job = ?"
                 args = (job,)
             rows = self._db.execute(sql + " GROUP BY job, op, status", args).fetchall()
+            if self._has_tallies:
+                tally_sql = "SELECT job, op, 'skipped', count, bytes, 0 FROM tallies"
+                rows += self._db.execute(tally_sql + (" WHERE job = ?" if job is not None else ""), args).fetchall()
         for j, op, status, n, size, sent in rows:
             d = out.setdefault(j, {}).setdefault(op, {"bytes": 0, "sent": 0})
             d[status] = d.get(status, 0) + n

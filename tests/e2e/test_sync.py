@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,6 +123,13 @@ def test_fresh_sync_then_resync_sends_and_hashes_nothing(
     assert _upload_requests(emu) == before_uploads
     assert emu.stats()["bytes_received"] == before_bytes  # listing requests carry no body
     assert_mirrored(emu.url, src, "site/")
+    # the run counted the unchanged files without a state row each; users see the same counts
+    assert f"nothing to do ({len(ODD_NAMES)} up to date" in res.out + res.err
+    status = cli("status", manifest, "--state", manifest.with_suffix(".kjstate"), "--json")
+    assert status.code == 0, status.err
+    assert status.json()["counts"]["site"]["same"]["skipped"] == len(ODD_NAMES)
+    with sqlite3.connect(manifest.with_suffix(".kjstate")) as db:
+        assert db.execute("SELECT count(*) FROM actions WHERE op = 'same'").fetchone()[0] == 0
 
 
 def test_change_add_delete_then_resync_does_exactly_that(tmp_path: Path, emu: RunningEmulator, src: Path) -> None:

@@ -205,3 +205,59 @@ def test_orphan_upload_sessions_dropped_per_job(tmp_path: Path) -> None:
         cp.save_upload("other\x1fupload\x1fx", "{}")  # another job: kept
         assert cp.drop_orphan_uploads("j") == 1
         assert sorted(a for a, _, _ in cp.uploads()) == sorted([acts[0].id, "other\x1fupload\x1fx"])
+
+
+def _unchanged_plan() -> list[Action]:
+    return ([Action("j", "upload", "a", 5, params={"path": "/a"})]
+            + [Action("j", "same", f"s{i}", 10, params={"path": f"/s{i}"}) for i in range(300)]
+            + [Action("j", "skip", "x", params={"reason": "filtered"}),
+               Action("j", "error", "e", params={"message": "unreadable"})])
+
+
+def test_a_run_counts_unchanged_actions_without_a_row_each(tmp_path: Path) -> None:
+    with Checkpoint(tmp_path / "rows") as rows, Checkpoint(tmp_path / "tally") as tally:
+        expected = rows.store_plan("j", _unchanged_plan(), gen="g")
+        assert tally.store_plan("j", _unchanged_plan(), gen="g", unchanged_rows=False) == expected
+        assert expected["same"].count == 300 and expected["same"].bytes == 3000
+        # what report and status read is the same either way...
+        assert tally.counts() == rows.counts()
+        assert tally.counts("j")["j"]["same"] == {"skipped": 300, "bytes": 3000, "sent": 0}
+        assert tally.counts("other") == {}
+        # ...but only the actions that run or failed have rows
+        assert sorted(a.op for a in tally.iter_actions()) == ["error", "upload"]
+        assert len(list(rows.iter_actions())) == 303
+        assert tally.pending_count("j") == 1 and tally.failed_count("j") == 1
+
+
+def test_tallies_are_replaced_by_each_plan_and_cleared_with_the_job(tmp_path: Path) -> None:
+    with Checkpoint(tmp_path / "s") as cp:
+        cp.store_plan("j", _unchanged_plan(), gen="1", unchanged_rows=False)
+        cp.store_plan("k", [Action("k", "same", "z", 1)], gen="1", unchanged_rows=False)
+        cp.store_plan("j", [Action("j", "same", "only", 7)], gen="2", unchanged_rows=False)
+        assert cp.counts()["j"] == {"same": {"skipped": 1, "bytes": 7, "sent": 0}}
+        cp.store_plan("j", [Action("j", "upload", "u", 1)], gen="3", unchanged_rows=False)
+        assert set(cp.counts()["j"]) == {"upload"}  # no tally left from the plan before
+
+        def broken() -> object:
+            yield Action("k", "same", "z", 1)
+            raise RuntimeError("listing failed")
+
+        with pytest.raises(RuntimeError):
+            cp.store_plan("k", broken(), gen="2", unchanged_rows=False)  # type: ignore[arg-type]
+        assert "k" not in cp.counts()  # a failed plan counts nothing, like it keeps no rows
+        cp.store_plan("k", [Action("k", "same", "z", 1)], gen="3", unchanged_rows=False)
+        cp.clear_job("k")
+        assert "k" not in cp.counts()
+
+
+def test_read_only_view_of_a_file_from_before_tallies(tmp_path: Path) -> None:
+    p = tmp_path / "old"
+    with Checkpoint(p) as cp:
+        cp.store_plan("j", _unchanged_plan(), gen="g")
+    with sqlite3.connect(p) as db:
+        db.execute("DROP TABLE tallies")
+    with Checkpoint(p, create=False, readonly=True) as ro:
+        assert ro.counts()["j"]["same"]["skipped"] == 300
+    with Checkpoint(p) as rw:  # a writer adds the table
+        rw.store_plan("j", _unchanged_plan(), gen="h", unchanged_rows=False)
+        assert rw.counts()["j"]["same"]["skipped"] == 300
