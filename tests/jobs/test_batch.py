@@ -143,6 +143,14 @@ def test_select_lists_only_the_prefix_and_filters() -> None:
     actions = list(KIND.plan(spec, ctx_for(spec, client)))
     assert [(a.op, a.key, a.phase) for a in actions] == [("chtype", "logs/a.log", 0)]
     assert client.rsf.prefixes == ["logs/"]
+    assert client.rsf.read_ahead  # the next page is fetched while this one is planned
+
+
+def test_select_by_prefix_alone_keeps_every_listed_entry() -> None:
+    client = FakeClient(rsf=FakeRsf([Listed("logs/a.log"), Listed("logs/b.txt"), Listed("x/c.log")]))
+    spec = job(select={"prefix": "logs/"}, op={"delete": {}})
+    actions = list(KIND.plan(spec, ctx_for(spec, client)))
+    assert [(a.op, a.key, a.phase) for a in actions] == [("delete", "logs/a.log", 1), ("delete", "logs/b.txt", 1)]
 
 
 @pytest.mark.parametrize(
