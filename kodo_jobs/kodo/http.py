@@ -177,6 +177,7 @@ _FORM = "application/x-www-form-urlencoded"
 
 
 def _has_header(headers: Mapping[str, str], name: str) -> bool:
+    """``name`` (lower case) among ``headers`` in any spelling."""
     return any(key.lower() == name for key in headers)
 
 
@@ -357,7 +358,6 @@ class HttpClient:
             sent.update(auth.sign(method, url, sent, body))  # type: ignore[attr-defined]
         if not _has_header(sent, "user-agent"):
             sent["User-Agent"] = _USER_AGENT
-        safe_url = redact_url(url)
         started = time.perf_counter()
         try:
             resp = pool.urlopen(method, target, body=body, headers=sent, retries=False, redirect=False,
@@ -366,13 +366,14 @@ class HttpClient:
         except (u3.ReadTimeoutError, u3.ConnectTimeoutError) as exc:
             if isinstance(exc, u3.NewConnectionError):  # refused / unresolvable: not a timeout
                 raise errors.TransportError("no answer: ConnectionError", method=method,
-                                            url=safe_url) from exc
+                                            url=redact_url(url)) from exc
             kind = "ReadTimeout" if isinstance(exc, u3.ReadTimeoutError) else "ConnectTimeout"
-            raise errors.RequestTimeout(f"timed out: {kind}", method=method, url=safe_url) from exc
+            raise errors.RequestTimeout(f"timed out: {kind}", method=method, url=redact_url(url)) from exc
         except u3.SSLError as exc:
-            raise errors.TransportError("no answer: SSLError", method=method, url=safe_url) from exc
+            raise errors.TransportError("no answer: SSLError", method=method, url=redact_url(url)) from exc
         except (u3.HTTPError, OSError) as exc:
-            raise errors.TransportError("no answer: ConnectionError", method=method, url=safe_url) from exc
+            raise errors.TransportError("no answer: ConnectionError", method=method,
+                                        url=redact_url(url)) from exc
         elapsed = time.perf_counter() - started
         hooks = self.session.hooks.get("response")
         if hooks:
