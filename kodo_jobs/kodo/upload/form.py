@@ -1,7 +1,7 @@
 """Form upload (``POST /`` multipart on an up host): one request per object, with crc32.
 
 Small contents are sent as one ``bytes`` body; larger files are streamed from disk in 1 MiB
-chunks through a sized iterable (so ``requests`` sends a Content-Length, not chunked
+chunks through a sized iterable (so the http seam sends a Content-Length, not chunked
 encoding), and the file's crc32 is computed in a first pass.
 """
 
@@ -39,8 +39,8 @@ class MultipartBody:
         return self._length
 
     def payload(self) -> bytes | MultipartBody:
-        """What to hand to ``requests``: plain bytes when the body is in memory (sent together
-        with the headers in one write; an iterable costs a second write per request), else self."""
+        """What to hand to the http seam: plain bytes when the body is in memory (one write of a
+        known length; an iterable costs a write per segment), else self (streamed from disk)."""
         if len(self._segments) == 1 and isinstance(self._segments[0], bytes):
             return self._segments[0]
         return self
@@ -74,7 +74,7 @@ def build_form(
 ) -> MultipartBody:
     """The multipart body: token, key, crc32, ``x:`` vars, ``x-qn-meta-`` pairs, then the file."""
     boundary = uuid.uuid4().hex
-    head = [_field(boundary, "token", token)]
+    head: list[bytes] = [_field(boundary, "token", token)]
     if key is not None:
         head.append(_field(boundary, "key", key))
     if crc32:
@@ -88,7 +88,8 @@ def build_form(
                  f"filename=\"{_quote(fname)}\"\r\nContent-Type: {mime_type}\r\n\r\n").encode())
     tail = f"\r\n--{boundary}--\r\n".encode()
     if isinstance(content, bytes):
-        return MultipartBody([b"".join(head) + content + tail], boundary)
+        head += (content, tail)
+        return MultipartBody([b"".join(head)], boundary)  # one copy of the content, not two
     path, size = content
     return MultipartBody([b"".join(head), _FileSlice(path, size), tail], boundary)
 
