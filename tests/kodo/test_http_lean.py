@@ -344,3 +344,62 @@ def test_caller_session_keeps_requests_on_that_session(serve: Any) -> None:
     assert server.seen[0].headers["User-Agent"].startswith("python-requests")
     assert http._pools == {}
     session.close()
+
+
+@pytest.fixture
+def tls_server(tmp_path: Any) -> Iterator[tuple[str, str]]:
+    """A one-thread https server with a fresh self-signed certificate for 127.0.0.1:
+    ``(base URL, certificate path)``."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def run() -> None:
+        while True:
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(raw, server_side=True) as conn:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Reqid: tls\r\n\r\n{\"ok\":1}")
+            except (OSError, ssl.SSLError):
+                raw.close()  # the client refused our certificate
+
+    threading.Thread(target=run, daemon=True).start()
+    yield f"https://127.0.0.1:{listener.getsockname()[1]}", str(cert)
+    listener.close()
+
+
+def test_https_verifies_certificates_like_requests(tls_server: tuple[str, str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    url, cert = tls_server
+    lean, via_requests = HttpClient(), HttpClient(session=requests.Session())
+    with pytest.raises(errors.TransportError) as info:  # self-signed: not in certifi's bundle
+        lean.request("GET", [url], "/x")
+    assert info.value.message == "no answer: SSLError"
+    with pytest.raises(errors.TransportError) as info:
+        via_requests.request("GET", [url], "/x")
+    assert info.value.message == "no answer: SSLError"
+    lean.close()
+    monkeypatch.setattr("requests.utils.DEFAULT_CA_BUNDLE_PATH", cert)  # trust it: the request goes through
+    trusted = HttpClient()
+    resp = trusted.request("GET", [url], "/x")
+    assert resp.json() == {"ok": 1} and resp.reqid == "tls"
+    trusted.close()
+    via_requests.session.close()
