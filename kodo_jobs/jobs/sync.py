@@ -62,6 +62,9 @@ class DeleteLimitExceeded(KodoJobsError):
     """The plan would delete more objects than ``max_delete`` allows; nothing was run (exit 1)."""
 
 
+_OPS = {Verdict.MISSING: "upload", Verdict.DIFFER: "update", Verdict.MATCH: "same"}
+
+
 def _remote_side(entry: Any) -> Side:
     return Side(int(entry.fsize), int(entry.put_time_100ns) * 100, str(entry.hash))
 
@@ -93,6 +96,8 @@ class _Planner:
         except PatternError as exc:
             raise SyncInputError(f"job {self.job}: {exc}") from exc
         self.hasher = Hasher(ctx.state)
+        self.by_etag = spec.compare == "etag"
+        self.all_selected = self.filter.is_empty
         self.remote_total = 0
         self.deletes = 0
         self.delete_samples: list[str] = []
@@ -117,11 +122,11 @@ class _Planner:
 
     def want_hash(self, pair: Pair) -> HashRequest | None:
         local, remote = pair
-        if not isinstance(local, LocalFile) or remote is None or self.spec.compare != "etag":
+        if remote is None or type(local) is not LocalFile or not self.by_etag or remote.fsize != local.size:
             return None
-        if int(remote.fsize) != local.size or not self._remote_selected(remote):
+        if not self.all_selected and not self._remote_selected(remote):
             return None
-        part_size = _hash_part_size(str(remote.hash), self.spec, local.size)
+        part_size = _hash_part_size(remote.hash, self.spec, local.size)
         if part_size is None:
             return None
         return HashRequest(local.path, local.size, local.mtime_ns, part_size)
@@ -134,13 +139,36 @@ class _Planner:
                           self.classify, self.counts)
 
     def classify(self, local: WalkRecord | None, remote: Any, hashed: HashResult | None) -> Action | None:
+        if type(local) is LocalFile:
+            if len(local.key) > MAX_KEY_BYTES // 4 and _too_long(local.key):
+                return Action(self.job, "error", local.key, local.size,
+                              params={"path": local.path, "message": f"key longer than {MAX_KEY_BYTES} bytes"})
+            if remote is None:  # the common case of a first sync, kept short
+                return Action(self.job, "upload", local.key, local.size,
+                              params={"path": local.path, "mtime_ns": local.mtime_ns})
+            return self._compare(local, remote, hashed)
+        return self._classify_other(local, remote)
+
+    def _compare(self, local: LocalFile, remote: Any, hashed: HashResult | None) -> Action:
+        """A file and its object: upload, update or same (the verdict of :mod:`.sync_compare`)."""
+        params: dict[str, Any] = {"path": local.path, "mtime_ns": local.mtime_ns}
+        source = Side(local.size, local.mtime_ns)
+        dest = _remote_side(remote)
+        if hashed is not None:
+            if hashed.etag is None:
+                return Action(self.job, "error", local.key, local.size,
+                              params={"path": local.path, "message": hashed.error or "cannot hash"})
+            source = Side(local.size, local.mtime_ns, hashed.etag)
+            params["etag"] = hashed.etag
+        elif needs_etag(source, dest, self.spec.compare):
+            # the remote hash cannot be reproduced locally (another tool's v2 part size): differ
+            source = Side(local.size, local.mtime_ns, "")
+        params["remote_hash"] = dest.etag
+        return Action(self.job, _OPS[verdict(source, dest, self.spec.compare)], local.key, local.size, params=params)
+
+    def _classify_other(self, local: WalkRecord | None, remote: Any) -> Action | None:
+        """Everything but a readable file: an unreadable one, a filtered one, a remote-only key."""
         job = self.job
-        if type(local) is LocalFile and len(local.key) > MAX_KEY_BYTES // 4 and _too_long(local.key):
-            return Action(job, "error", local.key, local.size,
-                          params={"path": local.path, "message": f"key longer than {MAX_KEY_BYTES} bytes"})
-        if remote is None and type(local) is LocalFile:  # the common case of a first sync, kept short
-            return Action(job, "upload", local.key, local.size,
-                          params={"path": local.path, "mtime_ns": local.mtime_ns})
         if isinstance(local, WalkError):
             if remote is not None and remote.key != local.key:
                 # below an unreadable directory: never deleted (the error also blocks phase 1)
@@ -149,37 +177,19 @@ class _Planner:
             return Action(job, "error", local.key, params={"path": local.path, "message": local.message})
         if isinstance(local, Filtered):
             return Action(job, "skip", local.key, params={"path": local.path, "reason": local.reason})
-        if local is None and remote is not None and not self._remote_selected(remote):
+        assert local is None and remote is not None
+        if not self._remote_selected(remote):
             return Action(job, "skip", str(remote.key), int(remote.fsize), params={"reason": "filtered"})
-        if local is None:
-            assert remote is not None
-            if not self.spec.delete:
-                return None
-            soft = self.spec.soft_delete
-            if soft is not None and soft.trash_prefix and str(remote.key).startswith(str(soft.trash_prefix)):
-                return Action(job, "skip", str(remote.key), int(remote.fsize), params={"reason": "in the trash"})
-            self.deletes += 1
-            if len(self.delete_samples) < 5:
-                self.delete_samples.append(str(remote.key))
-            return Action(job, "delete", str(remote.key), int(remote.fsize), phase=1,
-                          params=self._delete_params(remote))
-        params: dict[str, Any] = {"path": local.path, "mtime_ns": local.mtime_ns}
-        source = Side(local.size, local.mtime_ns)
-        dest = _remote_side(remote) if remote is not None else None
-        if hashed is not None:
-            if hashed.etag is None:
-                return Action(job, "error", local.key, local.size,
-                              params={"path": local.path, "message": hashed.error or "cannot hash"})
-            source = Side(local.size, local.mtime_ns, hashed.etag)
-            params["etag"] = hashed.etag
-        elif needs_etag(source, dest, self.spec.compare):
-            # the remote hash cannot be reproduced locally (another tool's v2 part size): differ
-            source = Side(local.size, local.mtime_ns, "")
-        result = verdict(source, dest, self.spec.compare)
-        if dest is not None:
-            params["remote_hash"] = dest.etag
-        op = {Verdict.MISSING: "upload", Verdict.DIFFER: "update", Verdict.MATCH: "same"}[result]
-        return Action(job, op, local.key, local.size, params=params)
+        if not self.spec.delete:
+            return None
+        soft = self.spec.soft_delete
+        if soft is not None and soft.trash_prefix and str(remote.key).startswith(str(soft.trash_prefix)):
+            return Action(job, "skip", str(remote.key), int(remote.fsize), params={"reason": "in the trash"})
+        self.deletes += 1
+        if len(self.delete_samples) < 5:
+            self.delete_samples.append(str(remote.key))
+        return Action(job, "delete", str(remote.key), int(remote.fsize), phase=1,
+                      params=self._delete_params(remote))
 
     def _delete_params(self, remote: Any) -> dict[str, Any]:
         params: dict[str, Any] = {"hash": str(remote.hash)}

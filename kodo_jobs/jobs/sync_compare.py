@@ -31,9 +31,8 @@ Compare modes (``compare:`` in the manifest):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 CompareMode = Literal["etag", "size", "size-mtime"]
 COMPARE_MODES: tuple[CompareMode, ...] = ("etag", "size", "size-mtime")
@@ -48,9 +47,11 @@ class Verdict(StrEnum):
     EXTRA = "extra"
 
 
-@dataclass(frozen=True, slots=True)
-class Side:
-    """One side of a comparison: size in bytes, modification time in ns, qetag if known."""
+class Side(NamedTuple):
+    """One side of a comparison: size in bytes, modification time in ns, qetag if known.
+
+    A named tuple: the planner builds two per compared key, and a tuple is built several
+    times faster than a frozen dataclass."""
 
     size: int
     time_ns: int
