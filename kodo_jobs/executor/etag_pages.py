@@ -57,7 +57,7 @@ class EtagPages:
         rows = self._db.execute(
             "SELECT path, size, mtime_ns, etag FROM hash_cache WHERE path >= ? ORDER BY path LIMIT ?",
             (start, self._rows)).fetchall()
-        self._values = {str(r[0]): (int(r[1]), int(r[2]), str(r[3])) for r in rows}
+        self._values = {r[0]: (r[1], r[2], r[3]) for r in rows}  # the columns' types already
         self._low = start
         self._high = str(rows[-1][0]) if len(rows) >= self._rows else None
 

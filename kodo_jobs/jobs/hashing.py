@@ -193,6 +193,8 @@ class _Stream(Generic[T]):
         self.items = items
         self.want = want
         self.misses = 0
+        self.hits = 0
+        self.etag_for = hasher._state.etag_for
         self.pool: ProcessPoolExecutor | None = None
         self.starting: threading.Thread | None = None
         self.pool_up = threading.Event()
@@ -224,6 +226,8 @@ class _Stream(Generic[T]):
                     yield from self._drain(block=False)
             yield from self._drain(block=True, everything=True)
         finally:
+            self.hasher._count(hits=self.hits)
+            self.hits = 0
             if self.starting is not None:
                 self.starting.join()
             if self.pool is not None:
@@ -252,9 +256,9 @@ class _Stream(Generic[T]):
 
     def _add(self, request: HashRequest) -> _Slot:
         hasher = self.hasher
-        cached = hasher.lookup(request)
+        cached = self.etag_for(cache_path(request), request.size, request.mtime_ns)
         if cached is not None:
-            hasher._count(hits=1)
+            self.hits += 1  # added to the hasher's count when the stream ends
             return HashResult(cached, cached=True)
         self.misses += 1
         if self.misses <= INLINE_FIRST or hasher.processes < 2 or not self._pool_up():
