@@ -68,17 +68,18 @@ def manifest_dir(manifest: Any, path: Path) -> Path:
 
 def plan_job(spec: Any, ctx: JobContext, checkpoint: Checkpoint, *, gen: str,
              keep_done_of: Collection[str] = (), shard: tuple[int, int] | None = None,
-             actions: Iterable[Action] | None = None) -> dict[str, OpCount]:
+             actions: Iterable[Action] | None = None, unchanged_rows: bool | None = None) -> dict[str, OpCount]:
     """Stream one job's plan (or the given saved ``actions``) into ``checkpoint``; counts per op.
 
-    A real run stores unchanged (``same``/``skip``) actions as counts only; a dry run (``plan``,
-    ``run --dry-run``) keeps their rows so that ``plan --all``/``--json``/``-o`` can list them.
+    ``unchanged_rows``: whether unchanged (``same``/``skip``) actions get a row each (to be
+    listed: ``plan --all``/``--json``/``-o``) or are only counted. Default: rows in a dry run
+    (``plan``, ``run --dry-run``), counts in a real run, which never lists them.
     """
     source = actions if actions is not None else KINDS[spec.kind].plan(spec, ctx)
     if shard is not None:
         source = (a for a in source if in_shard(a.key, shard))
     return checkpoint.store_plan(spec.name, source, gen=gen, keep_done_of=keep_done_of,
-                                 unchanged_rows=bool(ctx.dry_run))
+                                 unchanged_rows=bool(ctx.dry_run) if unchanged_rows is None else unchanged_rows)
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:

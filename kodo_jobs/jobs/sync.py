@@ -66,7 +66,7 @@ _OPS = {Verdict.MISSING: "upload", Verdict.DIFFER: "update", Verdict.MATCH: "sam
 
 
 def _remote_side(entry: Any) -> Side:
-    return Side(int(entry.fsize), int(entry.put_time_100ns) * 100, str(entry.hash))
+    return Side(entry.fsize, entry.put_time_100ns * 100, entry.hash)
 
 
 def _hash_part_size(remote_hash: str, spec: Any, size: int) -> int | None:
@@ -96,6 +96,7 @@ class _Planner:
         except PatternError as exc:
             raise SyncInputError(f"job {self.job}: {exc}") from exc
         self.hasher = Hasher(ctx.state)
+        self.compare = spec.compare
         self.by_etag = spec.compare == "etag"
         self.all_selected = self.filter.is_empty
         self.remote_total = 0
@@ -151,20 +152,20 @@ class _Planner:
 
     def _compare(self, local: LocalFile, remote: Any, hashed: HashResult | None) -> Action:
         """A file and its object: upload, update or same (the verdict of :mod:`.sync_compare`)."""
-        params: dict[str, Any] = {"path": local.path, "mtime_ns": local.mtime_ns}
-        source = Side(local.size, local.mtime_ns)
         dest = _remote_side(remote)
-        if hashed is not None:
-            if hashed.etag is None:
-                return Action(self.job, "error", local.key, local.size,
-                              params={"path": local.path, "message": hashed.error or "cannot hash"})
+        if hashed is None:
+            source = Side(local.size, local.mtime_ns)
+            if needs_etag(source, dest, self.compare):
+                # the remote hash cannot be reproduced locally (another tool's v2 part size): differ
+                source = Side(local.size, local.mtime_ns, "")
+            params = {"path": local.path, "mtime_ns": local.mtime_ns, "remote_hash": dest.etag}
+        elif hashed.etag is None:
+            return Action(self.job, "error", local.key, local.size,
+                          params={"path": local.path, "message": hashed.error or "cannot hash"})
+        else:
             source = Side(local.size, local.mtime_ns, hashed.etag)
-            params["etag"] = hashed.etag
-        elif needs_etag(source, dest, self.spec.compare):
-            # the remote hash cannot be reproduced locally (another tool's v2 part size): differ
-            source = Side(local.size, local.mtime_ns, "")
-        params["remote_hash"] = dest.etag
-        return Action(self.job, _OPS[verdict(source, dest, self.spec.compare)], local.key, local.size, params=params)
+            params = {"path": local.path, "mtime_ns": local.mtime_ns, "etag": hashed.etag, "remote_hash": dest.etag}
+        return Action(self.job, _OPS[verdict(source, dest, self.compare)], local.key, local.size, params=params)
 
     def _classify_other(self, local: WalkRecord | None, remote: Any) -> Action | None:
         """Everything but a readable file: an unreadable one, a filtered one, a remote-only key."""
