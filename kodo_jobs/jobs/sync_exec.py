@@ -116,6 +116,7 @@ def _upload_kwargs(spec: Any, path: str, mtime_ns: int) -> dict[str, Any]:
         "mime_type": up.mime_type,
         "metadata": metadata or None,
         "custom_vars": dict(up.custom_vars) or None,
+        "part_md5": bool(up.part_md5),
     }
 
 

@@ -446,11 +446,11 @@ def test_interrupted_chunked_upload_resumes_with_only_the_missing_parts(
     real = getattr(ResumableApi, method)
     calls: list[int] = []
 
-    def flaky(self: Any, *args: Any) -> Any:
+    def flaky(self: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         if len(calls) == 2 and failing[0]:  # the second part fails for good in the first run
             raise errors.Forbidden("refused by the test", status=403)
-        return real(self, *args)
+        return real(self, *args, **kwargs)
 
     failing = [True]
     monkeypatch.setattr(ResumableApi, method, flaky)
@@ -517,10 +517,10 @@ def test_changed_file_restarts_its_upload_and_aborts_the_stale_one(
 
     real = ResumableApi.upload_part
 
-    def fail_second(self: Any, *args: Any) -> Any:
+    def fail_second(self: Any, *args: Any, **kwargs: Any) -> Any:
         if args[-2] == 2:  # part number 2
             raise errors.Forbidden("refused by the test", status=403)
-        return real(self, *args)
+        return real(self, *args, **kwargs)
 
     monkeypatch.setattr(ResumableApi, "upload_part", fail_second)
     upload = {"resumable": "v2", "threshold": "1MiB", "part_size": "1MiB", "part_concurrency": 1}

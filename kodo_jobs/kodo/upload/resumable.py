@@ -122,9 +122,11 @@ class ResumableApi:
         return str(upload_id), int(expire)
 
     def upload_part(self, hosts: Sequence[str], token: str, bucket: str, key: str | None, upload_id: str,
-                    number: int, data: bytes) -> str:
-        """PUT one part (Content-MD5 as lower-case hex, as the SDK sends it); returns its etag."""
-        headers = dict(OCTET, **{"Content-MD5": hashlib.md5(data).hexdigest()})
+                    number: int, data: bytes, *, content_md5: bool = True) -> str:
+        """PUT one part; returns its etag. ``content_md5``: send the part's MD5 (lower-case hex, as
+        the SDK does) so the server refuses a part damaged on the way; it is optional in the
+        protocol and costs an MD5 pass over every byte on the client."""
+        headers = dict(OCTET, **{"Content-MD5": hashlib.md5(data).hexdigest()}) if content_md5 else OCTET
         resp = self._http.request("PUT", hosts, f"/buckets/{bucket}/objects/{_obj(key)}/uploads/{upload_id}/{number}",
                                   data=data, headers=headers, auth=UpTokenAuth(token), restart_codes=(612,))
         etag = resp.json_object().get("etag")

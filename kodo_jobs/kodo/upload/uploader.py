@@ -97,9 +97,12 @@ class Uploader:
         metadata: Mapping[str, str] | None = None, custom_vars: Mapping[str, str] | None = None,
         resume: UploadState | None = None, on_state: Callable[[UploadState], None] | None = None,
         on_progress: Callable[[int], None] | None = None, upload_host: str | None = None,
-        fname: str | None = None, should_stop: Callable[[], bool] | None = None,
+        fname: str | None = None, should_stop: Callable[[], bool] | None = None, part_md5: bool = True,
     ) -> UploadResult:
-        """Upload ``path`` as ``bucket/key`` (see the module docstring for the whole contract)."""
+        """Upload ``path`` as ``bucket/key`` (see the module docstring for the whole contract).
+
+        ``part_md5``: v2 parts carry a Content-MD5 (the SDK's behaviour; see
+        :meth:`ResumableApi.upload_part`)."""
         if version not in ("v1", "v2"):
             raise ValueError("version must be 'v1' or 'v2'")
         if threshold < 0 or part_concurrency < 1:
@@ -144,7 +147,7 @@ class Uploader:
         plan = plan_parts(size, psize)
         todo = missing_parts(plan, state.finished_numbers)
         state = self._send_parts(path, state, todo, hosts, token, part_concurrency, on_state, on_progress,
-                                 should_stop)
+                                 should_stop, part_md5=part_md5)
         done = state.finished_numbers
         if any(p.number not in done for p in plan):
             raise errors.ServerError("some parts were not uploaded")
@@ -170,6 +173,7 @@ class Uploader:
         self, path: str, state: UploadState, todo: tuple[Part, ...], hosts: tuple[str, ...],
         token: Callable[[], str], concurrency: int, on_state: Callable[[UploadState], None] | None,
         on_progress: Callable[[int], None] | None, should_stop: Callable[[], bool] | None = None,
+        *, part_md5: bool = True,
     ) -> UploadState:
         """Send ``todo`` with at most ``concurrency`` parts in flight; each new part is started
         only after ``should_stop`` said no, so a stop costs at most the parts already running."""
@@ -183,7 +187,7 @@ class Uploader:
                 blk = self.resumable.mkblk(hosts, token(), part.size, data)
                 return FinishedPart(part.number, blk.ctx, part.size), blk.expired_at or None
             etag = self.resumable.upload_part(hosts, token(), state.bucket, state.key, state.upload_id,
-                                              part.number, data)
+                                              part.number, data, content_md5=part_md5)
             return FinishedPart(part.number, etag, part.size), None
 
         workers = min(concurrency, len(todo))
