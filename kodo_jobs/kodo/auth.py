@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from requests import PreparedRequest
-from requests.auth import AuthBase
 
 from . import clock
 from .config import Credentials
+
+if TYPE_CHECKING:
+    from requests import PreparedRequest
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
@@ -109,11 +109,13 @@ def _path_query(url: str) -> tuple[str, str]:
     return (f"{path}?{parts.query}" if parts.query else path), parts.netloc
 
 
-class Signer(AuthBase):
+class Signer:
     """A request signer: :meth:`sign` gives the headers to add for one request.
 
-    ``__call__`` (the ``requests`` auth protocol) delegates to :meth:`sign` with the prepared
-    request's method, URL, headers and body, so both transports sign the same way.
+    ``__call__`` (the ``requests`` auth protocol: any callable taking and returning the prepared
+    request) delegates to :meth:`sign` with the prepared request's method, URL, headers and
+    body, so both transports sign the same way. Not an ``AuthBase`` subclass, so importing the
+    signers does not import ``requests``.
     """
 
     def sign(self, method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, str]:

@@ -9,10 +9,8 @@ Thread-safe: share one client between worker threads (the session pool is sized 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import requests
 
 from .auth import QBoxAuth, QiniuAuth
 from .cdn import CdnApi
@@ -28,6 +26,9 @@ from .upload.form import FormUploader
 from .upload.resumable import ResumableApi
 from .upload.uploader import Uploader
 from .urls import UrlSigner
+
+if TYPE_CHECKING:
+    import requests
 
 
 class KodoClient:

@@ -15,16 +15,16 @@ exceeds :data:`SKEW_WARN_SECONDS`, so tokens stay valid on both clocks.
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
-
-import requests
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from .http import HttpClient
+
+if TYPE_CHECKING:
+    import requests
 
 SKEW_WARN_SECONDS = 60.0
 """Above this difference the run warns and widens deadlines."""
@@ -35,6 +35,8 @@ _lock = threading.Lock()
 
 def measure_skew(http: HttpClient, base_url: str) -> float | None:
     """``server - local`` seconds from the ``Date`` of ``GET <base_url>/``; None when unknown."""
+    import requests
+
     try:
         connect, read = http.timeouts.as_tuple()
         resp = http.session.get(base_url.rstrip("/") + "/", timeout=(min(connect, 5.0), min(read, 5.0)),
@@ -47,7 +49,13 @@ def measure_skew(http: HttpClient, base_url: str) -> float | None:
 
 def skew_from_response(resp: requests.Response, received: float | None = None) -> float | None:
     """``server - local`` seconds from a response's ``Date`` (None without a usable one)."""
-    header = resp.headers.get("Date")
+    return skew_from_headers(resp.headers, resp.elapsed.total_seconds(), received)
+
+
+def skew_from_headers(headers: Mapping[str, str], elapsed: float, received: float | None = None) -> float | None:
+    """``server - local`` seconds from an answer's ``Date`` header, taken as the middle of a
+    round trip of ``elapsed`` seconds that ended at ``received`` (default: now)."""
+    header = headers.get("Date")
     if not header:
         return None
     try:
@@ -55,28 +63,26 @@ def skew_from_response(resp: requests.Response, received: float | None = None) -
     except (TypeError, ValueError):
         return None
     now = time.time() if received is None else received
-    return server - (now - resp.elapsed.total_seconds() / 2)
+    return server - (now - elapsed / 2)
 
 
 def watch_first_response(http: HttpClient, on_skew: Callable[[float], None]) -> None:
-    """Call ``on_skew(skew)`` once, from the first response of ``http``'s session with a ``Date``.
+    """Call ``on_skew(skew)`` once, from the first answer ``http`` gets with a ``Date``.
 
     Costs no request: the run's first real call (usually the listing, which comes before any
-    token is signed) carries the measurement. The hook removes itself once it has fired.
+    token is signed) carries the measurement. The observer removes itself once it has fired.
     """
     fired = threading.Event()
 
-    def hook(resp: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    def observer(headers: Mapping[str, str], elapsed: float) -> None:
         if not fired.is_set():
-            skew = skew_from_response(resp)
+            skew = skew_from_headers(headers, elapsed)
             if skew is not None and not fired.is_set():
                 fired.set()
-                with contextlib.suppress(ValueError):
-                    http.session.hooks["response"].remove(hook)
+                http.unobserve(observer)
                 on_skew(skew)
-        return resp
 
-    http.session.hooks.setdefault("response", []).append(hook)
+    http.observe(observer)
 
 
 def set_slack(seconds: float) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
-
-import requests
+from typing import TYPE_CHECKING, BinaryIO
 
 from . import errors
 from .http import HttpClient, error_for_status, redact_url
+
+if TYPE_CHECKING:
+    import requests
 
 CHUNK = 256 * 1024
 """Bytes per read from the socket (and per ``on_bytes`` call)."""
@@ -42,6 +43,8 @@ def download_to(http: HttpClient, url: str, out: BinaryIO, *, offset: int = 0,
     returned as a finished download with ``written=0`` when the offset equals the object size.
     ``on_bytes`` is called after every chunk (progress and bandwidth pacing hook).
     """
+    import requests  # only downloads (and hooks, probes) use the requests session
+
     headers = {"Range": f"bytes={offset}-"} if offset > 0 else {}
     safe = redact_url(url)
     try:

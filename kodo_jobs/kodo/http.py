@@ -18,27 +18,29 @@ passes its own ``session=`` keeps every request on that session (it may mount ad
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import email.utils
 import json
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-import requests
 import urllib3
-from requests.adapters import HTTPAdapter
-from requests.auth import AuthBase
-from requests.structures import CaseInsensitiveDict
-from requests.utils import requote_uri
 from urllib3 import exceptions as u3
 
 from . import errors
 from .config import Timeouts
+
+if TYPE_CHECKING:
+    import requests
+
+    AuthBase = Callable[[requests.PreparedRequest], requests.PreparedRequest]
+    """A ``requests`` auth: our signers, or any callable that edits the prepared request."""
 
 _SECRET_PARAMS = re.compile(r"(?i)([?&](?:token|sign|e)=)[^&#]*")
 
@@ -222,6 +224,9 @@ def _hook_response(method: str, url: str, headers: Mapping[str, str], body: Any,
     """What a response hook sees of a lean request: a real ``requests.Response`` with
     ``request.method``/``url``/``headers``, ``status_code``, ``headers``, ``url``, ``elapsed``
     and the content (built only when a hook is registered)."""
+    import requests
+    from requests.structures import CaseInsensitiveDict
+
     req = requests.PreparedRequest()
     req.method, req.url, req.headers = method, url, CaseInsensitiveDict(headers)
     req.body = body if isinstance(body, (bytes, str)) or body is None else None
@@ -236,9 +241,29 @@ def _hook_response(method: str, url: str, headers: Mapping[str, str], body: Any,
     return resp
 
 
+ResponseObserver = Callable[[Mapping[str, str], float], None]
+"""Called with every answer's headers and the seconds it took (see :meth:`HttpClient.observe`)."""
+
+
+def _new_session(pool_size: int) -> requests.Session:
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    session = requests.Session()
+    # no proxies/netrc from the environment: about 30% less CPU per request, and a
+    # job runner must not be redirected by a stray HTTP_PROXY
+    session.trust_env = False
+    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 class HttpClient:
     """urllib3 pools per base URL (the lean path) or one caller-given ``requests.Session``, and
-    the host failover walk. ``session`` is a pooled ``requests.Session`` (``trust_env=False``)."""
+    the host failover walk. ``session`` is a pooled ``requests.Session`` (``trust_env=False``),
+    created on first use: a run that only talks through the lean path never imports
+    ``requests`` (about 30 ms of start-up with its charset detection and cookie jar)."""
 
     def __init__(self, timeouts: Timeouts = Timeouts(), *, session: requests.Session | None = None,
                  pool_size: int = 16) -> None:
@@ -250,15 +275,26 @@ class HttpClient:
         self._pools: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
         self._pools_lock = threading.Lock()
         self._u3_timeout: tuple[Timeouts, urllib3.Timeout] | None = None
-        if session is None:
-            session = requests.Session()
-            # no proxies/netrc from the environment: about 30% less CPU per request, and a
-            # job runner must not be redirected by a stray HTTP_PROXY
-            session.trust_env = False
-            adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-        self.session = session
+        self._session = session
+        self._observers: list[ResponseObserver] = []
+
+    @property
+    def session(self) -> requests.Session:
+        """The ``requests.Session`` (streaming downloads, probes, response hooks); made on first use."""
+        if self._session is None:
+            with self._pools_lock:
+                if self._session is None:
+                    self._session = _new_session(self._pool_size)
+        return self._session
+
+    def observe(self, observer: ResponseObserver) -> None:
+        """Call ``observer(headers, seconds)`` for every answer from now on (either path)."""
+        self._observers.append(observer)
+
+    def unobserve(self, observer: ResponseObserver) -> None:
+        """Stop calling ``observer`` (no error when it is not registered)."""
+        with contextlib.suppress(ValueError):
+            self._observers.remove(observer)
 
     def close(self) -> None:
         """Close the pooled connections (only of a session this object created)."""
@@ -266,8 +302,8 @@ class HttpClient:
             pools, self._pools = self._pools, {}
         for pool, _ in pools.values():
             pool.close()
-        if self._own_session:
-            self.session.close()
+        if self._own_session and self._session is not None:
+            self._session.close()
 
     def request(
         self, method: str, bases: Sequence[str], path: str, *,
@@ -349,6 +385,8 @@ class HttpClient:
                               doseq=True)
             url += ("&" if "?" in url else "?") + query
         if _PLAIN_URL.fullmatch(url) is None:
+            from requests.utils import requote_uri
+
             url = requote_uri(url)
         target = url[len(origin):] if url.startswith(origin) else (urlsplit(url).path or "/")
         if not target.startswith("/"):
@@ -375,7 +413,10 @@ class HttpClient:
             raise errors.TransportError("no answer: ConnectionError", method=method,
                                         url=redact_url(url)) from exc
         elapsed = time.perf_counter() - started
-        hooks = self.session.hooks.get("response")
+        for observer in list(self._observers):
+            observer(resp.headers, elapsed)
+        session = self._session
+        hooks = session.hooks.get("response") if session is not None else None
         if hooks:
             answer = _hook_response(method, url, sent, body, resp.status, resp.headers, content, elapsed)
             for hook in list(hooks):
@@ -387,6 +428,8 @@ class HttpClient:
         headers: Mapping[str, str] | None, auth: AuthBase | None, restart_codes: tuple[int, ...],
         fusion: bool = False,
     ) -> KodoResponse:
+        import requests
+
         safe_url = redact_url(url)
         try:
             resp = self.session.request(
@@ -400,6 +443,8 @@ class HttpClient:
         except requests.RequestException as exc:
             raise errors.TransportError(f"no answer: {type(exc).__name__}", method=method,
                                         url=safe_url) from exc
+        for observer in list(self._observers):
+            observer(resp.headers, resp.elapsed.total_seconds())
         return _finish(method, resp.url or url, resp.status_code, content, resp.headers, restart_codes, fusion)
 
 
