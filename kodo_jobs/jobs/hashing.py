@@ -24,17 +24,20 @@ the cache.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Generic, NamedTuple, TypeVar
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from kodo_jobs.jobs.base import StateView
 from kodo_jobs.kodo.etag import BLOCK_SIZE
 from kodo_jobs.kodo.etag_batch import FileDone, FileJob, hash_file, hash_files
+
+if TYPE_CHECKING:  # the pool's modules load only when a pool starts (a resync rarely needs one)
+    import multiprocessing.context
+    from concurrent.futures import ProcessPoolExecutor
 
 INLINE_FIRST = 1024
 """Misses hashed inline before a process pool is started. The pool starts in a background
@@ -104,6 +107,8 @@ _Done = FileDone
 def _pool_context() -> multiprocessing.context.BaseContext:
     """``forkserver`` where there is one (workers fork from a clean single-threaded server: as safe
     as ``spawn``, and each starts faster), else ``spawn``; never a bare fork of this process."""
+    import multiprocessing
+
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["kodo_jobs.kodo.etag_batch"])  # hashing code only: see etag_batch
@@ -244,6 +249,8 @@ class _Stream(Generic[T]):
 
     def _start_pool(self) -> None:
         try:
+            from concurrent.futures import ProcessPoolExecutor
+
             pool = ProcessPoolExecutor(max_workers=self.hasher.processes, mp_context=_pool_context())
             self.pool = pool
             # one no-op per worker: every worker has imported the hashing code when they return
