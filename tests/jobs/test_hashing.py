@@ -149,7 +149,9 @@ def test_stream_falls_back_to_inline_without_processes(tmp_path: Path, monkeypat
         raise OSError("no processes in this sandbox")
 
     monkeypatch.setattr(hashing, "INLINE_FIRST", 2)
-    monkeypatch.setattr(hashing, "ProcessPoolExecutor", no_pool)
+    import concurrent.futures
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)  # imported when a pool starts
     reqs = _files(tmp_path, 12)
     hasher = Hasher(DictState(), processes=2)
     out = list(hasher.stream(reqs, _want))
