@@ -48,13 +48,11 @@ def stream_to_file(stream: IO[bytes], dest: Path, expected: int | None, *, with_
     digest = StreamDigest(with_md5=with_md5, with_crc=with_crc)
     received = 0
     try:
-        if expected is not None and expected <= IN_MEMORY and (limit is None or expected <= limit):
-            whole = _read_known(stream, expected)
+        if fits_in_memory(expected, limit):
+            assert expected is not None
+            whole, digest = read_in_memory(stream, expected, with_md5=with_md5, with_crc=with_crc)
             with open(dest, "wb") as out:
-                digest.update(whole)
                 out.write(whole)
-            if len(whole) != expected:
-                raise BadRequest(f"incomplete body: got {len(whole)} of {expected} bytes")
             return digest
         first = _read_batch(stream)
         received = len(first)
@@ -72,6 +70,23 @@ def stream_to_file(stream: IO[bytes], dest: Path, expected: int | None, *, with_
         remove_quietly(dest)
         raise
     return digest
+
+
+def fits_in_memory(expected: int | None, limit: int | None) -> bool:
+    """Whether a body of this announced length is read whole (see :data:`IN_MEMORY`)."""
+    return expected is not None and expected <= IN_MEMORY and (limit is None or expected <= limit)
+
+
+def read_in_memory(stream: IO[bytes], expected: int, *, with_md5: bool = True,
+                   with_crc: bool = True) -> tuple[bytes, StreamDigest]:
+    """The whole body (its length announced and :func:`fits_in_memory`) and its digests;
+    ``BadRequest`` when it is shorter than announced."""
+    whole = _read_known(stream, expected)
+    if len(whole) != expected:
+        raise BadRequest(f"incomplete body: got {len(whole)} of {expected} bytes")
+    digest = StreamDigest(with_md5=with_md5, with_crc=with_crc)
+    digest.update(whole)
+    return whole, digest
 
 
 def _read_known(stream: IO[bytes], size: int) -> bytes:

@@ -13,6 +13,16 @@ start-up.
   ``abort``; ``assemble_v2`` checks the complete request's part list (ascending, etags match,
   parts but the last >= 1 MiB) and concatenates the parts. Unknown or finished id -> 612.
 
+  Parts are written **in place** where they can be: a session's first part fixes its *stride*
+  (that part's size), and a part no larger than the stride, small enough to be read whole
+  (``bodies.IN_MEMORY``) and not already stored or being stored, is written at
+  ``(number - 1) * stride`` of one ``assembly`` file (its row's ``file`` is ``@<stride>``).
+  When a complete names exactly parts 1..N of the session, all in place, every part but the
+  last of the stride's size, the assembly file (cut after the last part) *is* the object: it is
+  hard-linked, not copied, which saves a second pass over every byte. Anything else (other part
+  sizes, re-uploads, gaps, subsets) is stored in a file per part and concatenated as before.
+  While a complete uses the assembly file, no part is written into it.
+
 The caller (``handlers/up.py``) stores the assembled object and then calls ``finish_v1`` /
 ``finish_v2``; a refused completion (614, 403 ...) leaves the session usable, as Kodo does.
 """
@@ -24,13 +34,20 @@ import binascii
 import hashlib
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from kodo_jobs.emulator.bodies import remove_quietly, stream_to_file, temp_path
+from kodo_jobs.emulator.bodies import (
+    fits_in_memory,
+    read_in_memory,
+    remove_quietly,
+    stream_to_file,
+    temp_path,
+)
 from kodo_jobs.emulator.db import Database
 from kodo_jobs.emulator.errors import BadContext, BadRequest, NoSuchUpload
 from kodo_jobs.emulator.etag import BLOCK, bin_from_block_sha1s, encode_bin, etag_from_parts
@@ -39,6 +56,8 @@ SESSION_SECONDS = 7 * 86400
 MIN_PART = 1024 * 1024
 MAX_PART = 1024 * 1024 * 1024
 MAX_PART_NUMBER = 10000
+ASSEMBLY = "assembly"
+"""The file of a v2 session that holds the parts written in place."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,13 @@ class Uploads:
     def __init__(self, db: Database, *, clock: Callable[[], float]) -> None:
         self.db = db
         self.clock = clock
+        self._place_lock = threading.Lock()
+        self._strides: dict[str, int] = {}
+        """uploadId -> stride of its in-place parts (rebuilt from the rows after a restart)."""
+        self._writing: set[tuple[str, int]] = set()
+        """(uploadId, part number) being written in place right now."""
+        self._sealed: set[str] = set()
+        """Sessions whose assembly file a complete is using: no in-place writes meanwhile."""
         self.purge_expired()
 
     def purge_expired(self) -> None:
@@ -214,26 +240,84 @@ class Uploads:
         self.session(upload_id, bucket, obj)
         if not 1 <= part_number <= MAX_PART_NUMBER:
             raise BadRequest(f"invalid partNumber {part_number}: 1..{MAX_PART_NUMBER}")
-        tmp = temp_path(self.db.tmp_dir, "part")
-        digest = stream_to_file(body, tmp, length, with_crc=False, limit=MAX_PART)
-        md5 = digest.md5 or ""
-        if content_md5 and not _md5_matches(content_md5, md5):
-            remove_quietly(tmp)
-            raise BadRequest("Content-MD5 does not match the part")
+        if fits_in_memory(length, MAX_PART):
+            assert length is not None
+            data, digest = read_in_memory(body, length, with_crc=False)
+            _check_md5(content_md5, digest.md5 or "")
+            stride = self._claim_in_place(upload_id, part_number, len(data))
+            if stride is not None:
+                try:
+                    self._write_in_place(upload_id, (part_number - 1) * stride, data)
+                    return self._record_part(upload_id, part_number, digest.size, digest.etag,
+                                             digest.md5 or "", f"@{stride}")
+                finally:
+                    with self._place_lock:
+                        self._writing.discard((upload_id, part_number))
+            tmp = temp_path(self.db.tmp_dir, "part")
+            with open(tmp, "wb") as out:
+                out.write(data)
+        else:
+            tmp = temp_path(self.db.tmp_dir, "part")
+            digest = stream_to_file(body, tmp, length, with_crc=False, limit=MAX_PART)
+            try:
+                _check_md5(content_md5, digest.md5 or "")
+            except BadRequest:
+                remove_quietly(tmp)
+                raise
         name = f"{part_number}-{uuid.uuid4().hex[:8]}"
         final = self.db.v2_dir / upload_id / name
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
+        return self._record_part(upload_id, part_number, digest.size, digest.etag, digest.md5 or "", name)
+
+    def _record_part(self, upload_id: str, part_number: int, size: int, etag: str, md5: str,
+                     name: str) -> PartInfo:
         put_time = int(self.clock())
         with self.db.tx() as c:
             old = c.execute("SELECT file FROM v2_parts WHERE upload_id = ? AND part_number = ?",
                             (upload_id, part_number)).fetchone()
             c.execute("INSERT OR REPLACE INTO v2_parts (upload_id, part_number, size, etag, md5, put_time, file)"
                       " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      (upload_id, part_number, digest.size, digest.etag, md5, put_time, name))
-        if old is not None and old[0] != name:
+                      (upload_id, part_number, size, etag, md5, put_time, name))
+        if old is not None and old[0] != name and not str(old[0]).startswith("@"):
             remove_quietly(self.db.v2_dir / upload_id / old[0])
-        return PartInfo(part_number, digest.size, digest.etag, md5, put_time)
+        return PartInfo(part_number, size, etag, md5, put_time)
+
+    def _claim_in_place(self, upload_id: str, part_number: int, size: int) -> int | None:
+        """The stride to write this part in place with, or None (a file of its own)."""
+        with self._place_lock:
+            if upload_id in self._sealed or (upload_id, part_number) in self._writing:
+                return None
+            stride = self._strides.get(upload_id)
+            rows = None
+            if stride is None:
+                rows = self.db.query("SELECT part_number, file FROM v2_parts WHERE upload_id = ?", (upload_id,))
+                stride = next((int(f[1:]) for _, f in rows if str(f).startswith("@")), None)
+                if stride is None:
+                    stride = size  # the session's first part in place fixes the stride
+                self._strides[upload_id] = stride
+            if size > stride or size == 0:
+                return None
+            if rows is None:
+                rows = self.db.query("SELECT part_number, file FROM v2_parts WHERE upload_id = ? AND part_number = ?",
+                                     (upload_id, part_number))
+            if any(n == part_number for n, _ in rows):
+                return None  # a re-upload: never overwrite bytes a stored row describes
+            self._writing.add((upload_id, part_number))
+            return stride
+
+    def _write_in_place(self, upload_id: str, offset: int, data: bytes) -> None:
+        folder = self.db.v2_dir / upload_id
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / ASSEMBLY, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.pwrite(fd, view, offset)
+                view = view[written:]
+                offset += written
+        finally:
+            os.close(fd)
 
     def list_parts(self, upload_id: str, bucket: str, obj: str, max_parts: int = 1000,
                    marker: int = 0) -> tuple[list[PartInfo], int, int]:
@@ -273,19 +357,59 @@ class Uploads:
             if row[1] < MIN_PART:
                 raise BadRequest(f"part {row[0]} is smaller than 1 MiB and is not the last part")
         dest = temp_path(self.db.tmp_dir, "complete")
+        sizes = [r[1] for r in chosen]
+        etag = etag_from_parts(sizes, [r[2] for r in chosen])
+        if self._link_assembly(upload_id, chosen, len(rows), dest):
+            return Assembled(dest, sum(sizes), etag, tuple(sizes))
+        folder = self.db.v2_dir / upload_id
         try:
-            if len(chosen) == 1:  # one part: the object is that file (a hard link, no copy)
-                _link_or_copy(self.db.v2_dir / upload_id / chosen[0][3], dest)
+            if len(chosen) == 1 and not str(chosen[0][3]).startswith("@"):
+                # one part: the object is that file (a hard link, no copy)
+                _link_or_copy(folder / chosen[0][3], dest)
             else:
                 with open(dest, "wb") as out:
-                    for row in chosen:
-                        with open(self.db.v2_dir / upload_id / row[3], "rb") as src:
-                            _copy(src, out)
+                    for number, size, _etag, name in chosen:
+                        if str(name).startswith("@"):
+                            with open(folder / ASSEMBLY, "rb") as src:
+                                _copy_range(src, out, (number - 1) * int(name[1:]), size)
+                        else:
+                            with open(folder / name, "rb") as src:
+                                _copy(src, out)
         except BaseException:
             remove_quietly(dest)
             raise
-        sizes = [r[1] for r in chosen]
-        return Assembled(dest, sum(sizes), etag_from_parts(sizes, [r[2] for r in chosen]), tuple(sizes))
+        return Assembled(dest, sum(sizes), etag, tuple(sizes))
+
+    def _link_assembly(self, upload_id: str, chosen: list[tuple[Any, ...]], stored: int, dest: Path) -> bool:
+        """Make ``dest`` the assembly file itself when it holds exactly the object (see the
+        module docstring); False when the parts must be concatenated instead."""
+        numbers = [int(r[0]) for r in chosen]
+        if stored != len(chosen) or numbers != list(range(1, len(chosen) + 1)):
+            return False
+        if not all(str(r[3]).startswith("@") for r in chosen):
+            return False
+        stride = int(str(chosen[0][3])[1:])
+        if any(int(str(r[3])[1:]) != stride for r in chosen) or any(r[1] != stride for r in chosen[:-1]):
+            return False
+        total = stride * (len(chosen) - 1) + int(chosen[-1][1])
+        assembly = self.db.v2_dir / upload_id / ASSEMBLY
+        with self._place_lock:
+            if self._writing & {(upload_id, n) for n in numbers}:
+                return False
+            self._sealed.add(upload_id)  # until finish_v2 / a refused complete: no writes into it
+        try:
+            os.truncate(assembly, total)
+            os.link(assembly, dest)
+        except OSError:
+            self.release_v2(upload_id)
+            return False
+        return True
+
+    def release_v2(self, upload_id: str) -> None:
+        """A complete that used the assembly file did not store the object: parts may again be
+        written into it."""
+        with self._place_lock:
+            self._sealed.discard(upload_id)
 
     def abort(self, upload_id: str, bucket: str, obj: str) -> None:
         """Drop a session and its parts (612 when unknown)."""
@@ -298,12 +422,20 @@ class Uploads:
             c.execute("DELETE FROM v2_parts WHERE upload_id = ?", (upload_id,))
             c.execute("DELETE FROM v2_uploads WHERE id = ?", (upload_id,))
         shutil.rmtree(self.db.v2_dir / upload_id, ignore_errors=True)
+        with self._place_lock:
+            self._strides.pop(upload_id, None)
+            self._sealed.discard(upload_id)
 
     def count_sessions(self) -> dict[str, int]:
         """Open v1 blocks and v2 uploads (stats, tests)."""
         v1 = self.db.one("SELECT COUNT(*) FROM v1_blocks")
         v2 = self.db.one("SELECT COUNT(*) FROM v2_uploads")
         return {"v1_blocks": int(v1[0]) if v1 else 0, "v2_uploads": int(v2[0]) if v2 else 0}
+
+
+def _check_md5(content_md5: str | None, md5_hex: str) -> None:
+    if content_md5 and not _md5_matches(content_md5, md5_hex):
+        raise BadRequest("Content-MD5 does not match the part")
 
 
 def _md5_matches(header: str, md5_hex: str) -> bool:
@@ -347,6 +479,26 @@ def _copy(src: IO[bytes], out: IO[bytes]) -> None:
     out.truncate()
     src.seek(0)
     shutil.copyfileobj(src, out, 1024 * 1024)
+
+
+def _copy_range(src: IO[bytes], out: IO[bytes], offset: int, size: int) -> None:
+    """Append ``size`` bytes of ``src`` from ``offset`` to ``out`` (in-kernel where possible)."""
+    out.flush()
+    base = out.seek(0, os.SEEK_END)
+    done = 0
+    try:
+        while done < size:
+            n = os.copy_file_range(src.fileno(), out.fileno(), size - done, offset + done, base + done)
+            if n == 0:
+                break
+            done += n
+    except (AttributeError, OSError):
+        done = 0
+    if done != size:
+        out.seek(base)
+        out.truncate()
+        out.write(os.pread(src.fileno(), size, offset))
+    out.seek(base + size)
 
 
 def _sha1_file(path: Path) -> bytes:

@@ -244,7 +244,11 @@ def _complete(ctx: RequestContext, bucket: str, obj: str, upload_id: str) -> Res
         metadata={str(k): str(v) for k, v in meta.items() if str(k).startswith("x-qn-meta-")},
     )
     content = ctx.uploads.assemble_v2(upload_id, bucket, obj, doc.get("parts") or [])
-    response = complete_upload(ctx, policy, req, content)
+    try:
+        response = complete_upload(ctx, policy, req, content)
+    except BaseException:
+        ctx.uploads.release_v2(upload_id)  # refused (614, 403 ...): the session stays usable
+        raise
     ctx.uploads.finish_v2(upload_id)
     return response
 
