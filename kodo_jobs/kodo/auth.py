@@ -302,14 +302,19 @@ class PutPolicy:
 
     def bind(self, bucket: str, key: str | None, *, ttl: int, now: float | None = None) -> PutPolicy:
         """A copy for one upload: scope ``bucket:key`` (or ``bucket``) and deadline now+ttl."""
-        if not bucket:
-            raise ValueError("bucket must be non-empty")
-        if ttl <= 0:
-            raise ValueError("token ttl must be positive")
-        scope = bucket if key is None else f"{bucket}:{key}"
-        # a measured clock skew widens deadlines signed with the local clock (see clock.py)
-        current = time.time() + clock.slack() if now is None else now
-        return replace(self, scope=scope, deadline=int(current) + ttl)
+        scope, deadline = _scope_and_deadline(bucket, key, ttl, now)
+        return replace(self, scope=scope, deadline=deadline)
+
+
+def _scope_and_deadline(bucket: str, key: str | None, ttl: int, now: float | None) -> tuple[str, int]:
+    """An upload's scope (``bucket:key`` or ``bucket``) and deadline (now + ttl)."""
+    if not bucket:
+        raise ValueError("bucket must be non-empty")
+    if ttl <= 0:
+        raise ValueError("token ttl must be positive")
+    # a measured clock skew widens deadlines signed with the local clock (see clock.py)
+    current = time.time() + clock.slack() if now is None else now
+    return (bucket if key is None else f"{bucket}:{key}"), int(current) + ttl
 
 
 def upload_token(credentials: Credentials, policy: PutPolicy) -> str:
@@ -346,13 +351,8 @@ def mint_upload_token(credentials: Credentials, template: PutPolicy, bucket: str
     """``upload_token(credentials, template.bind(bucket, key, ttl=ttl, now=now))``, byte for
     byte, in a third of the time: the template's other fields are serialised once, not per
     upload (a fresh sync of small files mints one token per file)."""
-    if not bucket:
-        raise ValueError("bucket must be non-empty")
-    if ttl <= 0:
-        raise ValueError("token ttl must be positive")
-    scope = bucket if key is None else f"{bucket}:{key}"
-    current = time.time() + clock.slack() if now is None else now
-    text = f'{{"scope":{json.dumps(scope)},"deadline":{int(current) + ttl}{_policy_tail(template)}}}'
+    scope, deadline = _scope_and_deadline(bucket, key, ttl, now)
+    text = f'{{"scope":{json.dumps(scope)},"deadline":{deadline}{_policy_tail(template)}}}'
     encoded = urlsafe_b64(text)
     return f"{credentials.access_key}:{hmac_sign(credentials.secret_key, encoded)}:{encoded}"
 
