@@ -46,7 +46,9 @@ def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: 
                         continue
                     ctx = JobContext(client=client, spec=spec, state=ReadThroughState(real), dry_run=True,
                                      log=log.bind(job=spec.name), manifest_dir=mdir)
-                    summary = engine.plan_job(spec, ctx, scratch, gen="plan")
+                    # unchanged files get a row only when something lists them
+                    summary = engine.plan_job(spec, ctx, scratch, gen="plan",
+                                              unchanged_rows=as_json or show_all or out is not None)
                     job_plans.append(JobPlan(spec.name, spec.kind, summary))
             the_plan = Plan(str(manifest), tuple(job_plans), lambda: scratch.iter_actions(),
                             manifest_sha=engine.manifest_sha(manifest))
