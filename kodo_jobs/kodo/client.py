@@ -9,14 +9,12 @@ Thread-safe: share one client between worker threads (the session pool is sized 
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .auth import QBoxAuth, QiniuAuth
-from .cdn import CdnApi
 from .config import Credentials, Hosts, Timeouts
-from .fetch import FetchApi
-from .fop import FopApi
 from .hosts import HostResolver
 from .http import HttpClient
 from .rs import RsApi
@@ -30,6 +28,10 @@ from .urls import UrlSigner
 if TYPE_CHECKING:
     import requests
 
+    from .cdn import CdnApi
+    from .fetch import FetchApi
+    from .fop import FopApi
+
 
 class KodoClient:
     """The Kodo client: ``rs``, ``rsf``, ``upload``, ``fetch``, ``fop``, ``cdn``, ``uc``, ``urls``."""
@@ -41,16 +43,37 @@ class KodoClient:
         self.http = HttpClient(timeouts, session=session, pool_size=pool_size)
         self.resolver = HostResolver(hosts)
         qiniu_auth = QiniuAuth(credentials)
-        qbox_auth = QBoxAuth(credentials)
+        self._qiniu_auth = qiniu_auth
+        self._qbox_auth = QBoxAuth(credentials)
         self.uc = UcApi(self.http, credentials, self.resolver.uc_hosts, hosts.scheme)
         self.resolver.attach(self.uc)
         self.rs = RsApi(self.http, self.resolver, qiniu_auth)
         self.rsf = RsfApi(self.http, self.resolver, qiniu_auth)
         self.upload = Uploader(credentials, self.resolver, FormUploader(self.http), ResumableApi(self.http))
-        self.fetch = FetchApi(self.http, self.resolver, qiniu_auth)
-        self.fop = FopApi(self.http, self.resolver, qbox_auth)
-        self.cdn = CdnApi(self.http, self.resolver, qbox_auth)
         self.urls = UrlSigner(credentials)
+
+    # fetch, fop and cdn are built (and their modules imported) on first use: a sync or batch
+    # run never needs them, and every run pays its imports at start-up
+    @cached_property
+    def fetch(self) -> FetchApi:
+        """Fetch from a URL into a bucket, prefetch from the mirror origin, async fetch."""
+        from .fetch import FetchApi
+
+        return FetchApi(self.http, self.resolver, self._qiniu_auth)
+
+    @cached_property
+    def fop(self) -> FopApi:
+        """Persistent data processing (pfop, prefop)."""
+        from .fop import FopApi
+
+        return FopApi(self.http, self.resolver, self._qbox_auth)
+
+    @cached_property
+    def cdn(self) -> CdnApi:
+        """CDN refresh, prefetch, traffic and log calls."""
+        from .cdn import CdnApi
+
+        return CdnApi(self.http, self.resolver, self._qbox_auth)
 
     @classmethod
     def for_endpoint(cls, url: str, access_key: str, secret_key: str, **kw: Any) -> KodoClient:
