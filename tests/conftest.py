@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import ipaddress
 import os
 import shutil
@@ -31,10 +33,26 @@ pytest_plugins = [
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Remove the private temp folder (and every ``tmp_path`` in it) unless asked to keep it."""
+    """Remove the private temp folder's contents (every ``tmp_path``) unless asked to keep them.
+
+    ``pymp-*`` folders belong to multiprocessing, whose own exit handler removes them (and fails
+    loudly if they are gone); the folder itself is removed by :func:`_remove_private_tmp`.
+    """
     if os.environ.get("KODO_JOBS_KEEP_TEST_TMP") == "1":
         return
-    shutil.rmtree(_PRIVATE_TMP, ignore_errors=True)
+    for entry in os.scandir(_PRIVATE_TMP):
+        if not entry.name.startswith("pymp-"):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+@atexit.register  # registered before multiprocessing's handler, so it runs after it
+def _remove_private_tmp() -> None:
+    if os.environ.get("KODO_JOBS_KEEP_TEST_TMP") != "1":
+        shutil.rmtree(_PRIVATE_TMP, ignore_errors=True)
 
 
 def _is_loopback(host: Any) -> bool:
