@@ -306,7 +306,7 @@ class Store:
 
     def _retire_blob(self, blob: str) -> None:
         """Drop the blob of a row just deleted or replaced, once that change is committed."""
-        self.db.after_commit(lambda: self._drop_blob(blob))
+        self._retire_blobs([blob])
 
     def _retire_blobs(self, blobs: builtins.list[str]) -> None:
         """Like :meth:`_retire_blob` for many blobs: one deferred action, plain string paths (a

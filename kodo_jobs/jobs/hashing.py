@@ -98,12 +98,6 @@ def compute(request: HashRequest) -> tuple[HashResult, bool]:
     return HashResult(etag, error), stable
 
 
-_Job = FileJob
-"""What a worker process gets per file (see :mod:`kodo_jobs.kodo.etag_batch`)."""
-_Done = FileDone
-"""What it sends back: etag, error, stable."""
-
-
 def _pool_context() -> multiprocessing.context.BaseContext:
     """``forkserver`` where there is one (workers fork from a clean single-threaded server: as safe
     as ``spawn``, and each starts faster), else ``spawn``; never a bare fork of this process."""
@@ -171,8 +165,8 @@ class _Chunk:
 
     def __init__(self) -> None:
         self.requests: list[HashRequest] = []
-        self.jobs: list[_Job] = []
-        self.future: Future[list[_Done]] | None = None
+        self.jobs: list[FileJob] = []
+        self.future: Future[list[FileDone]] | None = None
         self.results: list[HashResult] | None = None
         """Set once the answers were taken in (cached and counted)."""
 
@@ -293,8 +287,8 @@ class _Stream(Generic[T]):
             chunk.future = self.pool.submit(hash_files, chunk.jobs, RACY_NS)
         except (OSError, RuntimeError):  # no processes here (sandbox, shutting down): hash inline
             self.hasher.processes = 1
-            future: Future[list[_Done]] = Future()
-            answers: list[_Done] = []
+            future: Future[list[FileDone]] = Future()
+            answers: list[FileDone] = []
             for request in chunk.requests:  # through compute(), like every other inline hash
                 result, stable = compute(request)
                 answers.append((result.etag, result.error, stable))

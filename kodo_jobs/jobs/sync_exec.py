@@ -101,13 +101,32 @@ def _abort(state: UploadState, ctx: JobContext) -> None:
         _warn(ctx, "could not abort a stale upload", key=state.key, error=str(exc))
 
 
+_POLICIES: dict[int, tuple[Any, PutPolicy]] = {}
+_POLICIES_LOCK = threading.Lock()
+
+
+def _put_policy(manifest_policy: Any) -> PutPolicy:
+    """The token template of a job's ``upload.policy``, built once per job rather than per file
+    (a model dump and a dataclass per file, then hashed again by the token cache). Keyed by the
+    (immutable) manifest object; the entry keeps it alive so its id is never reused."""
+    found = _POLICIES.get(id(manifest_policy))
+    if found is not None and found[0] is manifest_policy:
+        return found[1]
+    template = PutPolicy.from_mapping(manifest_policy.to_policy_dict())
+    with _POLICIES_LOCK:
+        if len(_POLICIES) > 64:  # jobs are few; a long-lived process must not grow this
+            _POLICIES.clear()
+        _POLICIES[id(manifest_policy)] = (manifest_policy, template)
+    return template
+
+
 def _upload_kwargs(spec: Any, path: str, mtime_ns: int) -> dict[str, Any]:
     up = spec.upload
     metadata = dict(up.metadata)
     if up.keep_last_modified:
         metadata[LAST_MODIFIED_META] = formatdate(mtime_ns / 1e9, usegmt=True)
     return {
-        "policy": PutPolicy.from_mapping(up.policy.to_policy_dict()),
+        "policy": _put_policy(up.policy),
         "token_ttl": int(up.token_ttl),
         "version": up.resumable,
         "threshold": int(up.threshold),
