@@ -5,12 +5,13 @@ microseconds per request; serialising it is simpler and safer than a connection 
 ``Database.batch()`` groups many operations (an rs ``/batch`` request) into one transaction:
 each ``tx()`` inside it is a savepoint, so one failing operation rolls back only itself, and
 files queued with ``after_commit`` are removed only once the rows that named them are committed.
-Object bytes never live here, only under the data folder as files.
+Object bytes live under the data folder as files, except small objects stored from memory,
+whose bytes are rows of ``inline_blobs`` (see ``store.INLINE_MAX``).
 
 Layout of the data folder::
 
     <data>/meta.sqlite3        this database (WAL)
-    <data>/objects/<xx>/<id>   object bytes, immutable once renamed into place
+    <data>/objects/<xx>/<id>   object bytes, immutable once renamed into place (small ones: inline_blobs)
     <data>/uploads/v1/<id>     v1 block data (mkblk / bput)
     <data>/uploads/v2/<id>/<n> v2 part data
     <data>/tmp/                temp files; renamed into place, so a crash never exposes half objects
@@ -54,6 +55,10 @@ CREATE TABLE IF NOT EXISTS objects (
     blob TEXT NOT NULL,
     PRIMARY KEY (bucket, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inline_blobs (
+    name TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS v1_blocks (
     id TEXT PRIMARY KEY,
     block_size INTEGER NOT NULL,

@@ -264,13 +264,17 @@ def _head(path: Path) -> bytes:
 def complete_upload(ctx: RequestContext, policy: PutPolicy, req: UploadRequest, content: Assembled) -> Response:
     """Enforce the policy, store the object, run the hooks and build the answer.
 
-    ``content.path`` is consumed (moved into the store, or deleted on refusal).
+    ``content.path`` is consumed (moved into the store, or deleted on refusal); ``content.data``
+    (a small form upload) is stored inline.
     """
     try:
         check_deadline(ctx, policy)
         check_policy_shape(policy)
         ctx.store.require_bucket(policy.bucket)
-        head = _head(content.path)
+        source = content.data if content.data is not None else content.path
+        if source is None:
+            raise ValueError("an upload's content has neither a file nor bytes")
+        head = source[:512] if isinstance(source, bytes) else _head(source)
         key = _choose_key(ctx, policy, req, content, head)
         if not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
             raise BadRequest(f"invalid key: 1..{MAX_KEY_BYTES} bytes")
@@ -289,14 +293,15 @@ def complete_upload(ctx: RequestContext, policy: PutPolicy, req: UploadRequest, 
         if file_type not in (0, 1, 2, 3, 4):
             raise BadRequest("invalid fileType")
         obj = ctx.store.put_object(
-            policy.bucket, key, content.path, mime=mime, fsize=content.fsize, hash=content.hash,
+            policy.bucket, key, source, mime=mime, fsize=content.fsize, hash=content.hash,
             md5=req.md5, end_user=policy.get("endUser"), file_type=file_type,
             metadata={k[len("x-qn-meta-"):]: v for k, v in req.metadata.items()},
             delete_after_days=policy.int_field("deleteAfterDays", 0), parts=content.parts,
             insert_only=_insert_only(policy, req.kind),
         )
     finally:
-        remove_quietly(content.path)
+        if content.path is not None:
+            remove_quietly(content.path)
     return answer(ctx, policy, req, obj)
 
 

@@ -11,7 +11,6 @@ Sources are fetched only from loopback (`remote`): a refused or failing source i
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import mimetypes
@@ -154,7 +153,7 @@ def store_bytes(
     digest = digest_bytes(data)
     final_key = digest.etag if key is None else key
     return store.put_object(
-        bucket, final_key, io.BytesIO(data), mime=_mime(mime, final_key), fsize=len(data),
+        bucket, final_key, bytes(data), mime=_mime(mime, final_key), fsize=len(data),
         hash=digest.etag, md5=digest.md5, delete_after_days=delete_after_days, file_type=file_type,
     )
 

@@ -1,4 +1,4 @@
-"""The object store: SQLite metadata (WAL) + immutable blob files under the data folder.
+"""The object store: SQLite metadata (WAL) + immutable blobs (files, or rows for small objects).
 
 Boundary: knows buckets and objects, raises domain errors (``NoSuchBucket`` 631,
 ``NoSuchKey`` 612, ``KeyExists`` 614, ``BadMarker`` 640, ``BadRequest`` 400); knows nothing
@@ -11,12 +11,14 @@ API (all thread-safe):
   ``require_bucket(name)`` (631, or creates it when ``auto_create``).
 * ``put_object(bucket, key, src, *, mime, fsize, hash, md5=None, end_user=None, file_type=0,
   metadata=None, delete_after_days=0, parts=None, insert_only=False) -> ObjectInfo``:
-  ``src`` is a temp file ``Path`` (renamed into place: it is consumed) or a binary file
-  object (copied). ``insert_only`` raises ``KeyExists`` when the key holds a different hash
+  ``src`` is a temp file ``Path`` (renamed into place: it is consumed), a binary file
+  object (copied) or bytes (up to :data:`INLINE_MAX` kept in the database, see below).
+  ``insert_only`` raises ``KeyExists`` when the key holds a different hash
   (same hash: success, nothing changes). The row is written only after the bytes are in place,
   so a crash never exposes half an object.
-* ``stat(bucket, key) -> ObjectInfo`` (612), ``get_object_path(bucket, key) -> Path``,
-  ``open_object(bucket, key) -> BinaryIO``.
+* ``stat(bucket, key) -> ObjectInfo`` (612), ``open_object(bucket, key) -> BinaryIO``,
+  ``blob_source(blob) -> Path | BytesIO`` (what to serve), ``get_object_path(bucket, key) ->
+  Path`` (file-backed objects only).
 * ``delete``, ``move(src_b, src_k, dst_b, dst_k, force)``, ``copy(...)`` (614 unless force),
   ``change_mime(bucket, key, mime, metadata=None)``, ``change_type``,
   ``set_delete_after_days``, ``change_status``, ``restore_ar(bucket, key, days)``,
@@ -27,6 +29,14 @@ API (all thread-safe):
   common_prefixes, next_marker)``: byte-order keys; common prefixes count toward ``limit``;
   a marker ending a delimiter group skips the whole group; ``next_marker`` is "" at the end.
 * ``count_objects()``.
+
+Small objects inline. An object given as bytes of at most :data:`INLINE_MAX` keeps them in the
+``inline_blobs`` table (its ``blob`` is ``db:<id>``), written in the same transaction as its
+row; copies copy the row, deletes delete it. Why: a fresh sync of small files is one upload per
+file, and creating, renaming and later unlinking one small file per object was most of the
+emulator's kernel time per upload (``perf``: ext4 inode allocation scanning recently deleted
+inodes, directory lock contention between request threads); MinIO keeps small objects in its
+metadata for the same reason. Everything larger, and every resumable upload, stays a file.
 
 Expiry (``deleteAfterDays``, lifecycle ``deleteAfterDays``) is enforced lazily: once its time
 has come, an object reads as missing everywhere (stat, list, count, overwrite checks), like
@@ -42,6 +52,7 @@ import base64
 import binascii
 import builtins
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -65,6 +76,10 @@ from kodo_jobs.emulator.errors import (
 _DAY = 86400
 _CST = 8 * 3600
 _IN_CHUNK = 500  # keys per ``IN (...)`` query: well under SQLite's bound-parameter limit
+INLINE_MAX = 64 * 1024
+"""Objects stored from bytes of at most this size keep them in the database (see the module docstring)."""
+INLINE_PREFIX = "db:"
+"""Blob names of inline objects start with this (file blobs are ``xx/<uuid hex>``)."""
 RESTORE_SECONDS = 1.0  # how long a simulated archive restore takes (restoreStatus 1 -> 2)
 
 _COLUMNS = (
@@ -287,6 +302,16 @@ class Store:
         """Absolute path of a blob name."""
         return self.db.objects_dir / blob
 
+    def blob_source(self, blob: str) -> Path | io.BytesIO:
+        """What holds a blob's bytes: its file, or an in-memory copy of an inline blob
+        (``FileNotFoundError`` when the inline row is gone, as for a missing file)."""
+        if not blob.startswith(INLINE_PREFIX):
+            return self.blob_path(blob)
+        row = self.db.one("SELECT data FROM inline_blobs WHERE name = ?", (blob,))
+        if row is None:
+            raise FileNotFoundError(f"inline blob {blob} is gone")
+        return io.BytesIO(row[0])
+
     def _place_blob(self, src: Path | IO[bytes]) -> str:
         blob = self._new_blob_name()
         dest = self.blob_path(blob)
@@ -301,6 +326,9 @@ class Store:
         return blob
 
     def _drop_blob(self, blob: str) -> None:
+        """Remove a blob that no committed row names (an inline one never outlives its transaction)."""
+        if blob.startswith(INLINE_PREFIX):
+            return
         with contextlib.suppress(FileNotFoundError):
             self.blob_path(blob).unlink()
 
@@ -313,6 +341,11 @@ class Store:
         ``Path`` per file cost more than the unlink itself). Each blob name is one directory
         entry (copies are hard links under their own names), so unlinking it never touches
         another object's bytes."""
+        inline = [(blob,) for blob in blobs if blob.startswith(INLINE_PREFIX)]
+        if inline:  # a row, not a file: deleted in a transaction (inside a batch: part of it)
+            with self.db.tx() as c:
+                c.executemany("DELETE FROM inline_blobs WHERE name = ?", inline)
+            blobs = [blob for blob in blobs if not blob.startswith(INLINE_PREFIX)]
         if not blobs:
             return
         root = str(self.db.objects_dir)
@@ -324,7 +357,7 @@ class Store:
         self.db.after_commit(drop)
 
     def put_object(
-        self, bucket: str, key: str, src: Path | IO[bytes], *, mime: str, fsize: int, hash: str,
+        self, bucket: str, key: str, src: Path | IO[bytes] | bytes, *, mime: str, fsize: int, hash: str,
         md5: str | None = None, end_user: str | None = None, file_type: int = 0,
         metadata: dict[str, str] | None = None, delete_after_days: int = 0,
         parts: tuple[int, ...] | list[int] | None = None, insert_only: bool = False,
@@ -332,7 +365,11 @@ class Store:
         """Store an object (see the module docstring); returns what was stored."""
         self.require_bucket(bucket)
         now = self.clock()
-        blob = self._place_blob(src)
+        data = src if isinstance(src, bytes) and len(src) <= INLINE_MAX else None
+        if data is not None:
+            blob = f"{INLINE_PREFIX}{uuid.uuid4().hex}"
+        else:
+            blob = self._place_blob(io.BytesIO(src) if isinstance(src, bytes) else src)
         obj = ObjectInfo(
             bucket=bucket, key=key, fsize=fsize, hash=hash, md5=md5, mime=mime,
             put_time=int(now * 10_000_000), type=file_type, end_user=end_user or None,
@@ -349,6 +386,8 @@ class Store:
                         self._drop_blob(blob)
                         return old
                     raise KeyExists()
+                if data is not None:
+                    c.execute("INSERT INTO inline_blobs (name, data) VALUES (?, ?)", (blob, data))
                 self._insert(c, obj)
         except BaseException:
             self._drop_blob(blob)
@@ -370,12 +409,17 @@ class Store:
         return obj
 
     def get_object_path(self, bucket: str, key: str) -> Path:
-        """Where the object's bytes are (read-only; the file is replaced, never rewritten)."""
-        return self.blob_path(self.stat(bucket, key).blob)
+        """Where a file-backed object's bytes are (read-only; the file is replaced, never
+        rewritten); ``ValueError`` for an inline object (see :meth:`open_object`)."""
+        source = self.blob_source(self.stat(bucket, key).blob)
+        if not isinstance(source, Path):
+            raise ValueError(f"{bucket}/{key} is kept in the database, not in a file")
+        return source
 
     def open_object(self, bucket: str, key: str) -> IO[bytes]:
         """The object's bytes, opened for reading."""
-        return open(self.get_object_path(bucket, key), "rb")
+        source = self.blob_source(self.stat(bucket, key).blob)
+        return open(source, "rb") if isinstance(source, Path) else source
 
     def delete(self, bucket: str, key: str) -> None:
         """Delete one object (631 / 612)."""
@@ -442,7 +486,13 @@ class Store:
             old_dst = self._get(dst_b, dst_k)
             if old_dst is not None and not force:
                 raise KeyExists()
-            if keep:
+            if keep and src.blob.startswith(INLINE_PREFIX):
+                new_blob = f"{INLINE_PREFIX}{uuid.uuid4().hex}"
+                c.execute("INSERT INTO inline_blobs (name, data) SELECT ?, data FROM inline_blobs WHERE name = ?",
+                          (new_blob, src.blob))
+                moved = replace(src, bucket=dst_b, key=dst_k, blob=new_blob,
+                                put_time=int(self.clock() * 10_000_000))
+            elif keep:
                 new_blob = self._new_blob_name()
                 dest = self.blob_path(new_blob)
                 self._blob_dir_ready(dest)

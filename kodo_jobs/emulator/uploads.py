@@ -62,12 +62,14 @@ ASSEMBLY = "assembly"
 
 @dataclass(frozen=True)
 class Assembled:
-    """A completed upload's content in a temp file, ready for ``Store.put_object``."""
+    """A completed upload's content, ready for ``Store.put_object``: in a temp file (``path``),
+    or in memory (``data``, a small form upload: no file is written for it)."""
 
-    path: Path
+    path: Path | None
     fsize: int
     hash: str
     parts: tuple[int, ...] | None = None
+    data: bytes | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from urllib3 import exceptions as u3
 
 from . import errors
 from .config import Timeouts
+from .http1 import Http1Error, Http1Pool, Http1Refused, Http1Timeout
 
 if TYPE_CHECKING:
     import requests
@@ -272,7 +273,7 @@ class HttpClient:
         self.timeouts = timeouts
         self._own_session = session is None
         self._pool_size = pool_size
-        self._pools: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
+        self._pools: dict[str, tuple[urllib3.HTTPConnectionPool | Http1Pool, str]] = {}
         self._pools_lock = threading.Lock()
         self._u3_timeout: tuple[Timeouts, urllib3.Timeout] | None = None
         self._session = session
@@ -343,8 +344,9 @@ class HttpClient:
         assert last is not None
         raise last
 
-    def _pool(self, base: str) -> tuple[urllib3.HTTPConnectionPool, str]:
-        """The pool of ``base``'s scheme://host:port and that origin (created on first use)."""
+    def _pool(self, base: str) -> tuple[urllib3.HTTPConnectionPool | Http1Pool, str]:
+        """The pool of ``base``'s scheme://host:port and that origin (created on first use):
+        :class:`~kodo_jobs.kodo.http1.Http1Pool` for http, urllib3's for https."""
         found = self._pools.get(base)
         if found is not None:
             return found
@@ -355,15 +357,15 @@ class HttpClient:
                 scheme = (parts.scheme or "http").lower()
                 if scheme not in ("http", "https") or not parts.hostname:
                     raise errors.TransportError(f"unsupported base URL {redact_url(base)}")
-                pool: urllib3.HTTPConnectionPool
+                pool: urllib3.HTTPConnectionPool | Http1Pool
                 if scheme == "https":
                     from requests.utils import DEFAULT_CA_BUNDLE_PATH
                     pool = urllib3.HTTPSConnectionPool(parts.hostname, parts.port, maxsize=self._pool_size,
                                                        block=False, retries=False, cert_reqs="CERT_REQUIRED",
                                                        ca_certs=DEFAULT_CA_BUNDLE_PATH)
                 else:
-                    pool = urllib3.HTTPConnectionPool(parts.hostname, parts.port, maxsize=self._pool_size,
-                                                      block=False, retries=False)
+                    pool = Http1Pool(parts.hostname, parts.port, self._pool_size,
+                                     host_header=parts.netloc.rpartition("@")[2])
                 found = (pool, f"{parts.scheme}://{parts.netloc}")
                 self._pools[base] = found
         return found
@@ -397,10 +399,41 @@ class HttpClient:
         if not _has_header(sent, "user-agent"):
             sent["User-Agent"] = _USER_AGENT
         started = time.perf_counter()
+        if isinstance(pool, Http1Pool) and (body is None or _has_header(sent, "content-length")):
+            status, resp_headers, content = self._http1(pool, method, target, url, sent, body)
+        else:
+            status, resp_headers, content = self._urllib3(pool, method, target, url, sent, body)
+        elapsed = time.perf_counter() - started
+        for observer in list(self._observers):
+            observer(resp_headers, elapsed)
+        session = self._session
+        hooks = session.hooks.get("response") if session is not None else None
+        if hooks:
+            answer = _hook_response(method, url, sent, body, status, resp_headers, content, elapsed)
+            for hook in list(hooks):
+                hook(answer)
+        return _finish(method, url, status, content, resp_headers, restart_codes, fusion)
+
+    def _http1(self, pool: Http1Pool, method: str, target: str, url: str, headers: dict[str, str],
+               body: Any) -> tuple[int, Mapping[str, str], bytes]:
+        timeouts = self.timeouts
         try:
-            resp = pool.urlopen(method, target, body=body, headers=sent, retries=False, redirect=False,
+            return pool.request(method, target, headers, body, connect_timeout=timeouts.connect,
+                                read_timeout=timeouts.read)
+        except Http1Timeout as exc:
+            raise errors.RequestTimeout(f"timed out: {exc.kind}", method=method, url=redact_url(url)) from exc
+        except (Http1Refused, Http1Error) as exc:
+            raise errors.TransportError("no answer: ConnectionError", method=method,
+                                        url=redact_url(url)) from exc
+
+    def _urllib3(self, pool: urllib3.HTTPConnectionPool | Http1Pool, method: str, target: str, url: str,
+                 headers: dict[str, str], body: Any) -> tuple[int, Mapping[str, str], bytes]:
+        if isinstance(pool, Http1Pool):  # a body of unknown length: chunked, which only urllib3 sends
+            pool = self._chunking_pool(pool)
+        try:
+            resp = pool.urlopen(method, target, body=body, headers=headers, retries=False, redirect=False,
                                 timeout=self._timeout(), assert_same_host=False, preload_content=True)
-            content = resp.data
+            return resp.status, resp.headers, resp.data
         except (u3.ReadTimeoutError, u3.ConnectTimeoutError) as exc:
             if isinstance(exc, u3.NewConnectionError):  # refused / unresolvable: not a timeout
                 raise errors.TransportError("no answer: ConnectionError", method=method,
@@ -412,16 +445,21 @@ class HttpClient:
         except (u3.HTTPError, OSError) as exc:
             raise errors.TransportError("no answer: ConnectionError", method=method,
                                         url=redact_url(url)) from exc
-        elapsed = time.perf_counter() - started
-        for observer in list(self._observers):
-            observer(resp.headers, elapsed)
-        session = self._session
-        hooks = session.hooks.get("response") if session is not None else None
-        if hooks:
-            answer = _hook_response(method, url, sent, body, resp.status, resp.headers, content, elapsed)
-            for hook in list(hooks):
-                hook(answer)
-        return _finish(method, url, resp.status, content, resp.headers, restart_codes, fusion)
+
+    def _chunking_pool(self, pool: Http1Pool) -> urllib3.HTTPConnectionPool:
+        """A urllib3 pool to the same plain-http host (made on first use), for chunked bodies."""
+        key = f"chunked:{pool.host}:{pool.port}"
+        found = self._pools.get(key)
+        if found is None:
+            with self._pools_lock:
+                found = self._pools.get(key)
+                if found is None:
+                    u3pool = urllib3.HTTPConnectionPool(pool.host, pool.port, maxsize=self._pool_size,
+                                                        block=False, retries=False)
+                    found = (u3pool, "")
+                    self._pools[key] = found
+        assert isinstance(found[0], urllib3.HTTPConnectionPool)
+        return found[0]
 
     def _once(
         self, method: str, url: str, *, params: Any, data: Any, json_body: Any,

@@ -1,4 +1,4 @@
-"""The lean urllib3 path of the http seam against real local sockets.
+"""The lean path of the http seam (http1 for http://, urllib3 for https://) against real local sockets.
 
 A scripted HTTP/1.1 server (raw sockets, so it can drop a connection or stall) records what
 arrived and answers what each test tells it; the emulator's own fault injection is covered
@@ -27,6 +27,7 @@ from kodo_jobs.kodo import http as http_mod
 from kodo_jobs.kodo.auth import QBoxAuth, QiniuAuth, UpTokenAuth
 from kodo_jobs.kodo.config import Credentials, Timeouts
 from kodo_jobs.kodo.http import HttpClient, encode_body
+from kodo_jobs.kodo.http1 import Http1Pool
 from kodo_jobs.kodo.upload.form import build_form
 
 
@@ -332,7 +333,7 @@ def test_connections_are_reused_and_pool_sized(serve: Any) -> None:
         http.request("POST", [server.url], "/", data=b"x")
     assert server.connections == 1 and len(server.seen) == 20
     pool, _ = http._pool(server.url)
-    assert pool.pool is not None and pool.pool.maxsize == 3
+    assert isinstance(pool, Http1Pool) and pool.maxsize == 3 and pool.connections_made == 1
     http.close()
 
 

@@ -54,8 +54,12 @@ def download(ctx: RequestContext, bucket: str, key: str) -> Response:
         raise NotFound("no such file or directory") from exc
     if obj.status == 1:
         raise Forbidden("the file is disabled (chstatus 1)")
+    try:
+        source = ctx.store.blob_source(obj.blob)
+    except FileNotFoundError as exc:  # deleted between the stat and now
+        raise NotFound("no such file or directory") from exc
     response = send_file(
-        ctx.store.blob_path(obj.blob), ctx.request.environ, mimetype=obj.mime,
+        source, ctx.request.environ, mimetype=obj.mime,
         as_attachment=bool(ctx.request.args.get("attname")),
         download_name=ctx.request.args.get("attname") or None,
         conditional=True, etag=obj.hash, last_modified=obj.put_time / 10_000_000, max_age=None,

@@ -21,6 +21,7 @@ from kodo_jobs.emulator.etag import StreamDigest
 from kodo_jobs.emulator.multipart import parse_small
 from kodo_jobs.emulator.policy import UploadRequest, complete_upload
 from kodo_jobs.emulator.responses import empty_ok, json_response
+from kodo_jobs.emulator.store import INLINE_MAX
 from kodo_jobs.emulator.uploads import Assembled
 from kodo_jobs.emulator.verify import (
     PutPolicy,
@@ -46,8 +47,10 @@ class _FormContent:
     form: Mapping[str, str]
     filename: str
     content_type: str | None
-    path: Path
+    path: Path | None
     digest: StreamDigest
+    data: bytes | None = None
+    """The file part itself when it is small enough to be stored inline (then ``path`` is None)."""
 
 
 def form_upload(ctx: RequestContext) -> Response:
@@ -91,10 +94,12 @@ def _parse_small_form(ctx: RequestContext, length: int, spooled: list[Path]) -> 
     part = parsed.files.get("file")
     if part is None:
         raise BadRequest("file is not specified in multipart")
-    path = temp_path(ctx.store.db.tmp_dir, "form")
-    spooled.append(path)
     digest = StreamDigest()
     digest.update(part.data)
+    if len(part.data) <= INLINE_MAX:  # the store keeps it in its database: no temp file
+        return _FormContent(parsed.fields, part.filename, part.content_type, None, digest, bytes(part.data))
+    path = temp_path(ctx.store.db.tmp_dir, "form")
+    spooled.append(path)
     with open(path, "wb") as out:
         out.write(part.data)
     return _FormContent(parsed.fields, part.filename, part.content_type, path, digest)
@@ -154,7 +159,7 @@ def _store_form(ctx: RequestContext, content: _FormContent) -> Response:
         metadata={k: v for k, v in form.items() if k.startswith("x-qn-meta-")},
         md5=content.digest.md5,
     )
-    assembled = Assembled(content.path, content.digest.size, content.digest.etag)
+    assembled = Assembled(content.path, content.digest.size, content.digest.etag, data=content.data)
     return complete_upload(ctx, policy, req, assembled)
 
 
