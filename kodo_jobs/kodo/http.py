@@ -5,11 +5,13 @@ into the :mod:`kodo_jobs.kodo.errors` tree (status, Kodo code, message, X-Reqid,
 URL with secrets stripped). Every request carries connect and read timeouts. Backup hosts are
 tried in order when a host gives no answer or a 5xx (``RetryableError`` other than 573).
 
-Transport. Requests go straight through urllib3 connection pools (one per base URL, no
-retries, no redirects, body encoded to bytes up front): a small upload costs about half the
-client CPU it costs through ``requests``, whose per-request settings merge, hooks, cookie jar
-and body preparation dominated a fresh sync of small files. The wire is the same (URL requoted
-as ``requests`` does, ``Content-Length`` always sent, certifi's CA bundle for https).
+Transport. Requests skip ``requests`` (body encoded to bytes up front, no retries, no
+redirects): ``http://`` bases go to :mod:`kodo_jobs.kodo.http1` keep-alive sockets, ``https://``
+bases (and bodies of unknown length, which need chunked encoding) to urllib3 connection pools,
+one per base URL. A small upload costs about a third of the client CPU it cost through
+``requests``, whose settings merge, hooks, cookie jar and body preparation, and then
+``http.client``'s header handling, dominated a fresh sync of small files. The wire is the same
+(URL requoted as ``requests`` does, ``Content-Length`` always sent, certifi's CA bundle for https).
 ``HttpClient.session`` is still a ``requests.Session``: streaming downloads and the clock probe
 use it, and response hooks registered in ``session.hooks["response"]`` are called for every
 lean answer too, with a ``requests.Response`` built only when such a hook exists. A caller that

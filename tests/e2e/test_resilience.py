@@ -175,8 +175,14 @@ def test_kill9_at_random_moments_of_many_file_sync(
     rng = random.Random(seed)
     kills = 0
     for _ in range(3):
+        # the moment is drawn in uploads, not seconds: a kill lands mid-run however fast the
+        # machine is (a sleep of 0.3-2 s outlasted a whole run once the client got faster)
+        stored = emu.stats()["objects"]
+        target = stored + rng.randint(50, 600)
         proc = spawn_kodo_jobs("run", manifest)
-        time.sleep(rng.uniform(0.3, 2.0))
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and emu.stats()["objects"] < target and time.monotonic() < deadline:
+            time.sleep(0.005)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
