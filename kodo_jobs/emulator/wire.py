@@ -5,13 +5,19 @@ Why: cheroot writes the headers and then every body chunk unbuffered, so a small
 cost two ``send`` calls (two TCP segments, two wake-ups of the client); on loopback each send
 was ~0.1 ms of emulator CPU out of ~0.4 ms per small request. Bytes on the wire are unchanged.
 Chunked answers (no Content-Length) and large first chunks are sent as cheroot does.
+
+The connection also reads and writes through :mod:`kodo_jobs.emulator.sockio` instead of
+cheroot's pure-Python buffered files.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from cheroot.makefile import MakeFile
 from cheroot.server import HTTPConnection, HTTPRequest
+
+from kodo_jobs.emulator.sockio import make_file
 
 COALESCE_MAX = 64 * 1024  # a first chunk up to this is copied behind the headers; larger goes alone
 
@@ -67,6 +73,9 @@ class CoalescingRequest(HTTPRequest):
 
 
 class CoalescingConnection(HTTPConnection):
-    """``HTTPConnection`` whose requests are ``CoalescingRequest``."""
+    """``HTTPConnection`` whose requests are ``CoalescingRequest``, over ``sockio`` files."""
 
     RequestHandlerClass: Any = CoalescingRequest
+
+    def __init__(self, server: Any, sock: Any, makefile: Any = MakeFile) -> None:
+        super().__init__(server, sock, make_file if makefile is MakeFile else makefile)

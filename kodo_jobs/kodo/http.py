@@ -32,15 +32,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-import urllib3
-from urllib3 import exceptions as u3
-
 from . import errors
 from .config import Timeouts
 from .http1 import Http1Error, Http1Pool, Http1Refused, Http1Timeout
 
 if TYPE_CHECKING:
     import requests
+    import urllib3
 
     AuthBase = Callable[[requests.PreparedRequest], requests.PreparedRequest]
     """A ``requests`` auth: our signers, or any callable that edits the prepared request."""
@@ -275,6 +273,8 @@ class HttpClient:
         self.timeouts = timeouts
         self._own_session = session is None
         self._pool_size = pool_size
+        # urllib3 is imported on the first https (or chunked) request: a run against http://
+        # hosts never loads it (~40 ms of start-up)
         self._pools: dict[str, tuple[urllib3.HTTPConnectionPool | Http1Pool, str]] = {}
         self._pools_lock = threading.Lock()
         self._u3_timeout: tuple[Timeouts, urllib3.Timeout] | None = None
@@ -361,6 +361,7 @@ class HttpClient:
                     raise errors.TransportError(f"unsupported base URL {redact_url(base)}")
                 pool: urllib3.HTTPConnectionPool | Http1Pool
                 if scheme == "https":
+                    import urllib3
                     from requests.utils import DEFAULT_CA_BUNDLE_PATH
                     pool = urllib3.HTTPSConnectionPool(parts.hostname, parts.port, maxsize=self._pool_size,
                                                        block=False, retries=False, cert_reqs="CERT_REQUIRED",
@@ -373,6 +374,8 @@ class HttpClient:
         return found
 
     def _timeout(self) -> urllib3.Timeout:
+        import urllib3
+
         cached = self._u3_timeout
         if cached is None or cached[0] is not self.timeouts:
             cached = (self.timeouts, urllib3.Timeout(connect=self.timeouts.connect, read=self.timeouts.read))
@@ -430,6 +433,8 @@ class HttpClient:
 
     def _urllib3(self, pool: urllib3.HTTPConnectionPool | Http1Pool, method: str, target: str, url: str,
                  headers: dict[str, str], body: Any) -> tuple[int, Mapping[str, str], bytes]:
+        from urllib3 import exceptions as u3
+
         if isinstance(pool, Http1Pool):  # a body of unknown length: chunked, which only urllib3 sends
             pool = self._chunking_pool(pool)
         try:
@@ -450,6 +455,8 @@ class HttpClient:
 
     def _chunking_pool(self, pool: Http1Pool) -> urllib3.HTTPConnectionPool:
         """A urllib3 pool to the same plain-http host (made on first use), for chunked bodies."""
+        import urllib3
+
         key = f"chunked:{pool.host}:{pool.port}"
         found = self._pools.get(key)
         if found is None:

@@ -1,7 +1,8 @@
-"""A clean sync run imports neither ``requests`` nor ``structlog`` (start-up cost, issue 8).
+"""A clean sync run against an http:// endpoint imports none of ``requests``, ``urllib3`` and
+``structlog`` (start-up cost, issue 8).
 
-Both are imported on demand: ``requests`` for streaming downloads, probes and response hooks,
-structlog for the first log line written. This runs the real CLI in a fresh interpreter twice
+All are imported on demand: ``requests`` for streaming downloads, probes and response hooks,
+``urllib3`` for https hosts and chunked bodies, structlog for the first log line written. This runs the real CLI in a fresh interpreter twice
 against the emulator (an upload run, then a no-op run) and lists the modules it ended with. A
 run that has to write a log line (JSON logs) still gets structlog, which is checked too.
 """
@@ -23,7 +24,7 @@ try:
 except SystemExit as exc:
     code = exc.code
 print(json.dumps({"code": code, "modules": sorted(m for m in sys.modules
-                                                  if m.split(".")[0] in ("requests", "structlog", "rich"))}))
+                                                  if m.split(".")[0] in ("requests", "urllib3", "structlog", "rich"))}))
 """
 
 
@@ -34,7 +35,7 @@ def _run(*args: str) -> dict[str, object]:
     return result
 
 
-def test_sync_runs_without_requests_or_structlog(tmp_path: Path) -> None:
+def test_sync_runs_without_requests_urllib3_or_structlog(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
     for i in range(5):
