@@ -92,17 +92,16 @@ class SocketReader:
         return self._take(min(len(self._buf), self._pos + size))
 
     def _read_direct(self, size: int) -> bytes:
-        """A large read with nothing buffered: ``recv_into`` the result itself (no extra copy)."""
-        out = bytearray(size)
-        view = memoryview(out)
-        got = 0
-        while got < size:
-            n = self._sock.recv_into(view[got:], size - got)
-            if n == 0:
-                break
-            got += n
+        """A large read with nothing buffered: ``recv`` straight into the result (a full first
+        ``recv`` is returned as it is, no copy; short ones are joined)."""
+        first = self._sock.recv(size)
+        pieces = [first]
+        got = len(first)
+        while got < size and pieces[-1]:
+            pieces.append(self._sock.recv(size - got))
+            got += len(pieces[-1])
         self.bytes_read += got
-        return bytes(view[:got]) if got < size else bytes(out)
+        return first if len(pieces) == 1 else b"".join(pieces)
 
     def __iter__(self) -> SocketReader:
         return self
