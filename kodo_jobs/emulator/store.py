@@ -32,7 +32,8 @@ API (all thread-safe):
 
 Small objects inline. An object given as bytes of at most :data:`INLINE_MAX` keeps them in the
 ``inline_blobs`` table (its ``blob`` is ``db:<id>``), written in the same transaction as its
-row; copies copy the row, deletes delete it. Why: a fresh sync of small files is one upload per
+row; copies copy the row, and deletes and overwrites delete it in the transaction that changes
+the object's row. Why: a fresh sync of small files is one upload per
 file, and creating, renaming and later unlinking one small file per object was most of the
 emulator's kernel time per upload (``perf``: ext4 inode allocation scanning recently deleted
 inodes, directory lock contention between request threads); MinIO keeps small objects in its
@@ -340,12 +341,9 @@ class Store:
         """Like :meth:`_retire_blob` for many blobs: one deferred action, plain string paths (a
         ``Path`` per file cost more than the unlink itself). Each blob name is one directory
         entry (copies are hard links under their own names), so unlinking it never touches
-        another object's bytes."""
-        inline = [(blob,) for blob in blobs if blob.startswith(INLINE_PREFIX)]
-        if inline:  # a row, not a file: deleted in a transaction (inside a batch: part of it)
-            with self.db.tx() as c:
-                c.executemany("DELETE FROM inline_blobs WHERE name = ?", inline)
-            blobs = [blob for blob in blobs if not blob.startswith(INLINE_PREFIX)]
+        another object's bytes. Inline blobs are skipped: :meth:`_forget_inline` removed their
+        rows in the transaction that removed the object's."""
+        blobs = [blob for blob in blobs if not blob.startswith(INLINE_PREFIX)]
         if not blobs:
             return
         root = str(self.db.objects_dir)
@@ -355,6 +353,14 @@ class Store:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(f"{root}/{blob}")
         self.db.after_commit(drop)
+
+    @staticmethod
+    def _forget_inline(c: Any, blobs: builtins.list[str]) -> None:
+        """Delete the rows of the inline blobs among ``blobs``, in the caller's transaction (so
+        they go exactly when the object rows naming them do)."""
+        rows = [(blob,) for blob in blobs if blob.startswith(INLINE_PREFIX)]
+        if rows:
+            c.executemany("DELETE FROM inline_blobs WHERE name = ?", rows)
 
     def put_object(
         self, bucket: str, key: str, src: Path | IO[bytes] | bytes, *, mime: str, fsize: int, hash: str,
@@ -389,6 +395,8 @@ class Store:
                 if data is not None:
                     c.execute("INSERT INTO inline_blobs (name, data) VALUES (?, ?)", (blob, data))
                 self._insert(c, obj)
+                if old is not None:
+                    self._forget_inline(c, [old.blob])
         except BaseException:
             self._drop_blob(blob)
             raise
@@ -426,6 +434,7 @@ class Store:
         obj = self.stat(bucket, key)
         with self.db.tx() as c:
             c.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key))
+            self._forget_inline(c, [obj.blob])
         self._retire_blob(obj.blob)
 
     def delete_many(self, targets: builtins.list[tuple[str, str]]) -> builtins.list[EmulatorError | None]:
@@ -466,6 +475,7 @@ class Store:
                     gone.append((bucket, key))
                     blobs.append(blob)
                 c.executemany("DELETE FROM objects WHERE bucket = ? AND key = ?", gone)
+            self._forget_inline(c, blobs)
         self._retire_blobs(blobs)
         return errors
 
@@ -506,6 +516,8 @@ class Store:
                 c.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (src_b, src_k))
                 moved = replace(src, bucket=dst_b, key=dst_k)
             self._insert(c, moved)
+            if old_dst is not None:
+                self._forget_inline(c, [old_dst.blob])
         if old_dst is not None:
             self._retire_blob(old_dst.blob)
 

@@ -114,11 +114,12 @@ class _Connection:
 
     def dropped(self) -> bool:
         """True when the idle socket has something to read: the server's close (or junk)."""
+        poller = select.poll()  # not select(): it fails on descriptors above 1023
         try:
-            readable, _, _ = select.select([self.sock], [], [], 0)
+            poller.register(self.sock, select.POLLIN)
+            return bool(poller.poll(0))
         except (OSError, ValueError):
             return True
-        return bool(readable)
 
     def close(self) -> None:
         try:

@@ -8,7 +8,6 @@ in the middle of a keep-alive).
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import socket
 import threading
@@ -21,78 +20,34 @@ from kodo_jobs.kodo import errors
 from kodo_jobs.kodo.config import Timeouts
 from kodo_jobs.kodo.http import HttpClient
 from kodo_jobs.kodo.http1 import Headers, Http1Error, Http1Pool
+from tests.kodo.loopback import LoopbackServer, read_request
 
 Reply = Callable[[bytes, int], bytes | None]
 """(request head + body, index of the request on its connection) -> raw answer, or None to close
 without answering. The server closes after an HTTP/1.0 or ``Connection: close`` answer."""
 
 
-class RawServer:
+class RawServer(LoopbackServer):
     """Answers each request with exact bytes; counts connections and keeps what arrived."""
 
     def __init__(self, reply: Reply) -> None:
         self.reply = reply
         self.requests: list[bytes] = []
-        self.connections = 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    @property
-    def port(self) -> int:
-        return int(self.sock.getsockname()[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with contextlib.suppress(OSError):  # the client went away (a test closing its pool)
-            self._answer_all(conn)
-
-    def _answer_all(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         buf = b""
         index = 0
-        with conn:
-            while True:
-                while b"\r\n\r\n" not in buf:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                head, rest = buf.split(b"\r\n\r\n", 1)
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(rest) < length:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    rest += chunk
-                request, buf = head + b"\r\n\r\n" + rest[:length], rest[length:]
-                self.requests.append(request)
-                answer = self.reply(request, index)
-                index += 1
-                if answer is None:
-                    return
-                conn.sendall(answer)
-                if answer.startswith(b"HTTP/1.0") or b"Connection: close" in answer:
-                    return  # what such a server does after answering
-
-    def close(self) -> None:
-        self.sock.close()
+        while (request := read_request(conn, buf)) is not None:
+            head, body, buf = request
+            self.requests.append(head + b"\r\n\r\n" + body)
+            answer = self.reply(self.requests[-1], index)
+            index += 1
+            if answer is None:
+                return
+            conn.sendall(answer)
+            if answer.startswith(b"HTTP/1.0") or b"Connection: close" in answer:
+                return  # what such a server does after answering
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from kodo_jobs.kodo.config import Credentials, Timeouts
 from kodo_jobs.kodo.http import HttpClient, encode_body
 from kodo_jobs.kodo.http1 import Http1Pool
 from kodo_jobs.kodo.upload.form import build_form
+from tests.kodo.loopback import LoopbackServer, read_request
 
 
 @dataclass
@@ -42,72 +43,33 @@ class Seen:
 Action = tuple[Any, ...]  # ("answer", status, headers, body) | ("drop",) | ("sleep", s, status, headers, body)
 
 
-@dataclass
-class Server:
+class Server(LoopbackServer):
     """One listening socket; ``script(seen) -> action`` decides each answer."""
 
-    script: Callable[[Seen], Action]
-    seen: list[Seen] = field(default_factory=list)
-    connections: int = 0
-    sock: socket.socket = field(default_factory=socket.socket)
+    def __init__(self, script: Callable[[Seen], Action]) -> None:
+        self.script = script
+        self.seen: list[Seen] = []
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def start(self) -> None:
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         buf = b""
-        with conn:
-            while True:
-                while b"\r\n\r\n" not in buf:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                head, buf = buf.split(b"\r\n\r\n", 1)
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = dict(line.split(": ", 1) for line in lines[1:])
-                length = int(next((v for k, v in headers.items() if k.lower() == "content-length"), "0"))
-                while len(buf) < length:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    buf += chunk
-                body, buf = buf[:length], buf[length:]
-                seen = Seen(method, target, headers, body)
-                self.seen.append(seen)
-                action = self.script(seen)
-                if action[0] == "drop":
-                    return
-                if action[0] == "sleep":
-                    time.sleep(action[1])
-                    action = ("answer", *action[2:])
-                _, status, extra, payload = action
-                out = [f"HTTP/1.1 {status} X", f"Content-Length: {len(payload)}", "X-Reqid: rq-1",
-                       *(f"{k}: {v}" for k, v in extra.items())]
-                try:
-                    conn.sendall(("\r\n".join(out) + "\r\n\r\n").encode() + payload)
-                except OSError:
-                    return
-
-    def close(self) -> None:
-        self.sock.close()
+        while (request := read_request(conn, buf)) is not None:
+            head, body, buf = request
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, _ = lines[0].split(" ", 2)
+            headers = dict(line.split(": ", 1) for line in lines[1:])
+            seen = Seen(method, target, headers, body)
+            self.seen.append(seen)
+            action = self.script(seen)
+            if action[0] == "drop":
+                return
+            if action[0] == "sleep":
+                time.sleep(action[1])
+                action = ("answer", *action[2:])
+            _, status, extra, payload = action
+            out = [f"HTTP/1.1 {status} X", f"Content-Length: {len(payload)}", "X-Reqid: rq-1",
+                   *(f"{k}: {v}" for k, v in extra.items())]
+            conn.sendall(("\r\n".join(out) + "\r\n\r\n").encode() + payload)
 
 
 @pytest.fixture
@@ -116,7 +78,6 @@ def serve() -> Iterator[Callable[[Callable[[Seen], Action]], Server]]:
 
     def start(script: Callable[[Seen], Action]) -> Server:
         server = Server(script)
-        server.start()
         servers.append(server)
         return server
 
