@@ -17,6 +17,7 @@ from typing import Any
 from kodo_jobs.errors import UsageError
 from kodo_jobs.kodo.client import KodoClient
 from kodo_jobs.kodo.config import Credentials, Hosts, Timeouts
+from kodo_jobs.kodo.hosts import ValueStore
 from kodo_jobs.log import register_secret
 
 EMBEDDED_DIR = ".kodo-jobs"
@@ -32,8 +33,10 @@ def _timeouts(target: Any) -> Timeouts:
 
 
 @contextmanager
-def open_target(target: Any, manifest_dir: Path) -> Iterator[KodoClient]:
-    """Yield a client for ``target``; the client (and an embedded emulator) is closed on exit."""
+def open_target(target: Any, manifest_dir: Path, state: ValueStore | None = None) -> Iterator[KodoClient]:
+    """Yield a client for ``target``; the client (and an embedded emulator) is closed on exit.
+
+    ``state``: where uc's region answers are kept between runs (the state file)."""
     timeouts = _timeouts(target)
     if getattr(target, "embedded", False):
         from kodo_jobs.emulator.config import EmulatorConfig
@@ -52,15 +55,25 @@ def open_target(target: Any, manifest_dir: Path) -> Iterator[KodoClient]:
     register_secret(target.secret_key)
     credentials = Credentials(target.access_key.get_secret_value(), target.secret_key.get_secret_value())
     with KodoClient(credentials, hosts_for(target), timeouts=timeouts) as client:
+        client.persist_regions(state)
         yield client
 
 
 def hosts_for(target: Any) -> Hosts:
-    """The client's :class:`Hosts` for a non-embedded target (endpoint, region or explicit hosts)."""
+    """The client's :class:`Hosts` for a non-embedded target: endpoint, fixed region, explicit hosts,
+    or (``region: auto``, also when none is named) every service asked of uc per bucket."""
+    scheme = "https" if target.use_https else "http"
     if target.endpoint is not None:
         hosts = Hosts.single(str(target.endpoint).rstrip("/"))
+    elif target.region_auto:
+        hosts = Hosts(scheme=scheme)
     elif target.region is not None:
-        hosts = Hosts.for_region(target.region, scheme="https" if target.use_https else "http")
+        hosts = Hosts.for_region(target.region, scheme=scheme)
+    elif target.hosts is not None and target.hosts.up is None:  # only uc: the rest asked of it
+        uc = str(target.hosts.uc).rstrip("/")
+        hosts = Hosts(uc=(uc,), scheme=uc.split(":", 1)[0])
+        if target.hosts.fusion is not None:
+            hosts = replace(hosts, fusion=(str(target.hosts.fusion).rstrip("/"),))
     elif target.hosts is not None:
         h = target.hosts
 

@@ -32,3 +32,20 @@ def test_embedded_creates_buckets_on_first_use(tmp_path: Path) -> None:
         assert client.rs.stat("fresh-bucket", "a.txt").fsize == 5
         assert list(client.rsf.list("another-bucket")) == []
     assert (tmp_path / EMBEDDED_DIR).is_dir()
+
+
+def test_no_place_named_means_region_auto() -> None:
+    for target in (Target(access_key="ak", secret_key="sk"), Target(region="auto", access_key="ak", secret_key="sk")):
+        h = hosts_for(target)
+        assert h.query_region and h.up == h.rs == h.io == h.api == ()
+        assert h.uc == ("https://uc.qiniuapi.com", "https://kodo-config.qiniuapi.com", "https://uc.qbox.me")
+
+
+def test_fixed_region_keeps_its_id_for_messages() -> None:
+    h = hosts_for(Target(region="z1", access_key="ak", secret_key="sk", accelerate_uploading=True))
+    assert (h.region, h.accelerate, h.query_region) == ("z1", True, False)
+
+
+def test_hosts_with_only_uc_ask_it_for_the_rest() -> None:
+    h = hosts_for(Target(hosts={"uc": "http://127.0.0.1:9400"}, access_key="ak", secret_key="sk"))
+    assert h.uc == ("http://127.0.0.1:9400",) and h.query_region and h.up == () and h.scheme == "http"

@@ -19,6 +19,7 @@ from kodo_jobs import engine, saved_plan
 from kodo_jobs.errors import EXIT_CHANGES, EXIT_OK
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
 from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.kodo.hosts import ReadOnlyStore
 from kodo_jobs.log import configure, get_logger
 from kodo_jobs.plan import JobPlan, Plan, render_text, write_json
 from kodo_jobs.targets import open_target
@@ -39,7 +40,7 @@ def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: 
         scratch = Checkpoint(Path(tmp) / "plan.kjstate")
         try:
             job_plans: list[JobPlan] = []
-            with open_target(m.target, mdir) as client:
+            with open_target(m.target, mdir, state=ReadOnlyStore(real)) as client:
                 for spec in specs:
                     if not getattr(spec, "enabled", True):
                         job_plans.append(JobPlan(spec.name, spec.kind, {}, note="disabled (enabled: false)"))

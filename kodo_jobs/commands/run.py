@@ -30,6 +30,7 @@ from kodo_jobs.job_limits import JobLimits
 from kodo_jobs.jobs import then
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.kodo.errors import KodoError, RunFatalError
+from kodo_jobs.kodo.hosts import ReadOnlyStore
 from kodo_jobs.log import configure, get_logger
 from kodo_jobs.plan import Action, Outcome, SavedPlan, read_saved_plan
 from kodo_jobs.report import FailureLine, JobReport, JobStatus, Report, RunStatus
@@ -160,7 +161,7 @@ def _dry_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id:
     with tempfile.TemporaryDirectory(prefix="kodo-jobs-dry-") as tmp:
         scratch = Checkpoint(Path(tmp) / "plan.kjstate")
         try:
-            with open_target(m.target, mdir) as client:
+            with open_target(m.target, mdir, state=ReadOnlyStore(real)) as client:
                 reports: list[JobReport] = []
                 for spec in specs:
                     t0 = time.time()
@@ -203,7 +204,7 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
             reports: list[JobReport] = []
             pending_error: KodoJobsError | None = None
             try:
-                with stop_on_signals(stop), open_target(m.target, mdir) as client:
+                with stop_on_signals(stop), open_target(m.target, mdir, state=cp) as client:
                     watch_clock(client, log)  # first answer's Date: warn, widen token deadlines on skew
                     runner = Runner(cp, run_id=run_id, events=bus, stop=stop, log=log)
                     status, message, pending_error = _run_jobs(

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         TransportError,
         Unauthorized,
         UploadRestartRequired,
+        WrongRegion,
     )
     from .etag import EtagHasher, etag_bytes, etag_file, etag_file_v2, etag_v2
     from .fetch import AsyncFetchRequest, AsyncFetchTask, FetchResult
@@ -94,6 +95,7 @@ _LAZY: dict[str, str] = {
     "Unauthorized": "errors",
     "UpTokenAuth": "auth",
     "UploadRestartRequired": "errors",
+    "WrongRegion": "errors",
     "UploadResult": "upload.uploader",
     "UploadState": "upload.state",
     "download_to": "download",
@@ -171,6 +173,7 @@ __all__ = [
     "Unauthorized",
     "UpTokenAuth",
     "UploadRestartRequired",
+    "WrongRegion",
     "UploadResult",
     "UploadState",
     "download_to",

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from .auth import QBoxAuth, QiniuAuth
 from .config import Credentials, Hosts, Timeouts
-from .hosts import HostResolver
+from .hosts import HostResolver, ValueStore
 from .http import HttpClient
 from .rs import RsApi
 from .rsf import RsfApi
@@ -91,6 +91,11 @@ class KodoClient:
         # uc answers bare host:port domains: use the uc URL's own scheme for them
         hosts = Hosts(uc=(uc,), scheme=urlsplit(uc).scheme or "https") if uc else Hosts()
         return cls(Credentials(access_key, secret_key), hosts, **kw)
+
+    def persist_regions(self, store: ValueStore | None) -> None:
+        """Keep uc region answers in ``store`` (the state file) so later runs within their ttl
+        do not ask uc again; the key is a hash (no access key in the store)."""
+        self.resolver.persist(store, self.credentials.access_key)
 
     def close(self) -> None:
         """Release pooled connections."""

@@ -80,7 +80,8 @@ class Hosts:
     A service with no explicit hosts is looked up through uc ``/v4/query`` for the bucket
     concerned (when ``query_region`` is true); ``up_override`` replaces the upload hosts
     (transfer acceleration or a pinned upload host); ``accelerate`` prefers the bucket's
-    ``up.acc_domains`` from uc.
+    ``up.acc_domains`` from uc (asked of uc even when the upload hosts are fixed). ``region`` names
+    a fixed region (for messages); ``one_endpoint`` marks one base URL serving everything (the emulator).
     """
 
     up: tuple[str, ...] = ()
@@ -94,6 +95,8 @@ class Hosts:
     query_region: bool = True
     accelerate: bool = False
     scheme: str = "https"
+    region: str = ""
+    one_endpoint: bool = False
 
     def __post_init__(self) -> None:
         if self.scheme not in ("http", "https"):
@@ -114,7 +117,7 @@ class Hosts:
         base = _base_url(url, "http")
         one = (base,)
         return cls(up=one, io=one, rs=one, rsf=one, api=one, uc=one, fusion=one,
-                   query_region=False, scheme=urlsplit(base).scheme)
+                   query_region=False, scheme=urlsplit(base).scheme, one_endpoint=True)
 
     @classmethod
     def for_region(cls, region_id: str, *, scheme: str = "https") -> Hosts:
@@ -132,7 +135,7 @@ class Hosts:
             rs=(f"rs-{region_id}.qiniuapi.com",),
             rsf=(f"rsf-{region_id}.qiniuapi.com",),
             api=(f"api-{region_id}.qiniuapi.com",),
-            query_region=False, scheme=scheme,
+            query_region=False, scheme=scheme, region=region_id,
         )
 
     def with_upload_override(self, *urls: str) -> Hosts:

@@ -13,12 +13,14 @@ Tree (the retry policy reads only the class, never the message)::
     │                              between parts; resume it later from the last saved state
     └── PermanentError             do not retry this request
         ├── BadRequest             400, 405, 406 (crc32), 413 (fsizeLimit), 478 (fetch source)...
+        │   └── AccelerationUnavailable  400 "transfer acceleration is not configured": use up hosts
         ├── NotFound               612 no such file
         ├── AlreadyExists          614 file exists
         ├── Forbidden              403
         ├── RunFatalError          the whole run cannot succeed: stop it early
         │   ├── Unauthorized       401 bad/expired credentials or token
-        │   └── NoSuchBucket       631
+        │   ├── NoSuchBucket       631
+        │   └── WrongRegion        400 "incorrect region, please use HOST" (``use_host``)
         ├── QuotaExceeded          CDN daily quota (fusion 400033/400034/400035)
         └── SourceChanged          the local file changed while it was being uploaded
 
@@ -28,6 +30,9 @@ when no answer arrived.
 """
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 
 class KodoError(Exception):
@@ -111,6 +116,11 @@ class BadRequest(PermanentError):
     """The request was malformed or refused as such (400, 405, 406, 413, 478, 640 ...)."""
 
 
+class AccelerationUnavailable(BadRequest):
+    """400 "transfer acceleration is not configured on this bucket": upload through the normal
+    upload hosts instead (the SDK's ``AccUnavailableRetryPolicy`` does the same)."""
+
+
 class NotFound(PermanentError):
     """The object does not exist (612)."""
 
@@ -135,6 +145,16 @@ class NoSuchBucket(RunFatalError):
     """The bucket does not exist (631)."""
 
 
+class WrongRegion(RunFatalError):
+    """400 "incorrect region, please use HOST": the bucket lives in another region than the hosts
+    asked. With ``region: auto`` the client asks uc again; with a fixed region every other
+    request of the run would fail the same way, so the run stops. ``use_host`` is Kodo's hint."""
+
+    def __init__(self, message: str, *, use_host: str = "", **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.use_host = use_host
+
+
 class QuotaExceeded(PermanentError):
     """A daily quota (CDN refresh/prefetch) is used up; retry tomorrow."""
 
@@ -144,3 +164,17 @@ class SourceChanged(PermanentError):
 
     Retrying the same parts cannot help; the caller re-plans the file (new etag, fresh upload).
     """
+
+
+_WRONG_REGION = re.compile(r"incorrect region, please use ([A-Za-z0-9.:_-]+)")
+_NO_ACCELERATION = "transfer acceleration is not configured on this bucket"
+
+
+def refine_bad_request(message: str, common: dict[str, Any]) -> KodoError | None:
+    """The specific error a 400 answer's message names (wrong region, no acceleration), if any."""
+    found = _WRONG_REGION.search(message)
+    if found:
+        return WrongRegion(message, use_host=found.group(1).rstrip("."), **common)
+    if _NO_ACCELERATION in message:
+        return AccelerationUnavailable(message, **common)
+    return None

@@ -83,8 +83,8 @@ class FetchApi:
         path = f"/fetch/{urlsafe_b64(url)}/to/{encoded_entry(bucket, key)}"
         if host:
             path += f"/host/{urlsafe_b64(host)}"
-        body = self._http.request("POST", self._resolver.candidates("io", bucket), path, headers=FORM,
-                                  auth=self._auth).json_object()
+        body = self._resolver.call("io", bucket, lambda hosts: self._http.request(
+            "POST", hosts, path, headers=FORM, auth=self._auth)).json_object()
         try:
             return FetchResult(key=str(body.get("key", key or "")), hash=str(body["hash"]),
                                fsize=int(body.get("fsize", 0)), mime_type=str(body.get("mimeType", "")))
@@ -93,13 +93,13 @@ class FetchApi:
 
     def prefetch(self, bucket: str, key: str) -> None:
         """Refresh ``key`` from the bucket's mirror origin."""
-        self._http.request("POST", self._resolver.candidates("io", bucket), f"/prefetch/{encoded_entry(bucket, key)}",
-                           headers=FORM, auth=self._auth)
+        self._resolver.call("io", bucket, lambda hosts: self._http.request(
+            "POST", hosts, f"/prefetch/{encoded_entry(bucket, key)}", headers=FORM, auth=self._auth))
 
     def async_fetch(self, request: AsyncFetchRequest) -> AsyncFetchTask:
         """Queue an asynchronous fetch; poll it with :meth:`async_fetch_status`."""
-        body = self._http.request("POST", self._resolver.candidates("api", request.bucket), "/sisyphus/fetch",
-                                  json_body=request.to_json(), auth=self._auth).json_object()
+        body = self._resolver.call("api", request.bucket, lambda hosts: self._http.request(
+            "POST", hosts, "/sisyphus/fetch", json_body=request.to_json(), auth=self._auth)).json_object()
         return AsyncFetchTask(id=str(body.get("id", "")), wait=int(body.get("wait", 0)), raw=body)
 
     def async_fetch_status(self, task_id: str, bucket: str | None = None) -> AsyncFetchTask:

@@ -98,8 +98,8 @@ class FopApi:
             form.append(("type", str(persistent_type)))
         if workflow_template_id:
             form.append(("workflowTemplateID", workflow_template_id))
-        body = self._http.request("POST", self._resolver.candidates("api", bucket), "/pfop", data=urlencode(form),
-                                  headers=FORM, auth=self._auth).json_object()
+        body = self._resolver.call("api", bucket, lambda hosts: self._http.request(
+            "POST", hosts, "/pfop", data=urlencode(form), headers=FORM, auth=self._auth)).json_object()
         pid = body.get("persistentId")
         if not pid:
             raise errors.ServerError("pfop answered without persistentId")

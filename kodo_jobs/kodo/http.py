@@ -136,6 +136,10 @@ def error_for_status(
     if status in (573, 429, 509):
         return errors.Throttled(message, retry_after=parse_retry_after(headers.get("Retry-After")),
                                 **common)
+    if status == 400:
+        refined = errors.refine_bad_request(message, common)
+        if refined is not None:
+            return refined
     cls = _BY_STATUS.get(status)
     if cls is None:
         if 500 <= status < 600 and status not in _PERMANENT_5XX:

@@ -240,8 +240,8 @@ class RsApi:
 
     def run(self, op: BatchOp) -> KodoResponse:
         """Send one command on its own (``POST /<command>``)."""
-        return self._http.request("POST", self._resolver.candidates("rs", op.bucket), "/" + op.command,
-                                  headers=FORM, auth=self._auth)
+        return self._resolver.call("rs", op.bucket, lambda hosts: self._http.request(
+            "POST", hosts, "/" + op.command, headers=FORM, auth=self._auth))
 
     def stat(self, bucket: str, key: str) -> ObjectStat:
         """Metadata of ``key``; raises ``NotFound`` (612) when it does not exist."""
@@ -304,8 +304,8 @@ class RsApi:
         if len(batch_ops) > MAX_BATCH:
             raise ValueError(f"a batch holds at most {MAX_BATCH} ops, got {len(batch_ops)}")
         body = batch_body([op.command for op in batch_ops])
-        resp = self._http.request("POST", self._resolver.candidates("rs", batch_ops[0].bucket), "/batch",
-                                  data=body, headers=FORM, auth=self._auth)
+        resp = self._resolver.call("rs", batch_ops[0].bucket, lambda hosts: self._http.request(
+            "POST", hosts, "/batch", data=body, headers=FORM, auth=self._auth))
         items = resp.json()
         if not isinstance(items, list) or len(items) != len(batch_ops):
             raise errors.ServerError(f"batch answered {type(items).__name__} for {len(batch_ops)} ops",

@@ -158,8 +158,8 @@ class RsfApi:
             params.append(("prefix", prefix))
         if delimiter:
             params.append(("delimiter", delimiter))
-        resp = self._http.request("GET", self._resolver.candidates("rsf", bucket), "/list?" + urlencode(params),
-                                  headers=FORM, auth=self._auth)
+        resp = self._resolver.call("rsf", bucket, lambda hosts: self._http.request(
+            "GET", hosts, "/list?" + urlencode(params), headers=FORM, auth=self._auth))
         body = resp.json_object()
         items = body.get("items") or []
         return ListPage(entries=tuple(ListEntry.from_json(i) for i in items),

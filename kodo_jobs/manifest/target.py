@@ -1,34 +1,49 @@
-"""``target:``: where the jobs run (embedded emulator, one endpoint, a region, explicit hosts) and as whom."""
+"""``target:``: where the jobs run (embedded emulator, one endpoint, a region, explicit hosts) and as whom.
+
+Naming none of ``embedded``, ``endpoint``, ``region`` or ``hosts`` means ``region: auto``: each
+bucket's hosts are asked of Qiniu's uc (``/v4/query``), as the official SDKs do by default.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
+from pydantic import AnyHttpUrl, SecretStr, field_validator, model_validator
 
+from kodo_jobs.kodo.regions import AUTO, REGIONS
 from kodo_jobs.manifest.base import Model
+from kodo_jobs.manifest.suggest import did_you_mean
 from kodo_jobs.manifest.types import Duration
-
-REGION_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
 
 
 class ServiceHosts(Model):
-    """One URL per Kodo service, for a private deployment or a gateway with per-service hosts."""
+    """One URL per Kodo service, for a private deployment or a gateway with per-service hosts.
 
-    up: AnyHttpUrl
+    Either all of up, io, rs, rsf and api, or ``uc`` alone (the others are then asked of it
+    per bucket, as with ``region: auto``)."""
+
+    up: AnyHttpUrl | None = None
     """Upload service (form and resumable uploads)."""
-    io: AnyHttpUrl
+    io: AnyHttpUrl | None = None
     """io service: fetch, prefetch and downloads."""
-    rs: AnyHttpUrl
+    rs: AnyHttpUrl | None = None
     """Resource management (stat, move, copy, delete, chtype, batch...)."""
-    rsf: AnyHttpUrl
+    rsf: AnyHttpUrl | None = None
     """Listing service."""
-    api: AnyHttpUrl
+    api: AnyHttpUrl | None = None
     """api service: pfop, prefop status, async fetch."""
     uc: AnyHttpUrl | None = None
     """Bucket/region configuration service (default: Qiniu's public uc)."""
     fusion: AnyHttpUrl | None = None
     """CDN service (default: Qiniu's public fusion host)."""
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        missing = [n for n in ("up", "io", "rs", "rsf", "api") if getattr(self, n) is None]
+        if missing and (self.uc is None or len(missing) < 5):
+            raise ValueError(f"missing {', '.join(missing)}: give all of up, io, rs, rsf and api, "
+                             "or only uc (the others are then asked of uc per bucket)")
+        return self
 
 
 class Timeouts(Model):
@@ -47,8 +62,8 @@ class Target(Model):
     """Run against the in-process emulator (data under ``.kodo-jobs/`` beside the manifest)."""
     endpoint: AnyHttpUrl | None = None
     """One URL for every service (an emulator started by hand, a Kodo-compatible gateway)."""
-    region: Annotated[str, Field(pattern=REGION_PATTERN)] | None = None
-    """Qiniu region id: z0, cn-east-2, z1, z2, na0, as0, ..."""
+    region: str | None = None
+    """``auto`` (ask uc per bucket; the default) or a Qiniu region id: z0, cn-east-2, z1, z2, na0, as0..."""
     hosts: ServiceHosts | None = None
     """Explicit per-service hosts."""
     access_key: SecretStr | None = None
@@ -58,19 +73,27 @@ class Target(Model):
     upload_host: AnyHttpUrl | None = None
     """Override the upload host, e.g. a bucket's transfer-acceleration domain."""
     accelerate_uploading: bool = False
-    """Prefer the bucket's acceleration upload domains reported by uc."""
+    """Upload through the bucket's acceleration domains (from uc) first, the normal hosts after."""
     use_https: bool = True
     """Use https for hosts derived from ``region`` (explicit URLs keep their own scheme)."""
     timeouts: Timeouts = Timeouts()
     """Connect/read timeouts."""
 
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        if value is None or value == AUTO or value in REGIONS:
+            return value
+        raise ValueError(f"unknown region {value!r}{did_you_mean(value, [AUTO, *REGIONS])} "
+                         f"(known: {AUTO}, {', '.join(REGIONS)}; a private deployment uses `hosts:`)")
+
     @model_validator(mode="after")
     def _one_place(self) -> Self:
         chosen = [n for n, v in (("embedded", self.embedded), ("endpoint", self.endpoint),
                                  ("region", self.region), ("hosts", self.hosts)) if v]
-        if len(chosen) != 1:
-            got = ", ".join(chosen) if chosen else "none"
-            raise ValueError(f"set exactly one of embedded: true, endpoint, region or hosts (got {got})")
+        if len(chosen) > 1:
+            raise ValueError(f"set exactly one of embedded: true, endpoint, region or hosts "
+                             f"(got {', '.join(chosen)})")
         if not self.embedded:
             missing = [n for n in ("access_key", "secret_key") if getattr(self, n) is None]
             if missing:
@@ -79,3 +102,8 @@ class Target(Model):
                     "(e.g. access_key: ${QINIU_ACCESS_KEY})"
                 )
         return self
+
+    @property
+    def region_auto(self) -> bool:
+        """Each bucket's hosts come from uc: ``region: auto``, or no place named at all."""
+        return self.region == AUTO or not (self.embedded or self.endpoint or self.region or self.hosts)

@@ -54,7 +54,16 @@ CASES: list[tuple[str, str, str, str, int]] = [
     ("bad-endpoint", "version: 1\ntarget: {endpoint: 'ftp://x', access_key: a, secret_key: b}\n"
      "jobs: [{name: a, kind: cdn, refresh_urls: ['http://a.com/']}]\n", "target.endpoint", "http(s) URL", 2),
     ("bad-region", "version: 1\ntarget: {region: 'Z 0', access_key: a, secret_key: b}\n"
-     "jobs: [{name: a, kind: cdn, refresh_urls: ['http://a.com/']}]\n", "target.region", "must match", 2),
+     "jobs: [{name: a, kind: cdn, refresh_urls: ['http://a.com/']}]\n", "target.region", "unknown region 'Z 0'", 2),
+    ("region-typo", "version: 1\ntarget:\n  access_key: a\n  secret_key: b\n  region: cn-east-1\n"
+     "jobs: [{name: a, kind: cdn, refresh_urls: ['http://a.com/']}]\n", "target.region",
+     "unknown region 'cn-east-1'; did you mean 'cn-east-2'?", 5),
+    ("region-unknown", "version: 1\ntarget: {region: zz9, access_key: a, secret_key: b}\n"
+     "jobs: [{name: a, kind: cdn, refresh_urls: ['http://a.com/']}]\n", "target.region",
+     "unknown region 'zz9' (known: auto, z0, cn-east-2, z1, z2", 2),
+    ("hosts-partial", "version: 1\ntarget: {hosts: {up: 'http://up.local', uc: 'http://uc.local'}, access_key: a, "
+     "secret_key: b}\njobs: [{name: a, kind: cdn, refresh_urls: ['http://a.com/']}]\n", "target.hosts",
+     "missing io, rs, rsf, api", 2),
     ("empty-jobs", HEAD.replace("jobs:\n", "jobs: []\n"), "jobs", "must not be empty", 3),
     ("jobs-not-list", HEAD.replace("jobs:\n", "jobs: {a: 1}\n"), "jobs", "must be a list", 3),
     ("job-not-mapping", job("- [a, b]\n"), "jobs[0]", "must be a mapping", 4),

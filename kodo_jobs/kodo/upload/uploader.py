@@ -84,10 +84,10 @@ class Uploader:
         upload_host: str | None = None,
     ) -> UploadResult:
         """Form-upload in-memory ``data``."""
-        hosts = self._resolver.candidates("up", bucket, upload_host)
-        body = self.form.upload_bytes(hosts, self.token(bucket, key, policy, token_ttl), key, data,
-                                      fname=fname or key or "file_name", mime_type=mime_type,
-                                      custom_vars=custom_vars, metadata=metadata)
+        token = self.token(bucket, key, policy, token_ttl)
+        body = self._resolver.call("up", bucket, lambda hosts: self.form.upload_bytes(
+            hosts, token, key, data, fname=fname or key or "file_name", mime_type=mime_type,
+            custom_vars=custom_vars, metadata=metadata), upload_host)
         return _result(body, key, len(data))
 
     def upload_file(
@@ -108,9 +108,30 @@ class Uploader:
         if threshold < 0 or part_concurrency < 1:
             raise ValueError("threshold must be >= 0 and part_concurrency >= 1")
         path = os.fspath(path)
+
+        def send(hosts: tuple[str, ...]) -> UploadResult:
+            return self._upload_file(hosts, bucket, key, path, policy=policy, token_ttl=token_ttl,
+                                     version=version, threshold=threshold, part_size=part_size,
+                                     part_concurrency=part_concurrency, mime_type=mime_type, metadata=metadata,
+                                     custom_vars=custom_vars, resume=resume, on_state=on_state,
+                                     on_progress=on_progress, fname=fname, should_stop=should_stop,
+                                     part_md5=part_md5)
+
+        # "incorrect region" / "acceleration not configured" come on the first request, before
+        # any part is sent: the resolver retries the whole upload with its new hosts
+        return self._resolver.call("up", bucket, send, upload_host)
+
+    def _upload_file(
+        self, hosts: tuple[str, ...], bucket: str, key: str, path: str, *, policy: PutPolicy | None,
+        token_ttl: int, version: Literal["v1", "v2"], threshold: int, part_size: int, part_concurrency: int,
+        mime_type: str | None, metadata: Mapping[str, str] | None, custom_vars: Mapping[str, str] | None,
+        resume: UploadState | None, on_state: Callable[[UploadState], None] | None,
+        on_progress: Callable[[int], None] | None, fname: str | None, should_stop: Callable[[], bool] | None,
+        part_md5: bool,
+    ) -> UploadResult:
+        """One upload of ``path`` through ``hosts`` (see :meth:`upload_file`)."""
         st = os.stat(path)
         size, mtime_ns = st.st_size, st.st_mtime_ns
-        hosts = self._resolver.candidates("up", bucket, upload_host)
         name = fname or os.path.basename(path)
         mime = mime_type or "application/octet-stream"
 
