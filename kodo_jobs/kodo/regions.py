@@ -15,7 +15,6 @@ REGIONS: dict[str, str] = {
     "cn-east-2": "East China (Zhejiang 2)",
     "z1": "North China (Hebei)",
     "z2": "South China (Guangdong)",
-    "cn-northwest-1": "Northwest China (Shaanxi 1)",
     "na0": "North America (Los Angeles)",
     "as0": "Asia Pacific (Singapore)",
     "ap-northeast-1": "Asia Pacific (Seoul)",
