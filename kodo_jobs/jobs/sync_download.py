@@ -117,6 +117,11 @@ class _Planner:
             raise DownloadInputError(f"job {self.job}: {exc}") from exc
         if spec.soft_delete is not None:
             raise DownloadInputError(f"job {self.job}: soft_delete only applies to direction: upload")
+        if spec.download.base_url is None:
+            try:  # before anything is listed or written: no domain, no download
+                ctx.client.download_base(str(spec.bucket))
+            except kodo_errors.NoDomain as exc:
+                raise DownloadInputError(f"job {self.job}: {exc.message}") from exc
         self.hasher = Hasher(ctx.state)
         self.local_total = 0
         self.deletes = 0
@@ -233,15 +238,16 @@ def plan(spec: Any, ctx: JobContext) -> Iterator[Action]:
 # -- running -----------------------------------------------------------------------------------
 
 def object_url(ctx: JobContext, key: str) -> str:
-    """The URL to GET ``key`` from: the job's ``download.base_url`` (default ``<io>/dl/<bucket>``),
-    signed for a private bucket or with the CDN timestamp anti-leech key when configured."""
+    """The URL to GET ``key`` from: the job's ``download.base_url``, else one of the bucket's
+    domains (``KodoClient.download_base``: the rule is in kodo/domains.py; the emulator's
+    ``/dl/<bucket>`` route for an endpoint target), signed for a private bucket or with the CDN
+    timestamp anti-leech key when configured."""
     spec = ctx.spec
     opts = spec.download
     if opts.base_url is not None:
         base = str(opts.base_url).rstrip("/")
     else:
-        io = ctx.client.resolver.candidates("io", str(spec.bucket))
-        base = f"{str(io[0]).rstrip('/')}/dl/{spec.bucket}"
+        base = ctx.client.download_base(str(spec.bucket)).rstrip("/")
     ttl = int(float(opts.url_ttl))
     if opts.anti_leech_key is not None:
         deadline = int(time.time()) + clock.slack() + max(1, ttl)  # widened by a measured skew

@@ -9,12 +9,15 @@ Thread-safe: share one client between worker threads (the session pool is sized 
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from . import errors
 from .auth import QBoxAuth, QiniuAuth
 from .config import Credentials, Hosts, Timeouts
+from .domains import choose_domain
 from .hosts import HostResolver, ValueStore
 from .http import HttpClient
 from .rs import RsApi
@@ -51,6 +54,8 @@ class KodoClient:
         self.rsf = RsfApi(self.http, self.resolver, qiniu_auth)
         self.upload = Uploader(credentials, self.resolver, FormUploader(self.http), ResumableApi(self.http))
         self.urls = UrlSigner(credentials)
+        self._download_bases: dict[str, str] = {}
+        self._bases_lock = threading.Lock()
 
     # fetch, fop and cdn are built (and their modules imported) on first use: a sync or batch
     # run never needs them, and every run pays its imports at start-up
@@ -91,6 +96,28 @@ class KodoClient:
         # uc answers bare host:port domains: use the uc URL's own scheme for them
         hosts = Hosts(uc=(uc,), scheme=urlsplit(uc).scheme or "https") if uc else Hosts()
         return cls(Credentials(access_key, secret_key), hosts, **kw)
+
+    def download_base(self, bucket: str) -> str:
+        """The base URL objects of ``bucket`` are downloaded from (``base + "/" + key``), found
+        once per bucket: one of the bucket's domains from uc, chosen by :mod:`.domains`; for a
+        single-endpoint client (the emulator) its ``/dl/<bucket>`` route. Raises
+        :class:`~.errors.NoDomain` when the bucket has no domain."""
+        with self._bases_lock:
+            found = self._download_bases.get(bucket)
+        if found is not None:
+            return found
+        if self.hosts.one_endpoint:
+            base = f"{self.resolver.candidates('io', bucket)[0].rstrip('/')}/dl/{bucket}"
+        else:
+            chosen = choose_domain(self.uc.domains(bucket), self.hosts.scheme)
+            if chosen is None:
+                raise errors.NoDomain(
+                    f"bucket {bucket!r} has no domain bound, and Kodo serves objects only on bucket "
+                    "domains: bind one (Qiniu portal: bucket -> domains) or set `download.base_url`")
+            base = chosen
+        with self._bases_lock:
+            self._download_bases[bucket] = base
+        return base
 
     def persist_regions(self, store: ValueStore | None) -> None:
         """Keep uc region answers in ``store`` (the state file) so later runs within their ttl

@@ -20,7 +20,8 @@ Tree (the retry policy reads only the class, never the message)::
         ├── RunFatalError          the whole run cannot succeed: stop it early
         │   ├── Unauthorized       401 bad/expired credentials or token
         │   ├── NoSuchBucket       631
-        │   └── WrongRegion        400 "incorrect region, please use HOST" (``use_host``)
+        │   ├── WrongRegion        400 "incorrect region, please use HOST" (``use_host``)
+        │   └── NoDomain           the bucket has no domain to download from
         ├── QuotaExceeded          CDN daily quota (fusion 400033/400034/400035)
         └── SourceChanged          the local file changed while it was being uploaded
 
@@ -153,6 +154,10 @@ class WrongRegion(RunFatalError):
     def __init__(self, message: str, *, use_host: str = "", **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.use_host = use_host
+
+
+class NoDomain(RunFatalError):
+    """The bucket has no domain bound, so Kodo serves none of its objects for download."""
 
 
 class QuotaExceeded(PermanentError):

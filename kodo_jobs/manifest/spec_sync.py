@@ -58,7 +58,8 @@ class DownloadOptions(Model):
     """How a download sync builds URLs (private buckets, timestamp anti-leech CDN domains)."""
 
     base_url: AnyHttpUrl | None = None
-    """Domain serving the bucket (default: the target's download service)."""
+    """Domain serving the bucket (default: one of the bucket's domains, asked of uc; see
+    docs/running-against-qiniu.md for which one)."""
     anti_leech_key: SecretStr | None = None
     """CDN timestamp anti-leech key: sign URLs with sign/t instead of a private token."""
     url_ttl: Duration = 3600.0
