@@ -111,18 +111,23 @@ def status(manifest: Path, state: Path | None, as_json: bool) -> None:
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path(".kodo-emulator"), show_default=True)
 @click.option("--access-key", default="kodo-jobs-ak", show_default=True)
 @click.option("--secret-key", default="kodo-jobs-sk", show_default=True)
-@click.option("--bucket", "buckets", multiple=True, metavar="NAME[:private]", help="Create this bucket (repeatable).")
+@click.option("--bucket", "buckets", multiple=True, metavar="NAME[:private][@REGION]",
+              help="Create this bucket (repeatable); region z0 unless named.")
+@click.option("--domain", "domains", multiple=True, metavar="BUCKET=HOST",
+              help="A domain serving BUCKET's objects (repeatable; used in proxy mode).")
 @click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True)
 @click.option("--fault-seed", type=int, default=0, show_default=True)
 @click.option("--anti-leech-key", default=None, help="Timestamp anti-leech key for /dl downloads.")
 def emulator(host: str, port: int, data_dir: Path, access_key: str, secret_key: str,
-             buckets: tuple[str, ...], fault_rate: float, fault_seed: int, anti_leech_key: str | None) -> None:
+             buckets: tuple[str, ...], domains: tuple[str, ...], fault_rate: float, fault_seed: int,
+             anti_leech_key: str | None) -> None:
     """Run the local Kodo-compatible emulator until SIGINT/SIGTERM."""
     import kodo_jobs.commands.emulator as cmd
 
     sys.exit(boundary(lambda: cmd.emulator(
         host=host, port=port, data_dir=data_dir, access_key=access_key, secret_key=secret_key,
         buckets=list(buckets), fault_rate=fault_rate, fault_seed=fault_seed, anti_leech_key=anti_leech_key,
+        domains=list(domains),
     )))
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from cheroot import wsgi
 
+from kodo_jobs.emulator import network
 from kodo_jobs.emulator.app import EmulatorApp
 from kodo_jobs.emulator.config import EmulatorConfig
 from kodo_jobs.emulator.context import EmulatorState
@@ -62,6 +63,7 @@ def build_app(config: EmulatorConfig, clock: Callable[[], float] = time.time) ->
         store.create_bucket(spec.name, spec.private)
     uploads = Uploads(db, clock=clock)
     state = EmulatorState(config=config, clock=clock)
+    network.install(state)
     stats = Stats()
     faults = FaultInjector(config.fault_rate, config.fault_seed)
     state.services["admin"] = _Admin(stats, faults, store)

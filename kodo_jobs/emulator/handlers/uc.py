@@ -1,14 +1,22 @@
-"""uc: region query (every service answered by this emulator) and bucket administration."""
+"""uc: region query and bucket administration.
+
+Region queries and the bucket-domains call answer with the emulator's own ``host:port`` for
+every service (the plain base URL), or, when the emulator plays Kodo's internet and the client
+addressed a Kodo host, with the real host names of the bucket's region (``ucanswers``) and the
+bucket's configured domains.
+"""
 
 from __future__ import annotations
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from kodo_jobs.emulator.config import parse_bucket
+from kodo_jobs.emulator.config import parse_bucket, parse_region
 from kodo_jobs.emulator.context import RequestContext
-from kodo_jobs.emulator.errors import BadRequest
+from kodo_jobs.emulator.errors import BadRequest, NoSuchBucket
+from kodo_jobs.emulator.network import network_of, speaks_kodo
 from kodo_jobs.emulator.responses import empty_ok, json_response
+from kodo_jobs.emulator.ucanswers import v2_answer, v4_host_entry
 
 REGION = "z0"
 
@@ -23,13 +31,28 @@ def _region(host: str) -> dict[str, object]:
     }
 
 
+def _queried_bucket(ctx: RequestContext) -> str:
+    """The bucket of a region query; 631 for an unknown bucket on Kodo's internet."""
+    bucket = ctx.request.args.get("bucket", "")
+    if not ctx.store.bucket_exists(bucket):
+        raise NoSuchBucket()
+    return bucket
+
+
 def query_v4(ctx: RequestContext) -> Response:
-    """``GET /v4/query?ak=&bucket=``: this emulator's own host:port for every service (no auth)."""
+    """``GET /v4/query?ak=&bucket=`` (no auth): the bucket's region (real names), or this
+    emulator's own host:port for every service."""
+    if speaks_kodo(ctx):
+        bucket = _queried_bucket(ctx)
+        return json_response({"hosts": [v4_host_entry(network_of(ctx.emulator).region_of(bucket), bucket)]})
     return json_response({"hosts": [_region(ctx.host())]})
 
 
 def query_v2(ctx: RequestContext) -> Response:
     """``GET /v2/query``: the older single-region shape."""
+    if speaks_kodo(ctx):
+        bucket = _queried_bucket(ctx)
+        return json_response(v2_answer(network_of(ctx.emulator).region_of(bucket), bucket))
     main = {"main": [ctx.host()], "backup": []}
     return json_response({
         "region": REGION, "ttl": 86400,
@@ -48,16 +71,25 @@ def buckets(ctx: RequestContext) -> Response:
 def buckets_v3(ctx: RequestContext) -> Response:
     """``POST /v3/buckets?region=``: buckets with their region."""
     ctx.require_mgmt_auth()
-    items = [{"name": b, "region": REGION, "private": int(ctx.store.is_private(b))}
+    network = network_of(ctx.emulator)
+    wanted = ctx.request.args.get("region", "")
+    items = [{"name": b, "region": network.region_of(b).id, "private": int(ctx.store.is_private(b))}
              for b in ctx.store.list_buckets()]
+    if wanted:
+        items = [item for item in items if item["region"] == wanted]
     return json_response({"buckets": items})
 
 
 def domains(ctx: RequestContext) -> Response:
-    """``POST /v2/domains?tbl=<bucket>``: the emulator's host serves every bucket."""
+    """``GET|POST /v2/domains?tbl=<bucket>``: the bucket's ``--domain`` hosts; without any, the
+    emulator's own host serves every bucket (none on Kodo's internet)."""
     ctx.require_mgmt_auth()
-    ctx.store.require_bucket(ctx.request.args.get("tbl", ""))
-    return json_response([ctx.host()])
+    bucket = ctx.request.args.get("tbl", "")
+    ctx.store.require_bucket(bucket)
+    configured = network_of(ctx.emulator).domains_of(bucket)
+    if configured:
+        return json_response(list(configured))
+    return json_response([] if speaks_kodo(ctx) else [ctx.host()])
 
 
 def bucket_info(ctx: RequestContext) -> Response:
@@ -65,7 +97,8 @@ def bucket_info(ctx: RequestContext) -> Response:
     ctx.require_mgmt_auth()
     name = ctx.request.args.get("bucket", "")
     private = ctx.store.is_private(name)
-    return json_response({"region": REGION, "private": int(private), "zone": REGION})
+    region = network_of(ctx.emulator).region_of(name).id
+    return json_response({"region": region, "private": int(private), "zone": region})
 
 
 def make_bucket(ctx: RequestContext, bucket: str, region: str = REGION) -> Response:
@@ -75,7 +108,12 @@ def make_bucket(ctx: RequestContext, bucket: str, region: str = REGION) -> Respo
         parse_bucket(bucket)
     except ValueError as exc:
         raise BadRequest(str(exc)) from exc
+    try:
+        parse_region(region, "mkbucketv3")
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
     ctx.store.create_bucket(bucket)
+    network_of(ctx.emulator).place(bucket, region)
     return empty_ok()
 
 
