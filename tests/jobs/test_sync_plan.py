@@ -49,8 +49,16 @@ class FakeRsf:
 
 
 class FakeClient:
-    def __init__(self, rsf: FakeRsf) -> None:
+    def __init__(self, rsf: FakeRsf, domains: tuple[str, ...] = ("dl.example.com",)) -> None:
         self.rsf = rsf
+        self.domains = domains
+
+    def download_base(self, bucket: str) -> str:
+        from kodo_jobs.kodo.errors import NoDomain
+
+        if not self.domains:
+            raise NoDomain(f"bucket {bucket!r} has no domain bound")
+        return f"https://{self.domains[0]}"
 
 
 def _spec(source: Path, **fields: Any) -> SyncJob:
@@ -135,6 +143,17 @@ def test_download_direction_plans_downloads(tmp_path: Path) -> None:
     spec = _spec(tmp_path, direction="download")
     (action,) = KIND.plan(spec, JobContext(client=FakeClient(rsf), spec=spec, state=DictState()))
     assert (action.op, action.key, action.phase) == ("download", "only-remote", 0)
+
+
+def test_download_from_a_bucket_without_domain_stops_before_listing(tmp_path: Path) -> None:
+    from kodo_jobs.jobs.sync_download import DownloadInputError
+
+    rsf = FakeRsf(1, lambda i: Entry("only-remote", "h", 3))
+    spec = _spec(tmp_path, direction="download")
+    with pytest.raises(DownloadInputError, match="job s: bucket 'bkt' has no domain bound") as caught:
+        list(KIND.plan(spec, JobContext(client=FakeClient(rsf, domains=()), spec=spec, state=DictState())))
+    assert caught.value.exit_code == 2
+    assert rsf.calls == 0
 
 
 def test_keys_over_750_bytes_are_errors(tmp_path: Path) -> None:
