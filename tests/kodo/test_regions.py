@@ -221,3 +221,16 @@ def test_acceleration_with_a_fixed_region_asks_uc_for_the_domains() -> None:
     assert r.candidates("rs", "b") == ("https://rs-z2.qiniuapi.com",)
     without = resolver(Hosts.for_region("z2"), FakeUc(acc=("b-acc.example.com",)))
     assert without.candidates("up", "b") == ("https://upload-z2.qiniup.com", "https://up-z2.qiniup.com")
+
+
+def test_the_client_table_agrees_with_the_emulators_kodo_internet() -> None:
+    from kodo_jobs.emulator.regions import REGIONS as EMULATED
+
+    assert set(REGIONS) == set(EMULATED)
+    for rid, region in EMULATED.items():
+        hosts = Hosts.for_region(rid)
+        bare = {name: tuple(u.removeprefix("https://") for u in getattr(hosts, name))
+                for name in ("up", "io", "rs", "rsf", "api")}
+        assert bare["up"] == region.up and bare["io"][0] == region.io[0]
+        assert (bare["rs"], bare["rsf"], bare["api"]) == (region.rs, region.rsf, region.api)
+        assert region_of_host(region.incorrect_region_host) == rid
