@@ -18,7 +18,9 @@ Tree (the retry policy reads only the class, never the message)::
         ├── Forbidden              403
         ├── RunFatalError          the whole run cannot succeed: stop it early
         │   ├── Unauthorized       401 bad/expired credentials or token
-        │   └── NoSuchBucket       631
+        │   ├── NoSuchBucket       631
+        │   ├── TlsUntrusted       the server's certificate is not trusted (no CA bundle names it)
+        │   └── ProxyRefused       the proxy refused the tunnel (CONNECT 403) or asked for auth (407)
         ├── QuotaExceeded          CDN daily quota (fusion 400033/400034/400035)
         └── SourceChanged          the local file changed while it was being uploaded
 
@@ -133,6 +135,15 @@ class Unauthorized(RunFatalError):
 
 class NoSuchBucket(RunFatalError):
     """The bucket does not exist (631)."""
+
+
+class TlsUntrusted(RunFatalError):
+    """TLS certificate verification failed: every request to that host will fail the same way
+    until a CA bundle that trusts it is configured (``target.ca_bundle``)."""
+
+
+class ProxyRefused(RunFatalError):
+    """The proxy refused to carry the request (CONNECT answered 403, or 407 authentication)."""
 
 
 class QuotaExceeded(PermanentError):
