@@ -66,46 +66,49 @@ def transport_error(exc: BaseException, *, method: str, url: str, safe_url: str,
                     timeouts: tuple[float, float]) -> errors.KodoError:
     """The ``KodoError`` for a ``requests`` exception raised while sending ``method url``
     (``proxy``: the proxy the request went through, if any; ``safe_url``: ``url`` redacted)."""
+    cls, message = _cause(exc, url, proxy, timeouts)
+    return cls(message, method=method, url=safe_url)
+
+
+def _cause(exc: BaseException, url: str, proxy: str | None,
+           timeouts: tuple[float, float]) -> tuple[type[errors.KodoError], str]:
+    """The error class and the message that names what went wrong."""
     from requests import exceptions as rq
     from urllib3 import exceptions as u3
 
     host, host_port = _host_port(url)
     via = f" through proxy {mask_url_credentials(proxy)}" if proxy else ""
-    common = {"method": method, "url": safe_url}
     texts = " | ".join(str(e) for e in _chain(exc))
 
     tunnel = _TUNNEL.search(texts)
     if tunnel is not None and proxy:
         status, reason = tunnel.group(1), tunnel.group(2).strip()
-        return errors.ProxyRefused(
-            f"proxy {mask_url_credentials(proxy)} refused CONNECT to {host_port}: {status} {reason}".rstrip(),
-            **common)
+        refusal = f"proxy {mask_url_credentials(proxy)} refused CONNECT to {host_port}: {status} {reason}"
+        return errors.ProxyRefused, refusal.rstrip()
     verify = _first(exc, ssl.SSLCertVerificationError)
     if verify is not None:
         detail = getattr(verify, "verify_message", "") or str(verify)
-        return errors.TlsUntrusted(f"TLS verification failed for {host}{via}: {detail}; {CA_HINT}", **common)
+        return errors.TlsUntrusted, f"TLS verification failed for {host}{via}: {detail}; {CA_HINT}"
     connect_timeout = next((e for e in _chain(exc) if isinstance(e, u3.ConnectTimeoutError)
                             and not isinstance(e, u3.NewConnectionError)), None)  # urllib3: a subclass
     if isinstance(exc, rq.ConnectTimeout) or connect_timeout is not None:
         if isinstance(exc, rq.ProxyError) or (proxy and _first(exc, u3.ProxyError) is not None):
-            return errors.RequestTimeout(f"timed out after {timeouts[0]:g} s connecting to proxy "
-                                         f"{mask_url_credentials(proxy or '')}", **common)
-        return errors.RequestTimeout(f"timed out after {timeouts[0]:g} s connecting to {host_port}{via}",
-                                     **common)
+            return errors.RequestTimeout, (f"timed out after {timeouts[0]:g} s connecting to proxy "
+                                           f"{mask_url_credentials(proxy or '')}")
+        return errors.RequestTimeout, f"timed out after {timeouts[0]:g} s connecting to {host_port}{via}"
     if isinstance(exc, rq.ReadTimeout) or _first(exc, (u3.ReadTimeoutError, TimeoutError)) is not None:
-        return errors.RequestTimeout(f"timed out after {timeouts[1]:g} s waiting for {host_port}{via} to answer",
-                                     **common)
+        return errors.RequestTimeout, f"timed out after {timeouts[1]:g} s waiting for {host_port}{via} to answer"
     if proxy and (isinstance(exc, rq.ProxyError) or _first(exc, u3.ProxyError) is not None):
         refused = _first(exc, ConnectionRefusedError) is not None or "refused" in texts
         cause = "connection refused" if refused else _last_words(exc)
-        return errors.TransportError(f"cannot reach proxy {mask_url_credentials(proxy)}: {cause}", **common)
+        return errors.TransportError, f"cannot reach proxy {mask_url_credentials(proxy)}: {cause}"
     if _first(exc, socket.gaierror) is not None or _first(exc, u3.NameResolutionError) is not None:
-        return errors.TransportError(f"cannot resolve {host}", **common)
+        return errors.TransportError, f"cannot resolve {host}"
     if _first(exc, ConnectionRefusedError) is not None or "Connection refused" in texts:
-        return errors.TransportError(f"connection refused ({host_port})", **common)
+        return errors.TransportError, f"connection refused ({host_port})"
     if _first(exc, (ssl.SSLError, u3.SSLError)) is not None:
-        return errors.TransportError(f"TLS handshake with {host}{via} failed: {_last_words(exc)}", **common)
-    return errors.TransportError(f"connection to {host_port}{via} lost: {_last_words(exc)}", **common)
+        return errors.TransportError, f"TLS handshake with {host}{via} failed: {_last_words(exc)}"
+    return errors.TransportError, f"connection to {host_port}{via} lost: {_last_words(exc)}"
 
 
 def _last_words(exc: BaseException) -> str:
