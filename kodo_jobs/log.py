@@ -4,8 +4,8 @@ Every log event passes :func:`redact` before it is rendered. It masks pydantic `
 values, every string registered with :func:`register_secret` (the target's keys are registered
 when the manifest is opened), and anything shaped like a credential even when it was never
 registered: ``token=...`` / ``e=...&token=...`` query parameters, ``Authorization`` header
-values (``Qiniu AK:sign``, ``QBox AK:sign``, ``UpToken ...``) and upload tokens
-(``AK:sign:policy``). The redaction is deliberately greedy: a false positive costs a ``***``
+values (``Qiniu AK:sign``, ``QBox AK:sign``, ``UpToken ...``), upload tokens
+(``AK:sign:policy``) and credentials written into URLs (``http://user:password@proxy:3128``). The redaction is deliberately greedy: a false positive costs a ``***``
 in a log line, a false negative leaks a key.
 
 structlog is imported only when a line is written: importing it pulls in ``structlog.dev``,
@@ -37,6 +37,8 @@ _PATTERNS = (
     re.compile(r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?)(?:(?:qiniu|qbox|uptoken|bearer|basic)\s+)?([^\s\"',]+)"),
     re.compile(r"(?i)\b(qiniu|qbox|uptoken)\s+([A-Za-z0-9_\-]{4,}:[A-Za-z0-9_\-=]+(?::[A-Za-z0-9_\-=]+)?)"),
 )
+# user:password written into a URL (a proxy URL): both parts masked, the host kept
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:\"']+(?::[^/@\s\"']*)?@")
 # upload tokens AK:urlsafe-b64(sign):urlsafe-b64(policy) and access tokens AK:sign
 _TOKEN = re.compile(r"\b[A-Za-z0-9_\-]{8,}:[A-Za-z0-9_\-]{27}=?(?::[A-Za-z0-9_\-=]{8,})?")
 
@@ -58,6 +60,7 @@ def redact_text(text: str) -> str:
     for s in secrets:
         if s in text:
             text = text.replace(s, MASK)
+    text = _URL_CREDENTIALS.sub(r"\1***:***@", text)
     for pattern in _PATTERNS:
         text = pattern.sub(_sub, text)
     return _TOKEN.sub(MASK, text)

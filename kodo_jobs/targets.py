@@ -2,12 +2,16 @@
 
 ``embedded: true`` starts the emulator in this process with its data under ``.kodo-jobs/``
 beside the manifest, fixed local-only keys, and buckets created on first use, so the quick
-start needs no account. Keys from the manifest are registered with the log redactor before
-anything can print them.
+start needs no account; it is always reached directly, whatever proxy the environment names.
+Keys from the manifest, and the credentials of any proxy URL (``target.proxy`` or the
+``*_PROXY`` environment variables), are registered with the log redactor before anything can
+print them. ``target.proxy``, ``target.ca_bundle`` and ``target.sign_date`` become the client's
+:class:`~kodo_jobs.kodo.network.Network` and ``sign_date`` (see docs/network.md).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -18,6 +22,7 @@ from kodo_jobs.errors import UsageError
 from kodo_jobs.kodo.client import KodoClient
 from kodo_jobs.kodo.config import Credentials, Hosts, Timeouts
 from kodo_jobs.kodo.hosts import ValueStore
+from kodo_jobs.kodo.network import Network, url_credentials
 from kodo_jobs.log import register_secret
 
 EMBEDDED_DIR = ".kodo-jobs"
@@ -46,7 +51,8 @@ def open_target(target: Any, manifest_dir: Path, state: ValueStore | None = None
                                 secret_key=EMBEDDED_SK, auto_create_buckets=True)
         running = start_emulator(config)
         try:
-            with KodoClient.for_endpoint(running.url, EMBEDDED_AK, EMBEDDED_SK, timeouts=timeouts) as client:
+            with KodoClient.for_endpoint(running.url, EMBEDDED_AK, EMBEDDED_SK, timeouts=timeouts,
+                                         network=Network(direct=True)) as client:
                 yield client
         finally:
             running.stop()
@@ -54,9 +60,32 @@ def open_target(target: Any, manifest_dir: Path, state: ValueStore | None = None
     register_secret(target.access_key)
     register_secret(target.secret_key)
     credentials = Credentials(target.access_key.get_secret_value(), target.secret_key.get_secret_value())
-    with KodoClient(credentials, hosts_for(target), timeouts=timeouts) as client:
+    with KodoClient(credentials, hosts_for(target), timeouts=timeouts, network=network_for(target, manifest_dir),
+                    sign_date=getattr(target, "sign_date", None)) as client:
         client.persist_regions(state)
         yield client
+
+
+PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+def network_for(target: Any, manifest_dir: Path) -> Network:
+    """The proxy and CA settings of a non-embedded target; proxy credentials are registered
+    with the log redactor first. A ``ca_bundle`` that is not a file is a usage error."""
+    proxy = getattr(target, "proxy", None)
+    for url in (proxy, *(os.environ.get(name) for name in PROXY_ENV)):
+        for secret in url_credentials(url) if url else ():
+            register_secret(secret)
+    ca_bundle = getattr(target, "ca_bundle", None)
+    if ca_bundle is not None:
+        path = (manifest_dir / Path(ca_bundle).expanduser()).resolve()
+        if not path.is_file():
+            raise UsageError(f"target.ca_bundle: {path} is not a file")
+        ca_bundle = str(path)
+    try:
+        return Network(proxy=proxy, ca_bundle=ca_bundle)
+    except ValueError as exc:
+        raise UsageError(f"target.proxy: {exc}") from exc
 
 
 def hosts_for(target: Any) -> Hosts:

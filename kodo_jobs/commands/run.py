@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kodo_jobs import engine, saved_plan
-from kodo_jobs.clock_check import watch_clock
+from kodo_jobs.clock_check import ClockReading, watch_clock
 from kodo_jobs.errors import Interrupted, KodoJobsError, RunAborted, UsageError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
 from kodo_jobs.executor.events import EventBus, Subscriber
@@ -203,9 +203,10 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
             message = ""
             reports: list[JobReport] = []
             pending_error: KodoJobsError | None = None
+            clock_reading: ClockReading | None = None
             try:
                 with stop_on_signals(stop), open_target(m.target, mdir, state=cp) as client:
-                    watch_clock(client, log)  # first answer's Date: warn, widen token deadlines on skew
+                    clock_reading = watch_clock(client, log)  # first answer's Date: report, widen deadlines on skew
                     runner = Runner(cp, run_id=run_id, events=bus, stop=stop, log=log)
                     status, message, pending_error = _run_jobs(
                         specs, client, cp, runner, bus, stop, run_id, mdir, resume, concurrency, log, reports,
@@ -215,7 +216,8 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
             finally:
                 bus.close()
                 cp.flush()
-            report = Report(str(manifest), run_id, started, time.time(), status, tuple(reports), message=message)
+            report = Report(str(manifest), run_id, started, time.time(), status, tuple(reports), message=message,
+                            extra={"clock": clock_reading.to_json()} if clock_reading is not None else {})
             cp.end_run(run_id, status, report.to_json())
             if pending_error is not None:
                 report.render_text(sys.stdout)

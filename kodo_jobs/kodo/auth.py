@@ -1,10 +1,9 @@
 """Signing: QBox and Qiniu v2 request signatures, upload tokens and the typed put policy.
 
 The signers sign the exact path, query, ``Host`` and body bytes that go on the wire
-(kodo-protocol.md §2.4.1). :meth:`Signer.sign` works on those directly (the http seam's lean
-urllib3 path calls it with its already-encoded body); the signers stay ``requests`` auth
-objects too, whose ``__call__`` signs a *prepared* request through the same method, so both
-transports put byte-identical signatures on the wire.
+(kodo-protocol.md §2.4.1). :meth:`Signer.sign` works on those directly; the signers are
+``requests`` auth objects, whose ``__call__`` signs the *prepared* request (its final URL,
+headers and encoded body) through that method.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -114,8 +114,7 @@ class Signer:
 
     ``__call__`` (the ``requests`` auth protocol: any callable taking and returning the prepared
     request) delegates to :meth:`sign` with the prepared request's method, URL, headers and
-    body, so both transports sign the same way. Not an ``AuthBase`` subclass, so importing the
-    signers does not import ``requests``.
+    body. Not an ``AuthBase`` subclass, so importing the signers does not import ``requests``.
     """
 
     def sign(self, method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, str]:
@@ -142,19 +141,37 @@ class QBoxAuth(Signer):
         return {"Authorization": f"QBox {self._credentials.access_key}:{sign}"}
 
 
+TIMESTAMP_ENV = "DISABLE_QINIU_TIMESTAMP_SIGNATURE"
+
+
+def timestamp_signing(setting: bool | None) -> bool:
+    """Whether Qiniu-signed requests carry ``X-Qiniu-Date``: ``setting`` when given, else on
+    unless ``DISABLE_QINIU_TIMESTAMP_SIGNATURE`` is ``true`` (the official SDK's switch)."""
+    if setting is not None:
+        return setting
+    return os.environ.get(TIMESTAMP_ENV, "").lower() != "true"
+
+
 class QiniuAuth(Signer):
     """``Authorization: Qiniu <AK>:<sign>`` with an ``X-Qiniu-Date`` header (rs, rsf, io, uc).
 
+    ``timestamp``: send and sign ``X-Qiniu-Date``; None (the default) follows the official SDK:
+    on unless the environment sets ``DISABLE_QINIU_TIMESTAMP_SIGNATURE=true`` (any case).
     ``clock`` returns the current UTC time; tests fix it to compare with the SDK.
     """
 
     def __init__(
-        self, credentials: Credentials, *, timestamp: bool = True,
+        self, credentials: Credentials, *, timestamp: bool | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._credentials = credentials
-        self._timestamp = timestamp
+        self._timestamp = timestamp_signing(timestamp)
         self._clock = clock or (lambda: datetime.now(UTC))
+
+    @property
+    def sends_date(self) -> bool:
+        """True when signed requests carry ``X-Qiniu-Date``."""
+        return self._timestamp
 
     def sign(self, method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, str]:
         """``X-Qiniu-Date`` (when timestamping) and ``Authorization`` over the request line,

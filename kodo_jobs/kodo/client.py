@@ -1,5 +1,9 @@
 """``KodoClient``: one object that holds the session, the hosts and every sub-API.
 
+``network=Network(proxy=..., ca_bundle=...)`` sets the proxy and the CAs (default: the
+environment's proxies, ``REQUESTS_CA_BUNDLE``/``SSL_CERT_FILE`` or certifi; see
+:mod:`kodo_jobs.kodo.network`).
+
     client = KodoClient.for_endpoint("http://127.0.0.1:9400", "ak", "sk")
     client.rs.stat("bucket", "key"); client.upload.upload_file("bucket", "key", path)
 
@@ -20,6 +24,7 @@ from .config import Credentials, Hosts, Timeouts
 from .domains import choose_domain
 from .hosts import HostResolver, ValueStore
 from .http import HttpClient
+from .network import Network
 from .rs import RsApi
 from .rsf import RsfApi
 from .uc import UcApi
@@ -40,15 +45,17 @@ class KodoClient:
     """The Kodo client: ``rs``, ``rsf``, ``upload``, ``fetch``, ``fop``, ``cdn``, ``uc``, ``urls``."""
 
     def __init__(self, credentials: Credentials, hosts: Hosts, *, timeouts: Timeouts = Timeouts(),
-                 session: requests.Session | None = None, pool_size: int = 16) -> None:
+                 session: requests.Session | None = None, pool_size: int = 16,
+                 network: Network | None = None, sign_date: bool | None = None) -> None:
         self.credentials = credentials
         self.hosts = hosts
-        self.http = HttpClient(timeouts, session=session, pool_size=pool_size)
+        self.http = HttpClient(timeouts, session=session, pool_size=pool_size, network=network)
         self.resolver = HostResolver(hosts)
-        qiniu_auth = QiniuAuth(credentials)
+        qiniu_auth = QiniuAuth(credentials, timestamp=sign_date)
+        self.sign_date = qiniu_auth.sends_date
         self._qiniu_auth = qiniu_auth
         self._qbox_auth = QBoxAuth(credentials)
-        self.uc = UcApi(self.http, credentials, self.resolver.uc_hosts, hosts.scheme)
+        self.uc = UcApi(self.http, credentials, self.resolver.uc_hosts, hosts.scheme, qiniu_auth)
         self.resolver.attach(self.uc)
         self.rs = RsApi(self.http, self.resolver, qiniu_auth)
         self.rsf = RsfApi(self.http, self.resolver, qiniu_auth)

@@ -35,13 +35,12 @@ _lock = threading.Lock()
 
 def measure_skew(http: HttpClient, base_url: str) -> float | None:
     """``server - local`` seconds from the ``Date`` of ``GET <base_url>/``; None when unknown."""
-    import requests
+    from .errors import KodoError
 
-    try:
-        connect, read = http.timeouts.as_tuple()
-        resp = http.session.get(base_url.rstrip("/") + "/", timeout=(min(connect, 5.0), min(read, 5.0)),
-                                allow_redirects=False)  # a probe: never hold the run's start for long
-    except requests.RequestException:
+    connect, read = http.timeouts.as_tuple()
+    try:  # a probe: never hold the run's start for long
+        resp = http.stream("GET", base_url.rstrip("/") + "/", timeouts=(min(connect, 5.0), min(read, 5.0)))
+    except KodoError:
         return None
     resp.close()
     return skew_from_response(resp)

@@ -1,10 +1,20 @@
 """Stream one object from a download URL into a file, optionally from a byte offset (HTTP Range).
 
 ``HttpClient.request`` reads whole bodies into memory, which is right for API answers and wrong
-for a 64 MiB object; this helper uses the same pooled session and timeouts, streams the body
-in chunks and classifies failures through :func:`kodo_jobs.kodo.http.error_for_status`, so a
-download fails with the same ``KodoError`` classes as every other call. It never logs or raises
-a URL with its ``token``/``sign`` (see :func:`~kodo_jobs.kodo.http.redact_url`).
+for a 64 MiB object; this helper uses the same pooled session, proxies, CA bundle and timeouts
+(:meth:`HttpClient.stream`), streams the body in chunks and classifies failures through
+:func:`kodo_jobs.kodo.http.error_for_status`, so a download fails with the same ``KodoError``
+classes as every other call. It never logs or raises a URL with its ``token``/``sign`` (see
+:func:`~kodo_jobs.kodo.http.redact_url`).
+
+Redirects (301, 302, 303, 307, 308; a bucket domain that forces https, a CDN sending to its
+origin) are followed, at most :data:`~kodo_jobs.kodo.http.MAX_REDIRECTS` of them. Every hop
+asks for the same ``Range``; the next URL is the ``Location`` exactly as the server wrote it
+(resolved against the current URL): nothing is re-signed and no signature is added, because a
+signature minted for a host the server chose would be a credential handed to that host; the
+server that accepted our signed URL decides what the next one carries. A redirect from
+``https`` to ``http`` is refused (it would send the rest of the transfer, and any token in the
+URL, in clear). Each hop gets the proxy that applies to its own host.
 """
 
 from __future__ import annotations
@@ -12,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import urljoin, urlsplit
 
 from . import errors
-from .http import HttpClient, error_for_status, redact_url
+from .http import MAX_REDIRECTS, HttpClient, error_for_status, redact_url
 
 if TYPE_CHECKING:
     import requests
@@ -43,17 +54,12 @@ def download_to(http: HttpClient, url: str, out: BinaryIO, *, offset: int = 0,
     returned as a finished download with ``written=0`` when the offset equals the object size.
     ``on_bytes`` is called after every chunk (progress and bandwidth pacing hook).
     """
-    import requests  # only downloads (and hooks, probes) use the requests session
+    import requests
 
     headers = {"Range": f"bytes={offset}-"} if offset > 0 else {}
+    resp = _follow(http, url, headers)
+    url = resp.url or url
     safe = redact_url(url)
-    try:
-        resp = http.session.get(url, headers=headers, stream=True, allow_redirects=False,
-                                timeout=http.timeouts.as_tuple())
-    except requests.Timeout as exc:
-        raise errors.RequestTimeout(f"timed out: {type(exc).__name__}", method="GET", url=safe) from exc
-    except requests.RequestException as exc:
-        raise errors.TransportError(f"no answer: {type(exc).__name__}", method="GET", url=safe) from exc
     with resp:
         if resp.status_code == 416 and offset > 0:
             total = _total_from_416(resp.headers.get("Content-Range", ""))
@@ -79,6 +85,27 @@ def download_to(http: HttpClient, url: str, out: BinaryIO, *, offset: int = 0,
                                         method="GET", url=safe) from exc
         out.flush()
         return DownloadResult(written, resumed, total, _etag(resp.headers))
+
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def _follow(http: HttpClient, url: str, headers: dict[str, str]) -> requests.Response:
+    """The first answer that is not a redirect, after at most MAX_REDIRECTS hops."""
+    for _ in range(MAX_REDIRECTS + 1):
+        resp = http.stream("GET", url, headers=headers)
+        location = resp.headers.get("Location")
+        if resp.status_code not in _REDIRECTS or not location:
+            return resp
+        resp.close()
+        target = urljoin(url, location)
+        scheme = urlsplit(target).scheme.lower()
+        if scheme not in ("http", "https") or (urlsplit(url).scheme == "https" and scheme == "http"):
+            raise errors.PermanentError(f"refused a redirect from {redact_url(url)} to {redact_url(target)}",
+                                        status=resp.status_code, method="GET", url=redact_url(url))
+        url = target
+    raise errors.PermanentError(f"more than {MAX_REDIRECTS} redirects", status=resp.status_code,
+                                method="GET", url=redact_url(url))
 
 
 def _etag(headers: requests.structures.CaseInsensitiveDict[str]) -> str:

@@ -21,7 +21,9 @@ Tree (the retry policy reads only the class, never the message)::
         │   ├── Unauthorized       401 bad/expired credentials or token
         │   ├── NoSuchBucket       631
         │   ├── WrongRegion        400 "incorrect region, please use HOST" (``use_host``)
-        │   └── NoDomain           the bucket has no domain to download from
+        │   ├── NoDomain           the bucket has no domain to download from
+        │   ├── TlsUntrusted       the server's certificate is not trusted (no CA bundle names it)
+        │   └── ProxyRefused       the proxy refused the tunnel (CONNECT 403) or asked for auth (407)
         ├── QuotaExceeded          CDN daily quota (fusion 400033/400034/400035)
         └── SourceChanged          the local file changed while it was being uploaded
 
@@ -158,6 +160,15 @@ class WrongRegion(RunFatalError):
 
 class NoDomain(RunFatalError):
     """The bucket has no domain bound, so Kodo serves none of its objects for download."""
+
+
+class TlsUntrusted(RunFatalError):
+    """TLS certificate verification failed: every request to that host will fail the same way
+    until a CA bundle that trusts it is configured (``target.ca_bundle``)."""
+
+
+class ProxyRefused(RunFatalError):
+    """The proxy refused to carry the request (CONNECT answered 403, or 407 authentication)."""
 
 
 class QuotaExceeded(PermanentError):

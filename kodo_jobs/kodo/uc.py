@@ -56,12 +56,12 @@ class UcApi:
     """``client.uc``: region lookup, bucket list, bucket domains and info."""
 
     def __init__(self, http: HttpClient, credentials: Credentials, uc_hosts: Callable[[], Sequence[str]],
-                 scheme: str) -> None:
+                 scheme: str, auth: QiniuAuth | None = None) -> None:
         self._http = http
         self._credentials = credentials
         self._uc_hosts = uc_hosts
         self._scheme = scheme
-        self._auth = QiniuAuth(credentials)
+        self._auth = auth or QiniuAuth(credentials)
 
     def query_region(self, bucket: str) -> list[RegionHosts]:
         """Ask uc which hosts serve ``bucket`` (no Authorization header; AK in the query)."""

@@ -7,6 +7,7 @@ bucket's hosts are asked of Qiniu's uc (``/v4/query``), as the official SDKs do 
 from __future__ import annotations
 
 from typing import Self
+from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, SecretStr, field_validator, model_validator
 
@@ -78,6 +79,27 @@ class Target(Model):
     """Use https for hosts derived from ``region`` (explicit URLs keep their own scheme)."""
     timeouts: Timeouts = Timeouts()
     """Connect/read timeouts."""
+    proxy: str | None = None
+    """Proxy for every request, ``http://[user:password@]host:port``; replaces ``HTTP_PROXY``,
+    ``HTTPS_PROXY`` and ``NO_PROXY`` (which apply when this is unset). Credentials in it are
+    masked in every log line, report and plan."""
+    ca_bundle: str | None = None
+    """PEM file of the CAs to trust for https (relative to the manifest); default
+    ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE``, else certifi. Verification cannot be turned off."""
+    sign_date: bool | None = None
+    """Send and sign ``X-Qiniu-Date``; unset: yes unless ``DISABLE_QINIU_TIMESTAMP_SIGNATURE=true``
+    (the official SDK's switch)."""
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+                or parts.query or parts.fragment:
+            raise ValueError("a proxy URL is http://[user:password@]host:port (or https://), without a path")
+        return value
 
     @field_validator("region")
     @classmethod

@@ -4,9 +4,12 @@ and widens signed deadlines, so short-lived tokens still work against a server 1
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from kodo_jobs.emulator.config import EmulatorConfig
 from kodo_jobs.emulator.server import RunningEmulator, start_emulator
@@ -63,3 +66,58 @@ def test_without_the_widening_the_same_token_is_refused(tmp_path: Path) -> None:
             assert client.http.session.get(url).status_code == 200
         finally:
             clock.set_slack(0)
+
+
+def test_the_measured_skew_is_in_the_report_and_the_json_log(tmp_path: Path) -> None:
+    with skewed(tmp_path / "emu", AHEAD) as emu:
+        make_tree(tmp_path / "src", {"u.txt": "up"})
+        m = write_manifest(tmp_path, emu.url, sync_job("./src", name="up", upload={"token_ttl": "2h"}))
+        report = tmp_path / "report.json"
+        try:
+            res = cli("run", m, "--report", report, "--log-format", "json")
+        finally:
+            clock.set_slack(0)
+    assert res.code == 0, res.out + res.err
+    got = json.loads(report.read_text())["clock"]
+    assert abs(got["skew_seconds"] - AHEAD) < 3 and got["x_qiniu_date"] is True
+    lines = [json.loads(line) for line in res.err.splitlines() if line.startswith("{")]
+    measured = [line for line in lines if line.get("event") == "clock skew measured"]
+    assert len(measured) == 1 and abs(measured[0]["skew_seconds"] - AHEAD) < 3
+
+
+def _sent_dates(client: KodoClient, bucket: str = "test-bucket") -> list[str | None]:
+    seen: list[str | None] = []
+    client.http.session.hooks["response"].append(
+        lambda resp, *a, **k: seen.append(resp.request.headers.get("X-Qiniu-Date")))
+    client.rsf.page(bucket, limit=1)
+    return seen
+
+
+@pytest.mark.parametrize(("sign_date", "env", "sent"), [
+    (None, None, True), (None, "true", False), (None, "TRUE", False), (None, "no", True),
+    (False, None, False), (True, "true", True),
+])
+def test_x_qiniu_date_switch(emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, sign_date: bool | None,
+                             env: str | None, sent: bool) -> None:
+    if env is None:
+        monkeypatch.delenv("DISABLE_QINIU_TIMESTAMP_SIGNATURE", raising=False)
+    else:
+        monkeypatch.setenv("DISABLE_QINIU_TIMESTAMP_SIGNATURE", env)
+    with KodoClient.for_endpoint(emulator.url, "test-ak", "test-sk", sign_date=sign_date) as client:
+        dates = _sent_dates(client)
+        assert client.sign_date is sent
+    assert len(dates) == 1 and (dates[0] is not None) is sent
+
+
+def test_manifest_sign_date_false_reaches_the_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kodo_jobs.manifest import load
+    from kodo_jobs.targets import open_target
+
+    monkeypatch.delenv("DISABLE_QINIU_TIMESTAMP_SIGNATURE", raising=False)
+    m = write_manifest(tmp_path, "http://127.0.0.1:9", sync_job("./src"))
+    text = m.read_text().replace("  secret_key: test-sk\n", "  secret_key: test-sk\n  sign_date: false\n")
+    m.write_text(text)
+    manifest = load(m)
+    assert manifest.target.sign_date is False
+    with open_target(manifest.target, tmp_path) as client:
+        assert client.sign_date is False

@@ -1,10 +1,11 @@
-"""A clean sync run against an http:// endpoint imports none of ``requests``, ``urllib3`` and
-``structlog`` (start-up cost, issue 8).
+"""Start-up imports (issue 8, revised by issue 14).
 
-All are imported on demand: ``requests`` for streaming downloads, probes and response hooks,
-``urllib3`` for https hosts and chunked bodies, structlog for the first log line written. This runs the real CLI in a fresh interpreter twice
-against the emulator (an upload run, then a no-op run) and lists the modules it ended with. A
-run that has to write a log line (JSON logs) still gets structlog, which is checked too.
+Every request goes through ``requests`` (issue 14: one transport, proxies and CAs as requests
+honours them), so a run that talks to Kodo loads ``requests`` and ``urllib3``: that is the
+transport, not an accident. What stays lazy: the HTTP stack is imported on the first request,
+so ``--help`` and ``validate`` (which send none) load neither, and structlog is imported only
+when a log line is written (a clean console run writes none; JSON logs do). This runs the real
+CLI in a fresh interpreter and lists the modules it ended with.
 """
 
 from __future__ import annotations
@@ -35,7 +36,21 @@ def _run(*args: str) -> dict[str, object]:
     return result
 
 
-def test_sync_runs_without_requests_urllib3_or_structlog(tmp_path: Path) -> None:
+HTTP_STACK = ["requests", "urllib3"]
+
+
+def _http_stack(modules: object) -> list[str]:
+    assert isinstance(modules, list)
+    return sorted({m.split(".")[0] for m in modules if m.split(".")[0] in HTTP_STACK})
+
+
+def test_help_and_validate_load_no_http_stack_or_structlog(tmp_path: Path) -> None:
+    manifest = write_manifest(tmp_path, "http://127.0.0.1:9", sync_job(str(tmp_path)))
+    assert _run("--help") == {"code": 0, "modules": []}
+    assert _run("validate", str(manifest)) == {"code": 0, "modules": []}
+
+
+def test_sync_runs_load_the_transport_but_not_structlog(tmp_path: Path) -> None:
     src = tmp_path / "src"
     src.mkdir()
     for i in range(5):
@@ -45,9 +60,11 @@ def test_sync_runs_without_requests_urllib3_or_structlog(tmp_path: Path) -> None
         manifest = write_manifest(tmp_path, emu.url, sync_job(str(src)))
         state = str(tmp_path / "state.kjstate")
         first = _run("run", str(manifest), "--state", state)
-        assert first == {"code": 0, "modules": []}
+        assert first["code"] == 0 and _http_stack(first["modules"]) == HTTP_STACK
+        assert not [m for m in first["modules"] if m.split(".")[0] in ("structlog", "rich")]  # type: ignore[attr-defined]
         again = _run("run", str(manifest), "--state", state)
-        assert again == {"code": 0, "modules": []}
+        assert again["code"] == 0 and _http_stack(again["modules"]) == HTTP_STACK
+        assert not [m for m in again["modules"] if m.split(".")[0] in ("structlog", "rich")]  # type: ignore[attr-defined]
         logged = _run("run", str(manifest), "--state", state, "--log-format", "json")
         assert logged["code"] == 0
         assert isinstance(logged["modules"], list) and "structlog" in logged["modules"]

@@ -1,18 +1,18 @@
-"""The lean path of the http seam (http1 for http://, urllib3 for https://) against real local sockets.
+"""The http seam (one pooled ``requests`` session) against real local sockets.
 
 A scripted HTTP/1.1 server (raw sockets, so it can drop a connection or stall) records what
 arrived and answers what each test tells it; the emulator's own fault injection is covered
 in test_faults_hosts_ops.py. Checked here: status mapping, 573 with Retry-After, a dropped
 connection, a read timeout, failover over refused/5xx/slow hosts, the exact bytes sent
-(bodies, Content-Length, URL requoting), signatures equal to the ``requests`` path's,
-response hooks, and connection reuse.
+(bodies, Content-Length, URL requoting), signatures over the prepared request, header
+injection refused, response hooks, and connection reuse. Proxies, TLS trust and the causes
+named in failure messages: test_http_network.py.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,11 +23,9 @@ import pytest
 import requests
 
 from kodo_jobs.kodo import errors
-from kodo_jobs.kodo import http as http_mod
 from kodo_jobs.kodo.auth import QBoxAuth, QiniuAuth, UpTokenAuth
 from kodo_jobs.kodo.config import Credentials, Timeouts
-from kodo_jobs.kodo.http import HttpClient, encode_body
-from kodo_jobs.kodo.http1 import Http1Pool
+from kodo_jobs.kodo.http import HttpClient
 from kodo_jobs.kodo.upload.form import build_form
 from tests.kodo.loopback import LoopbackServer, read_request
 
@@ -151,7 +149,9 @@ def test_read_timeout_is_request_timeout_and_fails_over(serve: Any) -> None:
     http = HttpClient(Timeouts(connect=2, read=0.3))
     with pytest.raises(errors.RequestTimeout) as info:
         http.request("GET", [slow.url], "/x?token=sec")
-    assert info.value.message == "timed out: ReadTimeout" and "sec" not in str(info.value)
+    port = slow.port
+    assert info.value.message == f"timed out after 0.3 s waiting for 127.0.0.1:{port} to answer"
+    assert "sec" not in str(info.value)
     assert http.request("GET", [slow.url, fast.url], "/x").json() == {"ok": 1}
     assert len(fast.seen) == 1
     http.close()
@@ -164,9 +164,10 @@ def test_failover_refused_then_5xx_then_success(serve: Any) -> None:
     resp = http.request("GET", [refused_url(), b.url, c.url], "/x")
     assert resp.json() == {"done": True} and resp.reqid == "rq-1" and resp.url == c.url + "/x"
     assert (len(b.seen), len(c.seen)) == (1, 1)
+    closed = refused_url()
     with pytest.raises(errors.TransportError) as info:
-        http.request("GET", [refused_url()], "/x")
-    assert info.value.message == "no answer: ConnectionError"
+        http.request("GET", [closed], "/x")
+    assert info.value.message == f"connection refused ({closed.removeprefix('http://')})"
     with pytest.raises(errors.ServerError):  # without failover the first 5xx is final
         http.request("GET", [b.url, c.url], "/x", failover=False)
     assert len(c.seen) == 1
@@ -213,12 +214,37 @@ def test_streamed_multipart_body_has_a_length_and_arrives_whole(serve: Any, tmp_
     http.close()
 
 
-def test_memoryview_and_bytes_are_not_copied() -> None:
+def test_memoryview_and_bytes_reach_urllib3_uncopied(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from urllib3.connectionpool import HTTPConnectionPool
+
+    server = serve(ok())
     part = bytes(4 * 1024 * 1024)
-    view = memoryview(part)
-    headers: dict[str, str] = {}
-    assert encode_body("PUT", part, None, headers) is part and headers["Content-Length"] == str(len(part))
-    assert encode_body("PUT", view, None, {}) is view
+    view = memoryview(part)[1:]
+    bodies: list[Any] = []
+    real = HTTPConnectionPool.urlopen
+
+    def spy(self: Any, method: str, url: str, body: Any = None, *args: Any, **kw: Any) -> Any:
+        bodies.append(body)
+        return real(self, method, url, body, *args, **kw)
+
+    monkeypatch.setattr(HTTPConnectionPool, "urlopen", spy)
+    http = HttpClient()
+    http.request("PUT", [server.url], "/p", data=part)
+    http.request("PUT", [server.url], "/v", data=view)
+    assert bodies[0] is part and bodies[1] is view
+    assert [len(s.body) for s in server.seen] == [len(part), len(part) - 1]
+    assert server.seen[1].headers["Content-Length"] == str(len(part) - 1)
+    http.close()
+
+
+def test_header_injection_is_refused_before_sending(serve: Any) -> None:
+    server = serve(ok())
+    http = HttpClient()
+    for headers in ({"X-A": "1\r\nX-Injected: yes"}, {"X-A": "1\nX-Injected: yes"}):
+        with pytest.raises(errors.BadRequest, match="cannot send this request"):
+            http.request("GET", [server.url], "/x", headers=headers)
+    assert server.seen == []
+    http.close()
 
 
 def _requests_url_and_headers(method: str, url: str, auth: Any, **kw: Any) -> tuple[str, dict[str, str]]:
@@ -254,36 +280,20 @@ def test_signatures_and_urls_match_the_requests_path(serve: Any, method: str, pa
     http.close()
 
 
-def test_response_hooks_see_a_response_shaped_object(serve: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_response_hooks_and_observers_see_every_answer(serve: Any) -> None:
     server = serve(lambda seen: ("answer", 404 if seen.target == "/missing" else 200,
                                  {"Date": "Wed, 25 Nov 2026 08:00:00 GMT"}, b"{}"))
     http = HttpClient()
     got: list[requests.Response] = []
-
-    def hook(resp: requests.Response, *args: Any, **kwargs: Any) -> None:
-        got.append(resp)
-        if hook2 in http.session.hooks["response"]:  # a hook may unregister one (clock.py does)
-            http.session.hooks["response"].remove(hook2)
-
-    def hook2(resp: requests.Response, *args: Any, **kwargs: Any) -> None:
-        got.append(resp)
-
-    http.session.hooks["response"].extend([hook, hook2])
+    observed: list[str] = []
+    http.session.hooks["response"].append(lambda resp, *a, **k: got.append(resp))
+    http.observe(lambda headers, seconds: observed.append(headers["Date"]))
     http.request("GET", [server.url], "/a?x=1")
     with pytest.raises(errors.NotFound):
         http.request("POST", [server.url], "/missing")
     assert [(r.request.method, r.request.url, r.status_code) for r in got] == [
-        ("GET", server.url + "/a?x=1", 200), ("GET", server.url + "/a?x=1", 200),
-        ("POST", server.url + "/missing", 404)]
-    assert got[0].headers["date"] == "Wed, 25 Nov 2026 08:00:00 GMT" and got[0].url == server.url + "/a?x=1"
-    assert got[0].elapsed.total_seconds() > 0
-    http.session.hooks["response"].clear()
-
-    def boom(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("built a hook response without hooks")
-
-    monkeypatch.setattr(http_mod, "_hook_response", boom)
-    http.request("GET", [server.url], "/a")  # no hook: nothing is built
+        ("GET", server.url + "/a?x=1", 200), ("POST", server.url + "/missing", 404)]
+    assert observed == ["Wed, 25 Nov 2026 08:00:00 GMT"] * 2
     http.close()
 
 
@@ -293,8 +303,9 @@ def test_connections_are_reused_and_pool_sized(serve: Any) -> None:
     for _ in range(20):
         http.request("POST", [server.url], "/", data=b"x")
     assert server.connections == 1 and len(server.seen) == 20
-    pool, _ = http._pool(server.url)
-    assert isinstance(pool, Http1Pool) and pool.maxsize == 3 and pool.connections_made == 1
+    adapter = http.session.get_adapter(server.url)
+    assert adapter.poolmanager.connection_pool_kw["maxsize"] == 3  # type: ignore[attr-defined]
+    assert adapter.poolmanager.connection_pool_kw["blocksize"] == 1024 * 1024  # type: ignore[attr-defined]
     http.close()
 
 
@@ -304,64 +315,4 @@ def test_caller_session_keeps_requests_on_that_session(serve: Any) -> None:
     http = HttpClient(session=session)
     http.request("GET", [server.url], "/a")
     assert server.seen[0].headers["User-Agent"].startswith("python-requests")
-    assert http._pools == {}
     session.close()
-
-
-@pytest.fixture
-def tls_server(tmp_path: Any) -> Iterator[tuple[str, str]]:
-    """A one-thread https server with a fresh self-signed certificate for 127.0.0.1:
-    ``(base URL, certificate path)``."""
-    import shutil
-    import ssl
-    import subprocess
-
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
-                    "-out", str(cert)], check=True, capture_output=True)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(str(cert), str(key))
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-
-    def run() -> None:
-        while True:
-            try:
-                raw, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                with context.wrap_socket(raw, server_side=True) as conn:
-                    data = b""
-                    while b"\r\n\r\n" not in data:
-                        data += conn.recv(65536)
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Reqid: tls\r\n\r\n{\"ok\":1}")
-            except (OSError, ssl.SSLError):
-                raw.close()  # the client refused our certificate
-
-    threading.Thread(target=run, daemon=True).start()
-    yield f"https://127.0.0.1:{listener.getsockname()[1]}", str(cert)
-    listener.close()
-
-
-def test_https_verifies_certificates_like_requests(tls_server: tuple[str, str],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    url, cert = tls_server
-    lean, via_requests = HttpClient(), HttpClient(session=requests.Session())
-    with pytest.raises(errors.TransportError) as info:  # self-signed: not in certifi's bundle
-        lean.request("GET", [url], "/x")
-    assert info.value.message == "no answer: SSLError"
-    with pytest.raises(errors.TransportError) as info:
-        via_requests.request("GET", [url], "/x")
-    assert info.value.message == "no answer: SSLError"
-    lean.close()
-    monkeypatch.setattr("requests.utils.DEFAULT_CA_BUNDLE_PATH", cert)  # trust it: the request goes through
-    trusted = HttpClient()
-    resp = trusted.request("GET", [url], "/x")
-    assert resp.json() == {"ok": 1} and resp.reqid == "tls"
-    trusted.close()
-    via_requests.session.close()
