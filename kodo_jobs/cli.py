@@ -118,16 +118,20 @@ def status(manifest: Path, state: Path | None, as_json: bool) -> None:
 @click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True)
 @click.option("--fault-seed", type=int, default=0, show_default=True)
 @click.option("--anti-leech-key", default=None, help="Timestamp anti-leech key for /dl downloads.")
+@click.option("--proxy-port", type=click.IntRange(0, 65535), default=None,
+              help="Also serve a forward proxy for Kodo's real host names on this port (0 picks one).")
+@click.option("--latency", default="0", show_default=True, metavar="DURATION",
+              help="Delay before every answer, e.g. 30ms (a link to a distant region).")
 def emulator(host: str, port: int, data_dir: Path, access_key: str, secret_key: str,
              buckets: tuple[str, ...], domains: tuple[str, ...], fault_rate: float, fault_seed: int,
-             anti_leech_key: str | None) -> None:
+             anti_leech_key: str | None, proxy_port: int | None, latency: str) -> None:
     """Run the local Kodo-compatible emulator until SIGINT/SIGTERM."""
     import kodo_jobs.commands.emulator as cmd
 
     sys.exit(boundary(lambda: cmd.emulator(
         host=host, port=port, data_dir=data_dir, access_key=access_key, secret_key=secret_key,
         buckets=list(buckets), fault_rate=fault_rate, fault_seed=fault_seed, anti_leech_key=anti_leech_key,
-        domains=list(domains),
+        domains=list(domains), proxy_port=proxy_port, latency=latency,
     )))
 
 

@@ -3,8 +3,11 @@
 * ``start_emulator(config) -> RunningEmulator``: in-process, serving in a daemon thread (tests,
   ``target: {embedded: true}``); ``.url``, ``.host``, ``.port``, ``.stop()``, ``.stats()``,
   ``.set_faults(rate, seed)``, ``.store``; a context manager.
-* ``serve_forever(config)``: the CLI; prints ``listening on http://HOST:PORT`` once it serves,
-  returns after SIGINT/SIGTERM.
+* ``serve_forever(config)``: the CLI; prints ``listening on http://HOST:PORT`` once it serves
+  (then ``proxy on http://HOST:PORT`` in proxy mode), returns after SIGINT/SIGTERM.
+
+Every listener serves through ``hostroute.HostRouter`` (routing by Host, the X-Qiniu-Date
+window, ``--latency``); with ``proxy_port`` set, ``proxy.start_proxy`` adds the forward proxy.
 
 cheroot: a thread pool (``THREADS``), TCP_NODELAY (its default), so small answers never wait
 on Nagle's algorithm.
@@ -30,6 +33,7 @@ from kodo_jobs.emulator.config import EmulatorConfig
 from kodo_jobs.emulator.context import EmulatorState
 from kodo_jobs.emulator.db import Database
 from kodo_jobs.emulator.faults import FaultInjector
+from kodo_jobs.emulator.hostroute import HostRouter, Tunnels
 from kodo_jobs.emulator.routes import all_rules
 from kodo_jobs.emulator.stats import Stats
 from kodo_jobs.emulator.store import Store
@@ -96,6 +100,8 @@ class RunningEmulator:
         self.store = app.store
         self.uploads = app.uploads
         self.state = app.state
+        self.proxy_url: str | None = None
+        """``http://HOST:PORT`` of the forward proxy (proxy mode only)."""
         self._stopped = False
 
     def stats(self) -> dict[str, Any]:
@@ -135,7 +141,8 @@ class RunningEmulator:
 def start_emulator(config: EmulatorConfig, clock: Callable[[], float] = time.time) -> RunningEmulator:
     """Bind (port 0 picks a free port) and serve in a daemon thread; returns once listening."""
     app = build_app(config, clock)
-    server = wsgi.Server((config.host, config.port), app, numthreads=THREADS,
+    router = HostRouter(app, Tunnels(), latency=config.latency)
+    server = wsgi.Server((config.host, config.port), router, numthreads=THREADS,
                          server_name="kodo-jobs-emulator", timeout=60, shutdown_timeout=2)
     server.ConnectionClass = CoalescingConnection  # headers + small body in one send
     server.request_queue_size = 128  # listen backlog: parallel clients must not see refusals
@@ -146,6 +153,16 @@ def start_emulator(config: EmulatorConfig, clock: Callable[[], float] = time.tim
     thread.start()
     running = RunningEmulator(app, server, thread)
     app.state.url = running.url
+    if config.proxy_port is not None:
+        from kodo_jobs.emulator.proxy import start_proxy
+
+        try:
+            proxy = start_proxy(config, router, network.network_of(app.state))
+        except BaseException:
+            running.stop()
+            raise
+        app.state.on_stop.insert(0, proxy.stop)
+        running.proxy_url = proxy.url
     return running
 
 
@@ -160,6 +177,8 @@ def serve_forever(config: EmulatorConfig) -> None:
     try:
         with start_emulator(config) as running:
             sys.stdout.write(f"listening on {running.url}\n")
+            if running.proxy_url:
+                sys.stdout.write(f"proxy on {running.proxy_url}\n")
             sys.stdout.flush()
             while not done.wait(0.5):
                 pass

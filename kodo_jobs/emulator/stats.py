@@ -20,6 +20,8 @@ class Stats:
             self.requests: Counter[str] = Counter()
             self.statuses: Counter[int] = Counter()
             self.faults: Counter[str] = Counter()
+            self.hosts: Counter[str] = Counter()
+            self.channels: Counter[str] = Counter()
             self.bytes_received = 0
             self.bytes_sent = 0
 
@@ -27,6 +29,14 @@ class Stats:
         """One request matched ``route``."""
         with self._lock:
             self.requests[route] += 1
+
+    def count_host(self, host: str, channel: str) -> None:
+        """One request addressed ``host`` (its Host header) and arrived by ``channel``
+        (``direct``, ``proxy`` for absolute-form http through the proxy, ``tunnel`` for a
+        CONNECT tunnel's TLS)."""
+        with self._lock:
+            self.hosts[host] += 1
+            self.channels[channel] += 1
 
     def add_received(self, n: int) -> None:
         """Request body bytes read from a client."""
@@ -56,4 +66,6 @@ class Stats:
                 "faults_by_kind": dict(sorted(self.faults.items())),
                 "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
                 "objects": objects,
+                "hosts": dict(sorted(self.hosts.items())),
+                "channels": dict(sorted(self.channels.items())),
             }

@@ -18,6 +18,7 @@ from kodo_jobs.emulator.bodies import HashingFile, remove_quietly, temp_path
 from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import BadRequest, CrcMismatch, Forbidden
 from kodo_jobs.emulator.etag import StreamDigest
+from kodo_jobs.emulator.hostroute import check_upload_host
 from kodo_jobs.emulator.multipart import parse_small
 from kodo_jobs.emulator.policy import UploadRequest, complete_upload
 from kodo_jobs.emulator.responses import empty_ok, json_response
@@ -33,7 +34,9 @@ from kodo_jobs.emulator.verify import (
 
 def _policy_from_header(ctx: RequestContext) -> PutPolicy:
     token = upload_token_from_header(ctx.request)
-    return parse_upload_token(token, ctx.config.access_key, ctx.config.secret_key)
+    policy = parse_upload_token(token, ctx.config.access_key, ctx.config.secret_key)
+    check_upload_host(ctx, policy.bucket)
+    return policy
 
 
 # -- form upload -----------------------------------------------------------------------------
@@ -142,6 +145,7 @@ def _store_form(ctx: RequestContext, content: _FormContent) -> Response:
     form = content.form
     token = form.get("token", "")
     policy = parse_upload_token(token, ctx.config.access_key, ctx.config.secret_key)
+    check_upload_host(ctx, policy.bucket)
     crc = form.get("crc32")
     if crc:
         try:
