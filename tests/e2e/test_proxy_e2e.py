@@ -167,3 +167,23 @@ def test_early_401_during_a_large_upload_stops_the_run_after_one_request(tmp_pat
     assert "bad token here" in done.out + done.err
     assert "run aborted" in done.out and "code=401" in done.out + done.err
     assert "no further request can succeed" in done.out
+
+
+def test_proxy_credentials_never_reach_console_log_report_or_plan(tmp_path: Path) -> None:
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    port = dead.getsockname()[1]
+    dead.close()  # nothing listens: every request fails at the proxy
+    make_tree(tmp_path / "src", {"a.txt": "alpha"})
+    manifest = write_manifest(tmp_path, "http://127.0.0.1:9", sync_job("./src"))
+    text = manifest.read_text().replace(
+        "  secret_key: test-sk\n", f"  secret_key: test-sk\n  proxy: http://eve:0ut-of-sight-pw@127.0.0.1:{port}\n")
+    manifest.write_text(text)
+    planned = cli("plan", manifest, "--json")
+    ran = cli("run", manifest, "--report", tmp_path / "report.json", "--log-format", "json")
+    outputs = [planned.out, planned.err, ran.out, ran.err, (tmp_path / "report.json").read_text()]
+    assert ran.code == 1 and planned.code != 0
+    assert f"cannot reach proxy http://***:***@127.0.0.1:{port}" in planned.out + planned.err
+    assert f"cannot reach proxy http://***:***@127.0.0.1:{port}: connection refused" in ran.out + ran.err
+    for output in outputs:
+        assert "0ut-of-sight-pw" not in output and "eve:" not in output

@@ -1,6 +1,6 @@
 """The http seam without a server: error mapping, Retry-After, redaction, and (through a caller-given
-requests session with a fake adapter, which keeps every request on requests) failover and timeouts.
-The lean urllib3 path is tested against real sockets in test_http_lean.py."""
+requests session with a fake adapter) failover and timeouts. Real sockets: test_http_wire.py;
+proxies, TLS trust and failure causes: test_http_network.py."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ def test_status_classes(status: int, cls: type[errors.KodoError]) -> None:
     assert type(err) is cls
     assert (err.status, err.code, err.message, err.reqid, err.method) == (status, status, "boom", "r1", "POST")
     assert "sig" not in err.url and "sig" not in str(err)
+
+
+def test_407_is_a_proxy_asking_for_credentials() -> None:
+    err = error_for_status(407, b"auth please", {}, method="GET", url="http://h/x")
+    assert type(err) is errors.ProxyRefused and isinstance(err, errors.RunFatalError)
+    assert err.message.startswith("the proxy asks for authentication (407") and err.message.endswith("auth please")
 
 
 def test_restart_codes_turn_612_into_restart() -> None:
@@ -135,7 +141,8 @@ def test_non_json_success_is_server_error() -> None:
 
 def test_own_session_settings() -> None:
     http = HttpClient(pool_size=4)
-    assert http.session.trust_env is False
+    assert http.session.trust_env is False  # ~/.netrc never read; proxies come from Network
+    assert http.session.max_redirects == 5
     adapter = http.session.get_adapter("http://x")
     assert adapter._pool_maxsize == 4  # type: ignore[attr-defined]
     http.close()
