@@ -16,7 +16,7 @@ import os
 import subprocess
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,24 +48,34 @@ class KodoInternet:
 
 
 @pytest.fixture
-def kodo_internet(tmp_path: Path) -> Iterator[KodoInternet]:
-    data = tmp_path / "emulator"
-    args = [*CLI, "emulator", "--port", "0", "--proxy-port", "0", "--data", str(data), "--access-key", AK,
-            "--secret-key", SK, "--bucket", f"{BUCKET}@z2", "--domain", f"{BUCKET}={DOMAIN}"]
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-    assert proc.stdout is not None
-    first = proc.stdout.readline().strip()
-    second = proc.stdout.readline().strip()
-    try:
+def kodo_internet_factory(tmp_path: Path) -> Iterator[Callable[..., KodoInternet]]:
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(*extra: str) -> KodoInternet:
+        data = tmp_path / f"emulator-{len(procs)}"
+        args = [*CLI, "emulator", "--port", "0", "--proxy-port", "0", "--data", str(data), "--access-key", AK,
+                "--secret-key", SK, *extra]
+        env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        procs.append(proc)
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()
+        second = proc.stdout.readline().strip()
         assert first.startswith("listening on "), first
         assert second.startswith("proxy on "), second
         emu = EmulatorProc(proc, first.removeprefix("listening on ").strip(), data)
-        yield KodoInternet(emu, second.removeprefix("proxy on ").strip(), data / "ca.pem")
-    finally:
+        return KodoInternet(emu, second.removeprefix("proxy on ").strip(), data / "ca.pem")
+
+    yield start
+    for proc in procs:
         if proc.poll() is None:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+@pytest.fixture
+def kodo_internet(kodo_internet_factory: Callable[..., KodoInternet]) -> KodoInternet:
+    return kodo_internet_factory("--bucket", f"{BUCKET}@z2", "--domain", f"{BUCKET}={DOMAIN}")
 
 
 class _Origin(BaseHTTPRequestHandler):
@@ -91,9 +101,9 @@ def origin() -> Iterator[str]:
     server.server_close()
 
 
-def _manifest(folder: Path, region: str, jobs: str) -> Path:
-    text = (f"version: 1\ntarget:\n  region: {region}\n  access_key: {AK}\n  secret_key: {SK}\n"
-            f"defaults:\n  bucket: {BUCKET}\njobs:\n" + textwrap.indent(textwrap.dedent(jobs).strip(), "  ") + "\n")
+def _manifest(folder: Path, region: str, jobs: str, *, target_extra: str = "", bucket: str = BUCKET) -> Path:
+    text = (f"version: 1\ntarget:\n  region: {region}\n  access_key: {AK}\n  secret_key: {SK}\n{target_extra}"
+            f"defaults:\n  bucket: {bucket}\njobs:\n" + textwrap.indent(textwrap.dedent(jobs).strip(), "  ") + "\n")
     path = folder / "jobs.yaml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -194,3 +204,24 @@ def test_wrong_fixed_region_stops_with_one_message_and_auto_succeeds(
     assert "run stopped: bucket 'south' is in region z2" in wrong.stdout, out
     right = _run(net, _manifest(tmp_path, "auto", jobs))
     assert right.returncode == 0, right.stdout + right.stderr
+
+
+def test_acceleration_domains_first_and_the_normal_hosts_when_not_configured(
+        kodo_internet_factory: Callable[..., KodoInternet], tmp_path: Path) -> None:
+    net = kodo_internet_factory("--bucket", "fast:accelerate@z1", "--bucket", "plain@z2")
+    make_tree(tmp_path / "site", 5)
+    jobs = "- name: up\n  kind: sync\n  source: ./site\n  concurrency: 1\n"
+    for bucket in ("fast", "plain"):
+        folder = tmp_path / bucket
+        folder.mkdir()
+        (folder / "site").symlink_to(tmp_path / "site")
+        before = _stats(net)
+        result = _run(net, _manifest(folder, "auto", jobs, target_extra="  accelerate_uploading: true\n",
+                                     bucket=bucket))
+        assert result.returncode == 0, result.stdout + result.stderr
+        hosts = _delta(_stats(net)["hosts"], before.get("hosts", {}))
+        uploads = {h: n for h, n in hosts.items() if h.startswith(("upload", "up-", bucket + "."))}
+        if bucket == "fast":  # acceleration configured: every upload on the bucket's acceleration domain
+            assert uploads == {"fast.kodo-accelerate.cn-north-1.qiniucs.com": 5}, hosts
+        else:  # not configured: one refusal, then the region's upload hosts for this and every later file
+            assert uploads == {"plain.kodo-accelerate.cn-south-1.qiniucs.com": 1, "upload-z2.qiniup.com": 5}, hosts
