@@ -225,3 +225,39 @@ def test_acceleration_domains_first_and_the_normal_hosts_when_not_configured(
             assert uploads == {"fast.kodo-accelerate.cn-north-1.qiniucs.com": 5}, hosts
         else:  # not configured: one refusal, then the region's upload hosts for this and every later file
             assert uploads == {"plain.kodo-accelerate.cn-south-1.qiniucs.com": 1, "upload-z2.qiniup.com": 5}, hosts
+
+
+def test_private_bucket_downloads_signed_urls_from_its_domain(
+        kodo_internet_factory: Callable[..., KodoInternet], tmp_path: Path) -> None:
+    net = kodo_internet_factory("--bucket", "secret:private@cn-east-2", "--domain", "secret=dl.secret.example",
+                                "--bucket", "bare@z0")
+    files = make_tree(tmp_path / "site", 4)
+    jobs = """
+    - name: up
+      kind: sync
+      source: ./site
+    - name: down
+      kind: sync
+      needs: [up]
+      direction: download
+      private: true
+      source: ./back
+    """
+    before = _stats(net)
+    result = _run(net, _manifest(tmp_path, "auto", jobs, bucket="secret"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    hosts = _delta(_stats(net)["hosts"], before.get("hosts", {}))
+    assert hosts.get("dl.secret.example") == 4 and hosts.get("upload-cn-east-2.qiniup.com") == 4, hosts
+    for rel, path in files.items():
+        assert (tmp_path / "back" / rel).read_bytes() == path.read_bytes()
+    # a bucket with no domain: a clear error before anything is listed or written (exit 2)
+    nodomain = tmp_path / "nodomain"
+    nodomain.mkdir()
+    before = _stats(net)
+    down = "- name: down\n  kind: sync\n  direction: download\n  source: ./back\n"
+    failed = _run(net, _manifest(nodomain, "auto", down, bucket="bare"))
+    out = failed.stdout + failed.stderr
+    assert failed.returncode == 2, out
+    assert "bucket 'bare' has no domain bound" in out and "download.base_url" in out and "Traceback" not in out
+    assert not (nodomain / "back").exists()
+    assert not [h for h in _delta(_stats(net)["hosts"], before["hosts"]) if h.startswith("rsf-")]  # nothing listed
