@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -234,3 +235,15 @@ def test_the_client_table_agrees_with_the_emulators_kodo_internet() -> None:
         assert bare["up"] == region.up and bare["io"][0] == region.io[0]
         assert (bare["rs"], bare["rsf"], bare["api"]) == (region.rs, region.rsf, region.api)
         assert region_of_host(region.incorrect_region_host) == rid
+
+
+def test_region_query_falls_over_to_the_backup_uc_hosts(emulator: Any) -> None:
+    from kodo_jobs.kodo import KodoClient, Timeouts
+    from kodo_jobs.kodo.config import Credentials
+
+    dead = "http://127.0.0.1:9"  # nothing listens: connection refused, as a primary uc that is down
+    hosts = Hosts(uc=(dead, emulator.url), scheme="http")
+    with KodoClient(Credentials("test-ak", "test-sk"), hosts, timeouts=Timeouts(connect=2, read=10)) as client:
+        client.upload.upload_bytes("test-bucket", "k", b"data")
+        assert client.rs.stat("test-bucket", "k").fsize == 4
+        assert client.resolver.queries == 1
