@@ -39,6 +39,8 @@ class EmulatorProcess:
 
     data_dir: Path
     log_path: Path
+    latency: str | None = None
+    """``--latency`` of the emulator (e.g. ``30ms``): a delay before every answer."""
     url: str = ""
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _ps: psutil.Process | None = field(default=None, repr=False)
@@ -49,6 +51,8 @@ class EmulatorProcess:
         argv = [sys.executable, "-m", "kodo_jobs", "emulator", "--host", "127.0.0.1", "--port", "0",
                 "--data", str(self.data_dir), "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY,
                 "--bucket", BUCKET]
+        if self.latency:
+            argv += ["--latency", self.latency]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         err = self.log_path.open("wb")
         self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,

@@ -1,16 +1,22 @@
-"""``python -m bench [--quick] [--only NAME ...] [--rounds N] [--json PATH]``.
+"""``python -m bench [--quick] [--only NAME ...] [--rounds N] [--json PATH] [--latency D]``.
 
 Runs each scenario's sides alternately for N rounds (full: 3, quick: 1), prints a Markdown
 table of min/median wall time, client CPU and peak RSS, emulator CPU, and the issue's targets
 with whether this run met them. Exit status: 0 when every side that is available completed and
 verified its result (timings never decide it), 1 otherwise. Sides whose kodo-jobs piece has not
 landed yet are reported as "unavailable" and do not fail the run.
+
+``--latency D`` (e.g. ``30ms``) also runs the fresh-sync, no-op resync and batch-delete
+scenarios (those selected) against an emulator started with ``--latency D``, a delay before
+every answer as on a link to a distant region; their parts are named ``<part>@D``. On loopback
+a request costs only CPU; with latency, round trips dominate, as against real Kodo.
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import dataclasses
 import json
 import os
 import sys
@@ -20,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+LATENCY_SCENARIOS = ("fresh-sync", "noop-resync", "batch-delete")
 
 
 def _scenarios() -> dict[str, Callable[..., list]]:  # type: ignore[type-arg]
@@ -40,7 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="sample every thread of the kodo-jobs CLI sides into DIR/<side>.txt (slows them)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per measured process")
+    parser.add_argument("--latency", default=None, metavar="D",
+                        help=f"also run {', '.join(LATENCY_SCENARIOS)} against an emulator with --latency D (e.g. 30ms)")
     args = parser.parse_args(argv)
+    if args.latency is not None:
+        from kodo_jobs.manifest.types import parse_duration
+
+        try:
+            parse_duration(args.latency)
+        except ValueError as exc:
+            parser.error(f"--latency {exc}")
 
     work = (args.work or Path(tempfile.gettempdir()) / f"kodo-jobs-bench-{'quick' if args.quick else 'full'}").resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -74,6 +90,16 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         parts.extend(scenarios[name](ctx))
         print(f"== {name} done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
+    if args.latency:
+        slow = dataclasses.replace(ctx, latency=args.latency)
+        for name in (n for n in names if n in LATENCY_SCENARIOS):
+            print(f"== {name} @{args.latency}", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            for part in scenarios[name](slow):
+                part.name = f"{part.name}@{args.latency}"
+                part.title = f"{part.title}, {args.latency} before every answer"
+                parts.append(part)
+            print(f"== {name} @{args.latency} done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
     info = machine()
     header = (f"kodo-jobs bench ({'quick' if args.quick else 'full'}, {ctx.rounds} round(s)) on {info['cores']} cores, "
               f"{info['cpu_model']}, Python {info['python']}, {info['date_utc']}, "

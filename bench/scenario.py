@@ -35,6 +35,8 @@ class BenchContext:
     repo: Path
     timeout_s: float
     profile_dir: Path | None = None
+    latency: str | None = None
+    """Measured sides talk to an emulator started with ``--latency`` this (None: loopback)."""
 
     def maybe_profiled(self, argv: Sequence[str], label: str) -> list[str]:
         """With ``--profile DIR``, run a kodo-jobs CLI side under :mod:`bench.sampler`."""

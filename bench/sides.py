@@ -28,7 +28,7 @@ def against_emulator(ctx: BenchContext, label: str, argv_for: ArgvFor, verify: V
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
     data = fresh_data_dir(scratch, "data", template)
-    with EmulatorProcess(data, scratch / "emulator.log").start() as emu:
+    with EmulatorProcess(data, scratch / "emulator.log", latency=ctx.latency).start() as emu:
         if setup is not None:
             setup(emu, scratch)
         argv = ctx.maybe_profiled(argv_for(emu, scratch), label)
