@@ -202,8 +202,17 @@ def test_wrong_fixed_region_stops_with_one_message_and_auto_succeeds(
     # one failed action and the run stopped, not one failed action per file
     assert out.count("FAILED upload") == 1 and "failed 1, pending 11" in wrong.stdout, out
     assert "run stopped: bucket 'south' is in region z2" in wrong.stdout, out
-    right = _run(net, _manifest(tmp_path, "auto", jobs))
+    # region auto succeeds; this time the proxy and the CA come from the manifest, not the environment
+    settings = f"  proxy: {net.proxy}\n  ca_bundle: {net.ca}\n"
+    manifest = _manifest(tmp_path, "auto", jobs, target_extra=settings)
+    env = {k: v for k, v in net.env().items() if not k.lower().endswith("_proxy") and k != "REQUESTS_CA_BUNDLE"}
+    before = _stats(net)
+    right = subprocess.run([*CLI, "run", str(manifest)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                           env=env, check=False)
     assert right.returncode == 0, right.stdout + right.stderr
+    after = _stats(net)
+    assert _delta(after["hosts"], before["hosts"]).get("upload-z2.qiniup.com") == 12
+    assert _delta(after["channels"], before["channels"]).get("direct", 0) == 1  # this test's stats read
 
 
 def test_acceleration_domains_first_and_the_normal_hosts_when_not_configured(
