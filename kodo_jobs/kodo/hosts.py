@@ -182,17 +182,19 @@ class HostResolver:
         return self._candidates(service, bucket, upload_host)[0]
 
     def _candidates(self, service: Service, bucket: str | None,
-                    upload_host: str | None) -> tuple[tuple[str, ...], int | None]:
+                    upload_host: str | None) -> tuple[tuple[str, ...], int | None, bool]:
+        """Base URLs, the generation of the uc answer they came from, and whether acceleration
+        domains lead them."""
         if service == "up":
             if upload_host:
                 return (upload_host.rstrip("/") if "://" in upload_host
-                        else f"{self.hosts.scheme}://{upload_host}",), None
+                        else f"{self.hosts.scheme}://{upload_host}",), None, False
             if self.hosts.up_override:
-                return self.hosts.up_override, None
+                return self.hosts.up_override, None, False
         accelerate = service == "up" and self.hosts.accelerate and bucket not in self._no_acc
         explicit = self.hosts.explicit(service)
         if explicit and not accelerate:
-            return explicit, None
+            return explicit, None, False
         if not explicit and (not self.hosts.query_region or service in ("uc", "fusion")):
             raise errors.BadRequest(f"no {service} host configured")
         if not bucket:
@@ -202,6 +204,7 @@ class HostResolver:
         if accelerate:
             for region in regions:
                 found.extend(region.up_acc)
+            accelerate = bool(found)
         if explicit:
             found.extend(explicit)
         else:
@@ -210,7 +213,7 @@ class HostResolver:
         unique = tuple(dict.fromkeys(found))
         if not unique:
             raise errors.BadRequest(f"uc lists no {service} host for bucket {bucket!r}")
-        return unique, generation
+        return unique, generation, accelerate
 
     def call(self, service: Service, bucket: str, send: Callable[[tuple[str, ...]], T],
              upload_host: str | None = None) -> T:
@@ -221,13 +224,13 @@ class HostResolver:
         bucket's region: a run-fatal error, since every request for the bucket would fail."""
         requeried = False
         while True:
-            hosts, generation = self._candidates(service, bucket, upload_host)
+            hosts, generation, accelerated = self._candidates(service, bucket, upload_host)
             try:
                 return send(hosts)
             except errors.AccelerationUnavailable:
-                if bucket in self._no_acc or not self.hosts.accelerate:
+                if not accelerated:  # the normal hosts said it: nothing left to fall back to
                     raise
-                with self._lock:
+                with self._lock:  # for every later upload of the bucket, and this one again
                     self._no_acc.add(bucket)
             except errors.WrongRegion as exc:
                 if requeried or not self._from_uc(service, upload_host):

@@ -214,6 +214,34 @@ def test_acceleration_domains_first_then_normal_hosts_when_not_configured() -> N
     assert r.candidates("rs", "b") == ("https://rs-z0.qiniuapi.com",)  # only uploads are accelerated
 
 
+def test_an_upload_in_flight_when_another_learnt_acceleration_is_off_falls_back_too() -> None:
+    r = resolver(Hosts(accelerate=True), FakeUc(acc=("acc.example.com",)))
+    refused = error_for_status(400, b'{"error":"transfer acceleration is not configured on this bucket"}', {},
+                               method="POST", url="https://acc.example.com/")
+    tried: list[tuple[str, ...]] = []
+
+    def send(hosts: tuple[str, ...]) -> str:
+        tried.append(hosts)
+        if hosts[0] == "https://acc.example.com":
+            # meanwhile another thread's upload was refused and switched the bucket off
+            r.call("up", "b", lambda h: "other" if h[0] != "https://acc.example.com" else _raise(refused))
+            raise refused
+        return "ok"
+
+    assert r.call("up", "b", send) == "ok"
+    assert tried == [("https://acc.example.com", "https://up-z0.qiniup.com"), ("https://up-z0.qiniup.com",)]
+
+    def normal_hosts_refuse(hosts: tuple[str, ...]) -> str:
+        raise refused
+
+    with pytest.raises(errors.AccelerationUnavailable):  # said by the normal hosts: no loop, no fall-back
+        r.call("up", "b", normal_hosts_refuse)
+
+
+def _raise(exc: Exception) -> str:
+    raise exc
+
+
 def test_acceleration_with_a_fixed_region_asks_uc_for_the_domains() -> None:
     uc = FakeUc(acc=("b-acc.example.com",))
     r = resolver(replace(Hosts.for_region("z2"), accelerate=True), uc)
