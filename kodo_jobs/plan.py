@@ -246,14 +246,30 @@ class SavedPlan:
         """The saved actions (of ``job``), streamed from the file."""
         with self.path.open(encoding="utf-8") as f:
             f.readline()
-            for line in f:
+            for number, line in enumerate(f, start=2):
                 text = line.strip().rstrip(",")
                 if not text.startswith("{"):
                     continue
-                d = json.loads(text)
-                if job is None or d["job"] == job:
-                    yield Action(job=d["job"], op=d["op"], key=d["key"], size=int(d.get("size", 0)),
-                                 phase=int(d.get("phase", 0)), params=d.get("params", {}))
+                action = _saved_action(text, f"{self.path} line {number}")
+                if job is None or action.job == job:
+                    yield action
+
+
+def _saved_action(text: str, where: str) -> Action:
+    """One action line of a saved plan, with its types checked (ValueError naming ``where``)."""
+    try:
+        d = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{where}: not a JSON action ({exc})") from exc
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: not a JSON action")
+    job, op, key, size, phase, params = (d.get("job"), d.get("op"), d.get("key"), d.get("size", 0),
+                                         d.get("phase", 0), d.get("params", {}))
+    if not (isinstance(job, str) and isinstance(op, str) and isinstance(key, str)):
+        raise ValueError(f"{where}: job, op and key must be strings")
+    if type(size) is not int or type(phase) is not int or size < 0 or not isinstance(params, dict):
+        raise ValueError(f"{where}: size and phase must be integers, params an object")
+    return Action(job=job, op=op, key=key, size=size, phase=phase, params=params)
 
 
 def read_saved_plan(path: Path) -> SavedPlan:

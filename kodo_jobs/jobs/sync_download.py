@@ -267,14 +267,21 @@ def run(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
             finally:
                 ctx.events.file_finished(action)
         elif action.op == "delete":
-            out.append(_delete_local(action))
+            out.append(_delete_local(action, ctx))
         else:
             out.append(Outcome(action.id, "skipped", message=f"{action.op}: nothing to run"))
     return out
 
 
-def _delete_local(action: Action) -> Outcome:
-    path = Path(str(action.params["path"]))
+def _delete_local(action: Action, ctx: JobContext) -> Outcome:
+    from kodo_jobs.jobs.sync_trust import Untrusted, walked_path
+
+    spec = ctx.spec
+    try:  # checked again right before unlinking: only a file inside the folder, named by the key
+        path = Path(walked_path(str(spec.source), action.key[len(str(spec.prefix)):], str(action.params["path"]),
+                                follow_symlinks=bool(spec.follow_symlinks)))
+    except Untrusted as exc:
+        return _failed(action, f"refused: {exc}")
     try:
         st = path.stat()
     except FileNotFoundError:
