@@ -97,7 +97,7 @@ def check(saved: SavedPlan, manifest_jobs: Mapping[str, Any]) -> int:
     for entry in saved.head.get("jobs", []):
         name = entry.get("name") if isinstance(entry, dict) else None
         spec = manifest_jobs.get(name) if isinstance(name, str) else None
-        if spec is None:
+        if spec is None or not isinstance(name, str):
             raise _refuse(saved, f"it has a job {name!r} the manifest does not have")
         if entry.get("kind") != spec.kind:
             raise _refuse(saved, f"job {name} is of kind {entry.get('kind')!r} in the plan, {spec.kind!r} in the "
