@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, KodoJobsError
+from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, KodoJobsError
 
 
 def boundary(command: Callable[[], int]) -> int:
@@ -30,9 +30,20 @@ def boundary(command: Callable[[], int]) -> int:
     except BrokenPipeError:
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - this is the boundary
-        sys.stderr.write(f"kodo-jobs: internal error: {type(exc).__name__}: {exc}\n")
-        if os.environ.get("KODO_JOBS_DEBUG") == "1":
-            traceback.print_exc()
-        else:
-            sys.stderr.write("(set KODO_JOBS_DEBUG=1 for the traceback, and please report it)\n")
-        return EXIT_FAILED
+        sqlite3 = sys.modules.get("sqlite3")  # loaded only if something opened a database
+        if sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError):
+            # the commands name their state file (executor.checkpoint.state_file_errors); this is
+            # the net under them: damaged data is invalid input, never an "internal error"
+            sys.stderr.write(f"kodo-jobs: database error ({type(exc).__name__}: {exc}); if the state file "
+                             "is damaged, move it away (or pass --state PATH) to start afresh\n")
+            return EXIT_INVALID
+        return _crash(exc)
+
+
+def _crash(exc: Exception) -> int:
+    sys.stderr.write(f"kodo-jobs: internal error: {type(exc).__name__}: {exc}\n")
+    if os.environ.get("KODO_JOBS_DEBUG") == "1":
+        traceback.print_exception(exc)
+    else:
+        sys.stderr.write("(set KODO_JOBS_DEBUG=1 for the traceback, and please report it)\n")
+    return EXIT_FAILED

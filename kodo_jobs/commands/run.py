@@ -19,7 +19,7 @@ from typing import Any
 from kodo_jobs import engine, saved_plan
 from kodo_jobs.clock_check import watch_clock
 from kodo_jobs.errors import Interrupted, KodoJobsError, RunAborted, UsageError
-from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
+from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState, state_file_errors
 from kodo_jobs.executor.events import EventBus, Subscriber
 from kodo_jobs.executor.lock import RunLock
 from kodo_jobs.executor.progress import maybe_progress
@@ -58,10 +58,12 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
     stop = threading.Event()
     timer = _deadline(max_duration, stop)
     try:
-        if dry_run:
-            report = _dry_run(m, manifest, specs, state_path, run_id, log, source)
-        else:
-            report = _real_run(m, manifest, specs, state_path, run_id, log, stop, concurrency, byte_budget, source)
+        with state_file_errors(state_path):  # a damaged state file is exit 2 naming it, wherever it shows
+            if dry_run:
+                report = _dry_run(m, manifest, specs, state_path, run_id, log, source)
+            else:
+                report = _real_run(m, manifest, specs, state_path, run_id, log, stop, concurrency, byte_budget,
+                                   source)
     finally:
         if timer is not None:
             timer.cancel()

@@ -15,7 +15,7 @@ from typing import Any
 
 from kodo_jobs import engine
 from kodo_jobs.errors import EXIT_OK, UsageError
-from kodo_jobs.executor.checkpoint import Checkpoint
+from kodo_jobs.executor.checkpoint import Checkpoint, state_file_errors
 from kodo_jobs.executor.lock import lock_holder
 from kodo_jobs.plan import human_bytes
 
@@ -25,13 +25,15 @@ def status(manifest: Path, *, state: Path | None = None, as_json: bool = False) 
     if not manifest.exists() and state is None:
         raise UsageError(f"manifest {manifest} does not exist")
     state_path = (state or engine.default_state_path(manifest)).resolve()
-    if not state_path.exists():
+    size = state_path.stat().st_size if state_path.exists() else None
+    if not size:  # an empty file is a state file with no history (see executor/checkpoint.py)
         if as_json:
             sys.stdout.write(json.dumps({"state": str(state_path), "last_run": None}) + "\n")
         else:
-            sys.stdout.write(f"no run recorded yet ({state_path} does not exist)\n")
+            why = "does not exist" if size is None else "is empty"
+            sys.stdout.write(f"no run recorded yet ({state_path} {why})\n")
         return EXIT_OK
-    with Checkpoint(state_path, create=False) as cp:
+    with state_file_errors(state_path), Checkpoint(state_path, create=False) as cp:
         doc = _collect(cp, state_path)
     if as_json:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
