@@ -34,6 +34,7 @@ from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
 from kodo_jobs.jobs import sync_trust
 from kodo_jobs.kodo.rs import ops
 from kodo_jobs.plan import Action, SavedPlan
+from kodo_jobs.textsafe import escape_text
 
 CHUNK = 1000
 """Actions checked per rs batch (Kodo's batch limit)."""
@@ -81,7 +82,7 @@ def _trusted(saved: SavedPlan, spec: Any, action: Action) -> Action:
     try:
         return sync_trust.trusted(spec, action)
     except sync_trust.Untrusted as exc:
-        raise _refuse(saved, f"job {action.job}: {action.op} {action.key}: {exc}") from exc
+        raise _refuse(saved, f"job {action.job}: {action.op} {escape_text(action.key)}: {exc}") from exc
 
 
 def trusted_actions(saved: SavedPlan, spec: Any) -> Iterator[Action]:
@@ -212,7 +213,7 @@ def verify(saved: SavedPlan, specs: Mapping[str, Any], client: Any, *, shard: tu
                 problem = _local_problem(a, direction) or remote_problems.get(a.key)
                 if problem:
                     raise StalePlan(
-                        f"--plan {saved.path} is stale: job {name}: {a.op} {a.key}: {problem} since the plan was "
+                        f"--plan {saved.path} is stale: job {name}: {a.op} {escape_text(a.key)}: {problem} since the plan was "
                         "made. Nothing was run; make a new plan with `kodo-jobs plan -o` and review it again")
     return checked
 

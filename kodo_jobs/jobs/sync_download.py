@@ -51,6 +51,7 @@ from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.download import download_to
 from kodo_jobs.kodo.etag import etag_file
 from kodo_jobs.plan import Action, Outcome
+from kodo_jobs.textsafe import escape_text
 
 PART_SUFFIX = ".kjpart"
 """Suffix of partial downloads; such files are never synced, counted or deleted."""
@@ -216,7 +217,7 @@ class _Planner:
             f"job {self.job}: refusing to delete {self.deletes} of {self.local_total} local file(s) under "
             f"{self.root}: max_delete is {self.spec.max_delete} (= {limit}). Nothing was changed. Check "
             f"`bucket:`/`prefix:` first; if intended, raise max_delete. First files: "
-            + ", ".join(self.delete_samples))
+            + ", ".join(escape_text(p) for p in self.delete_samples))
 
 
 def plan(spec: Any, ctx: JobContext) -> Iterator[Action]:
