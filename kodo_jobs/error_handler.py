@@ -12,7 +12,8 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, KodoJobsError
+from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, KodoJobsError
+from kodo_jobs.textsafe import escape_lines
 
 
 def boundary(command: Callable[[], int]) -> int:
@@ -21,8 +22,8 @@ def boundary(command: Callable[[], int]) -> int:
         return command()
     except KodoJobsError as exc:
         message = str(exc)
-        if message:
-            sys.stderr.write(message.rstrip("\n") + "\n")
+        if message:  # messages quote keys and paths: untrusted text, escaped (our own newlines kept)
+            sys.stderr.write(escape_lines(message.rstrip("\n")) + "\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
@@ -30,9 +31,20 @@ def boundary(command: Callable[[], int]) -> int:
     except BrokenPipeError:
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - this is the boundary
-        sys.stderr.write(f"kodo-jobs: internal error: {type(exc).__name__}: {exc}\n")
-        if os.environ.get("KODO_JOBS_DEBUG") == "1":
-            traceback.print_exc()
-        else:
-            sys.stderr.write("(set KODO_JOBS_DEBUG=1 for the traceback, and please report it)\n")
-        return EXIT_FAILED
+        sqlite3 = sys.modules.get("sqlite3")  # loaded only if something opened a database
+        if sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError):
+            # the commands name their state file (executor.checkpoint.state_file_errors); this is
+            # the net under them: damaged data is invalid input, never an "internal error"
+            sys.stderr.write(f"kodo-jobs: database error ({type(exc).__name__}: {escape_lines(str(exc))}); "
+                             "if the state file is damaged, move it away (or pass --state PATH) to start afresh\n")
+            return EXIT_INVALID
+        return _crash(exc)
+
+
+def _crash(exc: Exception) -> int:
+    sys.stderr.write(f"kodo-jobs: internal error: {type(exc).__name__}: {escape_lines(str(exc))}\n")
+    if os.environ.get("KODO_JOBS_DEBUG") == "1":
+        traceback.print_exception(exc)
+    else:
+        sys.stderr.write("(set KODO_JOBS_DEBUG=1 for the traceback, and please report it)\n")
+    return EXIT_FAILED

@@ -92,6 +92,19 @@ def _secret_key_name(name: object) -> bool:
     }
 
 
+def escape_console(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor of the console log: control and bidi characters in any string field
+    are made visible (:func:`kodo_jobs.textsafe.escape_text`); the JSON log stays exact."""
+    from kodo_jobs.textsafe import escape_text
+
+    for k, v in event_dict.items():
+        if isinstance(v, str):
+            event_dict[k] = escape_text(v)
+        elif isinstance(v, list | tuple):
+            event_dict[k] = type(v)(escape_text(x) if isinstance(x, str) else x for x in v)
+    return event_dict
+
+
 def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: mask secrets in every field."""
     for k in list(event_dict):
@@ -146,6 +159,7 @@ def _structlog() -> Any:
                     structlog.processors.TimeStamper(fmt="iso", utc=True),
                     structlog.processors.format_exc_info,
                     redact,
+                    *([] if fmt == "json" else [escape_console]),
                     renderer,
                 ],
                 wrapper_class=structlog.make_filtering_bound_logger(numeric),

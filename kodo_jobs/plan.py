@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from kodo_jobs.textsafe import escape_text
+
 ID_SEP = "\x1f"
 NO_CHANGE_OPS = frozenset({"same", "skip"})
 """Ops that are recorded and counted but never executed."""
@@ -167,15 +169,16 @@ def render_text(plan: Plan, out: IO[str], *, show_all: bool = False, fold_after:
     ``same``/``skip`` actions are only counted (listing 100k unchanged files helps nobody)
     unless ``show_all``.
     """
-    out.write(f"plan for {plan.manifest}\n")
+    e = escape_text  # keys, names and messages are untrusted: one action stays one line, no terminal control
+    out.write(f"plan for {e(plan.manifest)}\n")
     for job in plan.jobs:
-        out.write(f"\njob {job.name} ({job.kind})")
-        out.write(f": {job.note}\n" if job.note else "\n")
+        out.write(f"\njob {e(job.name)} ({e(job.kind)})")
+        out.write(f": {e(job.note)}\n" if job.note else "\n")
         if not job.summary:
             out.write("  nothing to do\n")
         for op in sorted(job.summary):
             c = job.summary[op]
-            out.write(f"  {op:<10} {c.count:>8}  {human_bytes(c.bytes):>10}\n")
+            out.write(f"  {e(op):<10} {c.count:>8}  {human_bytes(c.bytes):>10}\n")
     shown: dict[tuple[str, str], int] = {}
     listed_header = False
     for a in plan.actions():
@@ -190,14 +193,14 @@ def render_text(plan: Plan, out: IO[str], *, show_all: bool = False, fold_after:
             listed_header = True
         sigil = _OP_SIGIL.get(a.op, "*")
         size = f" ({human_bytes(a.size)})" if a.size else ""
-        reason = f"  [{a.params['message']}]" if a.op == ERROR_OP and "message" in a.params else ""
-        out.write(f"  {sigil} {a.job}: {a.op} {a.key}{size}{reason}\n")
+        reason = f"  [{e(str(a.params['message']))}]" if a.op == ERROR_OP and "message" in a.params else ""
+        out.write(f"  {sigil} {e(a.job)}: {e(a.op)} {e(a.key)}{size}{reason}\n")
     for (job_name, op), n in sorted(shown.items()):
         if not show_all and n > fold_after:
-            out.write(f"  ... {job_name}: {n - fold_after} more {op} (use --all to list them)\n")
+            out.write(f"  ... {e(job_name)}: {n - fold_after} more {e(op)} (use --all to list them)\n")
     total = plan.summary
     changes = plan.changes
-    parts = [f"{op} {c.count}" for op, c in sorted(total.items())]
+    parts = [f"{escape_text(op)} {c.count}" for op, c in sorted(total.items())]
     out.write(f"\n{changes} change(s); " + (", ".join(parts) if parts else "no actions") + "\n")
 
 
@@ -246,14 +249,30 @@ class SavedPlan:
         """The saved actions (of ``job``), streamed from the file."""
         with self.path.open(encoding="utf-8") as f:
             f.readline()
-            for line in f:
+            for number, line in enumerate(f, start=2):
                 text = line.strip().rstrip(",")
                 if not text.startswith("{"):
                     continue
-                d = json.loads(text)
-                if job is None or d["job"] == job:
-                    yield Action(job=d["job"], op=d["op"], key=d["key"], size=int(d.get("size", 0)),
-                                 phase=int(d.get("phase", 0)), params=d.get("params", {}))
+                action = _saved_action(text, f"{self.path} line {number}")
+                if job is None or action.job == job:
+                    yield action
+
+
+def _saved_action(text: str, where: str) -> Action:
+    """One action line of a saved plan, with its types checked (ValueError naming ``where``)."""
+    try:
+        d = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{where}: not a JSON action ({exc})") from exc
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: not a JSON action")
+    job, op, key, size, phase, params = (d.get("job"), d.get("op"), d.get("key"), d.get("size", 0),
+                                         d.get("phase", 0), d.get("params", {}))
+    if not (isinstance(job, str) and isinstance(op, str) and isinstance(key, str)):
+        raise ValueError(f"{where}: job, op and key must be strings")
+    if type(size) is not int or type(phase) is not int or size < 0 or not isinstance(params, dict):
+        raise ValueError(f"{where}: size and phase must be integers, params an object")
+    return Action(job=job, op=op, key=key, size=size, phase=phase, params=params)
 
 
 def read_saved_plan(path: Path) -> SavedPlan:

@@ -19,6 +19,7 @@ from typing import IO, Any, Literal
 from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from kodo_jobs.log import redact_text
 from kodo_jobs.plan import ERROR_OP, NO_CHANGE_OPS, human_bytes
+from kodo_jobs.textsafe import escape_lines, escape_text
 
 MAX_FAILURES = 100
 JobStatus = Literal["ok", "failed", "skipped", "interrupted", "aborted", "planned", "disabled"]
@@ -149,18 +150,19 @@ class Report:
             return
         title = "dry run (nothing changed)" if self.dry_run else f"run {self.status}"
         out.write(f"kodo-jobs: {title} in {duration:.1f}s\n")
+        e = escape_text  # keys, names and messages are untrusted: no control or bidi character gets out
         for j in self.jobs:
-            note = f" - {j.note}" if j.note else ""
-            out.write(f"  {j.name} ({j.kind}): {j.status}, {human_bytes(j.bytes_sent)} sent, "
+            note = f" - {e(redact_text(j.note))}" if j.note else ""
+            out.write(f"  {e(j.name)} ({j.kind}): {j.status}, {human_bytes(j.bytes_sent)} sent, "
                       f"{j.duration:.1f}s{note}\n")
             for op, c in sorted(j.counts.items()):
                 statuses = ", ".join(f"{k} {v}" for k, v in sorted(c.items()) if k not in ("bytes", "sent") and v)
-                out.write(f"    {op:<10} {statuses}  ({human_bytes(c.get('bytes', 0))})\n")
+                out.write(f"    {e(op):<10} {statuses}  ({human_bytes(c.get('bytes', 0))})\n")
             for f in j.failures[:20]:
-                out.write(f"    FAILED {f.op} {f.key}: {redact_text(f.message)}"
-                          f"{f' code={f.code}' if f.code else ''}{f' reqid={f.reqid}' if f.reqid else ''}\n")
+                out.write(f"    FAILED {e(f.op)} {e(f.key)}: {e(redact_text(f.message))}"
+                          f"{f' code={f.code}' if f.code else ''}{f' reqid={e(f.reqid)}' if f.reqid else ''}\n")
             if j.failures_total > min(20, len(j.failures)):
                 out.write(f"    ... {j.failures_total - min(20, len(j.failures))} more failure(s) "
                           "(see --report PATH or `kodo-jobs status`)\n")
         if self.message:
-            out.write(redact_text(self.message).rstrip() + "\n")
+            out.write(escape_lines(redact_text(self.message).rstrip()) + "\n")

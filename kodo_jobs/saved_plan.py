@@ -12,6 +12,14 @@ meant to create one. A stale plan therefore changes nothing.
 Only actions that change something are checked (``same``/``skip``/``error`` are never run).
 Kinds other than ``sync`` (batch, fetch, pfop, cdn) record no per-key facts yet; their saved
 actions run as reviewed, guarded by the manifest fingerprint only.
+
+The file itself is untrusted: before anything else :func:`check` reads every action and
+refuses (exit 2, nothing run) a plan naming a job the manifest does not have (or with another
+kind), an action of a job the header does not list, a malformed line, and - for sync jobs -
+any action the job's planner could not have produced (:mod:`kodo_jobs.jobs.sync_trust`: wrong
+op or phase, key outside the prefix, a path that is not the job's file). The actions then run
+with their local paths rebuilt from the job's folder and the key (:func:`trusted_actions`),
+never with the paths written in the file.
 """
 
 from __future__ import annotations
@@ -23,8 +31,10 @@ from typing import Any
 
 from kodo_jobs.engine import in_shard
 from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
+from kodo_jobs.jobs import sync_trust
 from kodo_jobs.kodo.rs import ops
 from kodo_jobs.plan import Action, SavedPlan
+from kodo_jobs.textsafe import escape_text
 
 CHUNK = 1000
 """Actions checked per rs batch (Kodo's batch limit)."""
@@ -45,6 +55,62 @@ class StalePlan(KodoJobsError):
     """The saved plan no longer matches the source tree or the bucket; nothing was run (exit 2)."""
 
     exit_code = EXIT_INVALID
+
+
+class UntrustedPlan(KodoJobsError):
+    """The saved plan holds something its manifest could not have produced; nothing was run (exit 2)."""
+
+    exit_code = EXIT_INVALID
+
+
+def _refuse(saved: SavedPlan, what: str) -> UntrustedPlan:
+    return UntrustedPlan(
+        f"--plan {saved.path} was not produced from this manifest: {what}. Nothing was run; make a new "
+        "plan with `kodo-jobs plan -o` and review it again")
+
+
+def _actions(saved: SavedPlan, job: str | None) -> Iterator[Action]:
+    try:
+        yield from saved.actions(job)
+    except ValueError as exc:
+        raise _refuse(saved, str(exc)) from exc
+
+
+def _trusted(saved: SavedPlan, spec: Any, action: Action) -> Action:
+    if getattr(spec, "kind", "") != "sync":
+        return action
+    try:
+        return sync_trust.trusted(spec, action)
+    except sync_trust.Untrusted as exc:
+        raise _refuse(saved, f"job {action.job}: {action.op} {escape_text(action.key)}: {exc}") from exc
+
+
+def trusted_actions(saved: SavedPlan, spec: Any) -> Iterator[Action]:
+    """The saved actions of ``spec``'s job, each checked and with its local paths rebuilt."""
+    for action in _actions(saved, str(spec.name)):
+        yield _trusted(saved, spec, action)
+
+
+def check(saved: SavedPlan, manifest_jobs: Mapping[str, Any]) -> int:
+    """Refuse (:class:`UntrustedPlan`) a plan the manifest could not have produced; returns the
+    number of actions read. One streaming pass over the file, before anything is run."""
+    listed: dict[str, str] = {}
+    for entry in saved.head.get("jobs", []):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        spec = manifest_jobs.get(name) if isinstance(name, str) else None
+        if spec is None or not isinstance(name, str):
+            raise _refuse(saved, f"it has a job {name!r} the manifest does not have")
+        if entry.get("kind") != spec.kind:
+            raise _refuse(saved, f"job {name} is of kind {entry.get('kind')!r} in the plan, {spec.kind!r} in the "
+                                 "manifest")
+        listed[name] = spec.kind
+    count = 0
+    for action in _actions(saved, None):
+        if action.job not in listed:
+            raise _refuse(saved, f"an action of job {action.job!r}, which the plan does not list")
+        _trusted(saved, manifest_jobs[action.job], action)
+        count += 1
+    return count
 
 
 def _chunks(actions: Iterable[Action], size: int) -> Iterator[list[Action]]:
@@ -138,7 +204,7 @@ def verify(saved: SavedPlan, specs: Mapping[str, Any], client: Any, *, shard: tu
         if spec is None or getattr(spec, "kind", "") != "sync":
             continue
         direction = str(getattr(spec, "direction", "upload"))
-        actions = (a for a in saved.actions(name) if a.changes and (shard is None or in_shard(a.key, shard)))
+        actions = (a for a in trusted_actions(saved, spec) if a.changes and (shard is None or in_shard(a.key, shard)))
         for chunk in _chunks(actions, CHUNK):
             remote = [(a, w) for a in chunk if (w := _expected_remote(a, direction)) is not None]
             remote_problems = _remote_problems(client, str(spec.bucket), remote) if remote else {}
@@ -147,9 +213,9 @@ def verify(saved: SavedPlan, specs: Mapping[str, Any], client: Any, *, shard: tu
                 problem = _local_problem(a, direction) or remote_problems.get(a.key)
                 if problem:
                     raise StalePlan(
-                        f"--plan {saved.path} is stale: job {name}: {a.op} {a.key}: {problem} since the plan was "
+                        f"--plan {saved.path} is stale: job {name}: {a.op} {escape_text(a.key)}: {problem} since the plan was "
                         "made. Nothing was run; make a new plan with `kodo-jobs plan -o` and review it again")
     return checked
 
 
-__all__ = ["StalePlan", "verify"]
+__all__ = ["StalePlan", "UntrustedPlan", "check", "trusted_actions", "verify"]

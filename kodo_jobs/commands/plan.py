@@ -13,11 +13,11 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from kodo_jobs import engine, saved_plan
 from kodo_jobs.errors import EXIT_CHANGES, EXIT_OK
-from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
+from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState, state_file_errors
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.kodo.hosts import ReadOnlyStore
 from kodo_jobs.log import configure, get_logger
@@ -32,8 +32,15 @@ def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: 
     configure(log_format)
     m = engine.load_manifest(manifest)
     specs = engine.select_jobs(m, jobs or [])
-    mdir = engine.manifest_dir(m, manifest)
     state_path = (state or engine.default_state_path(manifest)).resolve()
+    with state_file_errors(state_path):  # a damaged state file is exit 2 naming it, wherever it shows
+        return _plan(m, manifest, specs, state_path, as_json=as_json, show_all=show_all, out=out,
+                     detailed_exit=detailed_exit)
+
+
+def _plan(m: Any, manifest: Path, specs: list[Any], state_path: Path, *, as_json: bool, show_all: bool,
+          out: Path | None, detailed_exit: bool) -> int:
+    mdir = engine.manifest_dir(m, manifest)
     log = get_logger()
     real = Checkpoint(state_path) if state_path.exists() else None
     with tempfile.TemporaryDirectory(prefix="kodo-jobs-plan-") as tmp:

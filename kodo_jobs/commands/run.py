@@ -19,7 +19,7 @@ from typing import Any
 from kodo_jobs import engine, saved_plan
 from kodo_jobs.clock_check import ClockReading, watch_clock
 from kodo_jobs.errors import Interrupted, KodoJobsError, RunAborted, UsageError
-from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
+from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState, state_file_errors
 from kodo_jobs.executor.events import EventBus, Subscriber
 from kodo_jobs.executor.lock import RunLock
 from kodo_jobs.executor.progress import maybe_progress
@@ -51,6 +51,7 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
                      manifest_jobs=frozenset(s.name for s in specs))
     state_path = shard_state_path((state or engine.default_state_path(manifest)).resolve(), source.shard)
     if source.saved is not None:  # every fact re-checked before anything runs: a stale plan changes nothing
+        saved_plan.check(source.saved, {j.name: j for j in m.jobs})  # and every action is one m could plan
         with open_target(m.target, engine.manifest_dir(m, manifest)) as client:
             saved_plan.verify(source.saved, {s.name: s for s in specs}, client, shard=source.shard)
     run_id = engine.new_run_id()
@@ -58,10 +59,12 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
     stop = threading.Event()
     timer = _deadline(max_duration, stop)
     try:
-        if dry_run:
-            report = _dry_run(m, manifest, specs, state_path, run_id, log, source)
-        else:
-            report = _real_run(m, manifest, specs, state_path, run_id, log, stop, concurrency, byte_budget, source)
+        with state_file_errors(state_path):  # a damaged state file is exit 2 naming it, wherever it shows
+            if dry_run:
+                report = _dry_run(m, manifest, specs, state_path, run_id, log, source)
+            else:
+                report = _real_run(m, manifest, specs, state_path, run_id, log, stop, concurrency, byte_budget,
+                                   source)
     finally:
         if timer is not None:
             timer.cancel()
@@ -93,7 +96,8 @@ class _Source:
 
     def plan(self, spec: Any, ctx: JobContext, cp: Checkpoint, gen: str, keep_done_of: list[str]) -> None:
         """Store the job's actions into the checkpoint."""
-        saved = self.saved.actions(spec.name) if self.saved is not None and spec.name in self.saved.jobs else None
+        saved = (saved_plan.trusted_actions(self.saved, spec)
+                 if self.saved is not None and spec.name in self.saved.jobs else None)
         engine.plan_job(spec, ctx, cp, gen=gen, keep_done_of=keep_done_of, shard=self.shard, actions=saved)
 
 

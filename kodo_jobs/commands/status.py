@@ -15,9 +15,10 @@ from typing import Any
 
 from kodo_jobs import engine
 from kodo_jobs.errors import EXIT_OK, UsageError
-from kodo_jobs.executor.checkpoint import Checkpoint
+from kodo_jobs.executor.checkpoint import Checkpoint, state_file_errors
 from kodo_jobs.executor.lock import lock_holder
 from kodo_jobs.plan import human_bytes
+from kodo_jobs.textsafe import escape_text
 
 
 def status(manifest: Path, *, state: Path | None = None, as_json: bool = False) -> int:
@@ -25,13 +26,15 @@ def status(manifest: Path, *, state: Path | None = None, as_json: bool = False) 
     if not manifest.exists() and state is None:
         raise UsageError(f"manifest {manifest} does not exist")
     state_path = (state or engine.default_state_path(manifest)).resolve()
-    if not state_path.exists():
+    size = state_path.stat().st_size if state_path.exists() else None
+    if not size:  # an empty file is a state file with no history (see executor/checkpoint.py)
         if as_json:
             sys.stdout.write(json.dumps({"state": str(state_path), "last_run": None}) + "\n")
         else:
-            sys.stdout.write(f"no run recorded yet ({state_path} does not exist)\n")
+            why = "does not exist" if size is None else "is empty"
+            sys.stdout.write(f"no run recorded yet ({state_path} {why})\n")
         return EXIT_OK
-    with Checkpoint(state_path, create=False) as cp:
+    with state_file_errors(state_path), Checkpoint(state_path, create=False) as cp:
         doc = _collect(cp, state_path)
     if as_json:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
@@ -105,31 +108,34 @@ def _when(ts: float | None) -> str:
 
 def _render(doc: dict[str, Any]) -> None:
     out = sys.stdout
-    out.write(f"state: {doc['state']}\n")
+    e = escape_text  # keys, names and hosts are untrusted: no control or bidi character gets out
+    out.write(f"state: {e(doc['state'])}\n")
     h = doc["lock_holder"] or {}
     if doc["running"]:
-        out.write(f"running now: pid {h.get('pid', '?')} on {h.get('host', '?')} since {h.get('started', '?')}\n")
+        out.write(f"running now: pid {e(str(h.get('pid', '?')))} on {e(str(h.get('host', '?')))} "
+                  f"since {e(str(h.get('started', '?')))}\n")
     elif h:
-        out.write(f"the run of pid {h.get('pid')} on {h.get('host')} (started {h.get('started')}) "
-                  "did not end cleanly (killed or crashed); the next run resumes its work\n")
+        out.write(f"the run of pid {e(str(h.get('pid')))} on {e(str(h.get('host')))} (started "
+                  f"{e(str(h.get('started')))}) did not end cleanly (killed or crashed); the next run resumes its work\n")
     last = doc["last_run"]
     if last is None:
         out.write("no run recorded yet\n")
     else:
         state = last["status"] if last["ended"] is not None else (
             "running" if doc["running"] else "did not end (killed or crashed)")
-        out.write(f"last run {last['id']}: {state}; started {_when(last['started'])}, ended {_when(last['ended'])}\n")
+        out.write(f"last run {e(last['id'])}: {e(state)}; started {_when(last['started'])}, "
+                  f"ended {_when(last['ended'])}\n")
     for job, ops in doc["counts"].items():
-        out.write(f"  {job}:\n")
+        out.write(f"  {e(job)}:\n")
         for op, c in sorted(ops.items()):
             st = ", ".join(f"{k} {v}" for k, v in sorted(c.items()) if k not in ("bytes", "sent") and v)
-            out.write(f"    {op:<10} {st}  ({human_bytes(c.get('bytes', 0))} planned, "
+            out.write(f"    {e(op):<10} {e(st)}  ({human_bytes(c.get('bytes', 0))} planned, "
                       f"{human_bytes(c.get('sent', 0))} sent)\n")
     out.write(f"unfinished: {doc['pending']} pending action(s)")
     ups = doc["partial_uploads"]
     out.write(f", {len(ups)} partial upload(s)\n" if ups else "\n")
     for u in ups:
         total = f" of {human_bytes(u['size'])}" if u["size"] else ""
-        out.write(f"  {u['job']}: {u['key']}: {human_bytes(u['bytes_done'])}{total} sent\n")
+        out.write(f"  {e(u['job'])}: {e(u['key'])}: {human_bytes(u['bytes_done'])}{total} sent\n")
     if doc["pending"] or ups:
         out.write("run the same `kodo-jobs run` command again to finish them\n")

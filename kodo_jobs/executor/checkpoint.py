@@ -13,6 +13,16 @@ hash-cache rows are committed in groups (:meth:`Checkpoint.flush`); upload sessi
 committed at once, because a part must be recorded before it is counted. WAL with
 ``synchronous=NORMAL`` survives a killed process (only a power loss may drop the last
 transactions, which a rerun redoes). Nothing secret is ever stored here.
+
+Damage: every open of an existing file runs ``PRAGMA quick_check`` (the b-tree structure of
+every page; about a third of ``integrity_check``'s cost, which also cross-checks index
+contents - see docs/bench.md) and refuses a damaged file with :class:`StateFileError` (exit 2)
+naming it, leaving it untouched. Damage that only shows later (a page the check cannot judge,
+or the file changed under a run) surfaces as ``sqlite3.DatabaseError`` wherever it is read;
+the commands wrap their whole work in :func:`state_file_errors`, which turns it into the same
+exit 2 naming the file. An empty (0-byte) file is a state file with no history, exactly like
+a missing one: a crash between creating the file and SQLite's first write leaves one, and
+refusing it would only block the next run; ``run``/``plan`` initialise it in place.
 """
 
 from __future__ import annotations
@@ -68,6 +78,28 @@ CREATE TABLE IF NOT EXISTS tallies (
 """
 
 _COLS = "seq, job, op, key, size, phase, params"
+
+
+def damaged(path: Path, detail: object) -> StateFileError:
+    """The error for a state file SQLite cannot read back: exit 2, the file named and kept."""
+    return StateFileError(
+        f"state file {path} is damaged ({detail}); it was left untouched: move it away (or pass "
+        "--state PATH) to start afresh - finished work is found again by the next plan")
+
+
+@contextlib.contextmanager
+def state_file_errors(path: Path) -> Iterator[None]:
+    """Turn any ``sqlite3.DatabaseError`` raised inside into a :class:`StateFileError` naming
+    ``path`` (exit 2): :func:`damaged` for a malformed file, and for an operational failure
+    (disk full, I/O error, locked past the busy timeout) a message saying so."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        raise StateFileError(
+            f"cannot use state file {path} ({exc}): check free space and permissions, and that no other "
+            "program holds it open") from exc
+    except sqlite3.DatabaseError as exc:
+        raise damaged(path, f"{type(exc).__name__}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +161,8 @@ class Checkpoint:
             self._db.execute("PRAGMA busy_timeout = 30000")
             # judge an existing file before writing anything to it: a foreign file stays untouched
             fresh = self._check_existing() if existed else True
+            if not fresh:
+                self._check_pages()
             if not readonly:
                 self._has_tallies = True  # created below when missing
                 self._db.execute("PRAGMA journal_mode = WAL")
@@ -143,10 +177,7 @@ class Checkpoint:
             self._db.execute("BEGIN")
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise StateFileError(
-                f"{path} is not a readable kodo-jobs state file ({exc}); it was left untouched: "
-                "move it away (or pass --state PATH) to start afresh"
-            ) from exc
+            raise damaged(path, exc) from exc
         except StateFileError:
             self._db.close()
             raise
@@ -171,6 +202,13 @@ class Checkpoint:
                 f"{path} is not a kodo-jobs state file (not SQLite); it was left untouched: "
                 "move it away or pass --state PATH"
             )
+
+    def _check_pages(self) -> None:
+        """``PRAGMA quick_check``: refuse a file whose pages SQLite finds damaged."""
+        rows = self._db.execute("PRAGMA quick_check(5)").fetchall()
+        problems = [str(r[0]) for r in rows]
+        if problems != ["ok"]:
+            raise damaged(self.path, "; ".join(problems))
 
     def _check_existing(self) -> bool:
         """Read-only checks of an existing file; True when it is an empty database (never used)."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from kodo_jobs.executor.events import Subscriber
 from kodo_jobs.plan import Action, Outcome
+from kodo_jobs.textsafe import escape_text
 
 
 class RichProgress(Subscriber):
@@ -36,12 +37,16 @@ class RichProgress(Subscriber):
         self._started = False
 
     def job_started(self, job: str, total: int, total_bytes: int) -> None:
+        from rich.markup import escape
+
         with self._lock:
             if not self._started:
                 self._progress.start()
                 self._started = True
             self._files_total, self._files_done = total, 0
-            self._task = self._progress.add_task(job, total=max(total_bytes, 1), files=f"0/{total} files")
+            # the description is rich markup: escape the name's markup and control characters
+            self._task = self._progress.add_task(escape(escape_text(job)), total=max(total_bytes, 1),
+                                                 files=f"0/{total} files")
 
     def progress(self, nbytes: int) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ submitting, lets in-flight calls finish and leaves the rest ``pending`` for the 
 from __future__ import annotations
 
 import contextvars
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -210,6 +211,8 @@ class Runner:
                     kodo = exc if isinstance(exc, KodoError) else None
                     msg = exc.message if isinstance(exc, KodoError) else str(exc)
                     finals[a.id] = _failed(a, f"{msg} (after {attempts} attempt(s))", kodo)
+        except sqlite3.DatabaseError:
+            raise  # the state file is damaged: the whole run stops (exit 2 naming the file), not one action
         except Exception as exc:  # noqa: BLE001 - a bug or a local I/O error fails its actions, not the run
             self.log.exception("action crashed", job=job.name, keys=[a.key for a in current])
             for a in current:

@@ -41,6 +41,7 @@ from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
 from kodo_jobs.jobs.sync_pairs import Pair, classified, list_prefix
 from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
 from kodo_jobs.plan import Action, Outcome
+from kodo_jobs.textsafe import escape_text
 
 DELETE_BATCH = 1000
 """rs batch size of the delete phase (Kodo's maximum)."""
@@ -207,7 +208,8 @@ class _Planner:
         limit = resolve_limit(self.spec.max_delete, self.remote_total)
         if limit is None or self.deletes <= limit:
             return
-        shown = ", ".join(self.delete_samples) + (", ..." if self.deletes > len(self.delete_samples) else "")
+        shown = ", ".join(escape_text(k) for k in self.delete_samples) + (
+            ", ..." if self.deletes > len(self.delete_samples) else "")
         raise DeleteLimitExceeded(
             f"job {self.job}: refusing to delete {self.deletes} of {self.remote_total} object(s) under "
             f"{self.spec.bucket}:{self.prefix or '(whole bucket)'}: max_delete is {self.spec.max_delete} "

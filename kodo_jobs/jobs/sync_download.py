@@ -51,6 +51,7 @@ from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.download import download_to
 from kodo_jobs.kodo.etag import etag_file
 from kodo_jobs.plan import Action, Outcome
+from kodo_jobs.textsafe import escape_text
 
 PART_SUFFIX = ".kjpart"
 """Suffix of partial downloads; such files are never synced, counted or deleted."""
@@ -221,7 +222,7 @@ class _Planner:
             f"job {self.job}: refusing to delete {self.deletes} of {self.local_total} local file(s) under "
             f"{self.root}: max_delete is {self.spec.max_delete} (= {limit}). Nothing was changed. Check "
             f"`bucket:`/`prefix:` first; if intended, raise max_delete. First files: "
-            + ", ".join(self.delete_samples))
+            + ", ".join(escape_text(p) for p in self.delete_samples))
 
 
 def plan(spec: Any, ctx: JobContext) -> Iterator[Action]:
@@ -273,14 +274,21 @@ def run(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
             finally:
                 ctx.events.file_finished(action)
         elif action.op == "delete":
-            out.append(_delete_local(action))
+            out.append(_delete_local(action, ctx))
         else:
             out.append(Outcome(action.id, "skipped", message=f"{action.op}: nothing to run"))
     return out
 
 
-def _delete_local(action: Action) -> Outcome:
-    path = Path(str(action.params["path"]))
+def _delete_local(action: Action, ctx: JobContext) -> Outcome:
+    from kodo_jobs.jobs.sync_trust import Untrusted, walked_path
+
+    spec = ctx.spec
+    try:  # checked again right before unlinking: only a file inside the folder, named by the key
+        path = Path(walked_path(str(spec.source), action.key[len(str(spec.prefix)):], str(action.params["path"]),
+                                follow_symlinks=bool(spec.follow_symlinks)))
+    except Untrusted as exc:
+        return _failed(action, f"refused: {exc}")
     try:
         st = path.stat()
     except FileNotFoundError:

@@ -173,3 +173,18 @@ def test_crash_in_kind_fails_action_not_run(tmp_path: Path) -> None:
     runner.execute(JobRun("j", kind.run, policy=FAST))
     [f], _ = cp.failures("j")
     assert "vanished" in f.message and cp.counts("j")["j"]["upload"]["done"] == 2
+
+
+def test_a_state_file_error_inside_an_action_stops_the_run_naming_the_file(tmp_path: Path) -> None:
+    import sqlite3
+
+    from kodo_jobs.errors import StateFileError
+    from kodo_jobs.executor.checkpoint import state_file_errors
+
+    cp, runner, _ = _setup(tmp_path, actions("j", 5))
+    kind = FakeKind(script=lambda a, n: sqlite3.DatabaseError("database disk image is malformed"))
+    with pytest.raises(StateFileError, match="s.kjstate is damaged") as info, state_file_errors(cp.path):
+        runner.execute(JobRun("j", kind.run, policy=FAST))
+    assert info.value.exit_code == 2
+    assert cp.failed_count("j") == 0  # not recorded as failed actions: the run itself stops
+    cp.close()

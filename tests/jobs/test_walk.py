@@ -186,7 +186,12 @@ def test_walk_applies_filters_and_prunes_excluded_dirs(tmp_path: Path) -> None:
         (["*.jpg"], [], "x/y.jpg", True),
         (["*.jpg"], [], "x/y.png", False),
         (["images/"], [], "images/a/b.png", True),
-        (["images/", "!images/raw/"], [], "images/raw/b.png", False),
+        # as in git: nothing below a matched directory is unmatched again; exclude it instead
+        (["images/", "!images/raw/"], [], "images/raw/b.png", True),
+        (["images/"], ["images/raw/"], "images/raw/b.png", False),
+        ([], ["[abc"], "[abc", True),  # an unclosed class matches nothing (git discards it)
+        ([], ["a**b"], "a/x/b", True),  # "**" inside a segment is "*": never across "/"
+        ([], ["x[/]y"], "x/y", True),  # a class never matches "/"
         (["*.jpg"], ["tmp/"], "tmp/a.jpg", False),  # exclude beats include
         (["/only/**"], [], "only/a", True),
         (["/only/**"], [], "x/only/a", False),
@@ -210,7 +215,12 @@ def test_readable_from_mode_bits(mode: int, uid: int, gid: int, readable_: bool)
 
 
 def test_bad_pattern_raises() -> None:
-    with pytest.raises(PatternError, match="unclosed"):
-        PathFilter(exclude=["[abc"])
     with pytest.raises(PatternError, match="empty"):
         PathFilter(exclude=["/"])
+    with pytest.raises(PatternError, match="empty"):
+        PathFilter(include=["!"])
+    with pytest.raises(PatternError, match="comment"):
+        PathFilter(exclude=["#notes"])
+    with pytest.raises(PatternError, match="z-a"):
+        PathFilter(exclude=["[z-a]"])
+    assert not PathFilter(exclude=["\\#notes"]).selects("#notes")
