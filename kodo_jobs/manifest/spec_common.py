@@ -11,7 +11,7 @@ from typing import Annotated, Self
 from pydantic import Field, model_validator
 
 from kodo_jobs.manifest.base import Model
-from kodo_jobs.manifest.types import Duration, LocalPath, Size, StorageClass
+from kodo_jobs.manifest.types import Duration, LocalPath, PositiveDuration, Size, StorageClass
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 BUCKET_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,62}$"
@@ -53,7 +53,7 @@ class JobBase(Model):
     """Retry policy of each action."""
     enabled: bool = True
     """false = keep the job in the manifest but never plan or run it."""
-    max_duration: Duration | None = None
+    max_duration: PositiveDuration | None = None
     """Stop the job cleanly after this long (resumed next run)."""
     max_bytes: Size | None = None
     """Stop the job cleanly after transferring this much."""
