@@ -71,6 +71,9 @@ def compose(text: str) -> Node | None:
     try:
         return loader.get_single_node()  # type: ignore[no-any-return]
     except yaml.MarkedYAMLError as exc:
+        hint = _alias_hint(text, exc)
+        if hint is not None:
+            raise YamlFatal(*hint) from None
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
         if mark is None:
@@ -85,6 +88,37 @@ def compose(text: str) -> Node | None:
         raise YamlFatal(1, 1, f"invalid YAML: nested too deeply (the limit is {MAX_DEPTH} levels)") from None
     finally:
         loader.dispose()
+
+
+_ALIAS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+_PLAIN_END = " \t\r\n,]}#"
+
+
+def _alias_hint(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, int, str] | None:
+    """An alias error caused by an unquoted ``*...`` value (a glob, usually): say to quote it.
+
+    ``exclude: [*.tmp]`` is YAML for "the node anchored as ``.tmp``", which is not a valid
+    anchor name, and ``[*tmp]`` names an anchor nobody defined; either way the user meant text.
+    """
+    if exc.context == "while scanning an alias" and exc.context_mark is not None:
+        mark = exc.context_mark
+    elif exc.problem is not None and exc.problem.startswith("found undefined alias") and exc.problem_mark is not None:
+        mark = exc.problem_mark
+    else:
+        return None
+    line, col = mark.line + 1, mark.column + 1
+    index = getattr(mark, "index", None)
+    if not isinstance(index, int) or text[index:index + 1] != "*":
+        return None
+    end = index + 1
+    while end < len(text) and text[end] not in _PLAIN_END:
+        end += 1
+    token = text[index:end]
+    if _ALIAS_NAME_RE.match(token[1:]):
+        return line, col, (f"invalid YAML: found undefined alias {token[1:]!r} (define it first with "
+                           f"&{token[1:]}, or quote the value if it is not an alias: \"{token}\")")
+    return line, col, ("invalid YAML: a plain value cannot start with '*' (YAML reads it as an alias): "
+                       f"quote the glob, e.g. \"{token}\"")
 
 
 class _Converter:
