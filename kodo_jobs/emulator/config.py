@@ -6,11 +6,10 @@ masked in ``repr`` so a config can be logged safely.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_BUCKET_NAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?$")
+from kodo_jobs.naming import bucket_problem
 
 
 @dataclass(frozen=True)
@@ -26,8 +25,9 @@ def parse_bucket(spec: str) -> BucketSpec:
     name, _, flag = spec.partition(":")
     if flag not in ("", "private", "public"):
         raise ValueError(f"bucket {spec!r}: the suffix must be ':private' (or ':public'), not {flag!r}")
-    if not _BUCKET_NAME.match(name):
-        raise ValueError(f"bucket {name!r}: use 1-63 letters, digits or '-', not starting or ending with '-'")
+    problem = bucket_problem(name)  # Kodo's own rule: no other name can exist there
+    if problem is not None:
+        raise ValueError(f"bucket {problem}")
     return BucketSpec(name=name, private=flag == "private")
 
 
