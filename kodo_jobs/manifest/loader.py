@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from kodo_jobs.manifest.errors import ManifestError, Problem
 from kodo_jobs.manifest.messages import describe, format_path, shown
@@ -24,7 +24,7 @@ from kodo_jobs.manifest.yamlio import Parsed, PathKey, YamlFatal, parse
 MAX_BYTES = 4 * 1024 * 1024
 """Manifests larger than this are refused (long key or URL lists belong in keys_file/urls_file)."""
 
-_LOADER_ONLY = ("path", "base_dir")
+_LOADER_ONLY = ("path", "base_dir", "secrets")
 
 
 def load(path: Path | str, env: Mapping[str, str] | None = None) -> Manifest:
@@ -117,6 +117,7 @@ class _Load:
             if key in data:
                 self.add((key,), f"unknown field {key!r} (set by the loader, not in YAML)")
                 del data[key]
+        self.check_env(data)
         self.merge_defaults(data)
         graph_found = self.check_graph(data)
         manifest = self.validate(data, graph_found)
@@ -132,6 +133,21 @@ class _Load:
         if deduped or manifest is None:
             raise ManifestError(deduped or [Problem(self.name, 1, 1, "", "invalid manifest")])
         return manifest
+
+    def check_env(self, data: dict[str, Any]) -> None:
+        """A variable declared twice is reported at its second entry."""
+        entries = data.get("env")
+        if not isinstance(entries, list):
+            return
+        first: dict[str, int] = {}
+        for i, entry in enumerate(entries):
+            name = entry.get("name") if isinstance(entry, dict) else entry
+            if not isinstance(name, str):
+                continue
+            if name in first:
+                self.add(("env", i), f"{name} is declared twice (first as env[{first[name]}])")
+            else:
+                first[name] = i
 
     def merge_defaults(self, data: dict[str, Any]) -> None:
         defaults, jobs = data.get("defaults"), data.get("jobs")
@@ -194,4 +210,5 @@ class _Load:
         except (RecursionError, ValueError, TypeError) as exc:
             self.add((), f"cannot validate the manifest: {type(exc).__name__}")
             return None
-        return manifest.model_copy(update={"path": self.path, "base_dir": self.path.parent})
+        secrets = tuple(SecretStr(value) for value in dict.fromkeys(self.parsed.secrets))
+        return manifest.model_copy(update={"path": self.path, "base_dir": self.path.parent, "secrets": secrets})

@@ -11,8 +11,9 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema, model_validator
 
 from kodo_jobs.manifest.base import Model
-from kodo_jobs.manifest.types import Duration, LocalPath, PositiveDuration, Size, StorageClass, kind_of
+from kodo_jobs.manifest.types import Duration, LocalPath, PositiveDuration, Size, StorageClass
 from kodo_jobs.naming import BUCKET_PATTERN, BUCKET_RULE, MAX_KEY_BYTES, bucket_problem, key_bytes_problem
+from kodo_jobs.units import kind_of
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
