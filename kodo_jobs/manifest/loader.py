@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from kodo_jobs.manifest.errors import ManifestError, Problem
+from kodo_jobs.manifest.local_paths import input_path_problems
 from kodo_jobs.manifest.messages import describe, format_path, shown
 from kodo_jobs.manifest.models import KIND_MODELS, NOT_DEFAULTABLE, Manifest, graph_problems
 from kodo_jobs.manifest.yamlio import Parsed, PathKey, YamlFatal, parse
@@ -27,8 +28,12 @@ MAX_BYTES = 4 * 1024 * 1024
 _LOADER_ONLY = ("path", "base_dir", "secrets")
 
 
-def load(path: Path | str, env: Mapping[str, str] | None = None) -> Manifest:
-    """Read and validate the manifest at ``path``; ``env`` defaults to ``os.environ``."""
+def load(path: Path | str, env: Mapping[str, str] | None = None, *, check_paths: bool = False) -> Manifest:
+    """Read and validate the manifest at ``path``; ``env`` defaults to ``os.environ``.
+
+    ``check_paths`` (``validate``): also check the local inputs of the jobs, see
+    :mod:`kodo_jobs.manifest.local_paths`.
+    """
     path = Path(path)
     name = str(path)
     try:
@@ -39,10 +44,11 @@ def load(path: Path | str, env: Mapping[str, str] | None = None) -> Manifest:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ManifestError([Problem(name, 1, 1, "", f"cannot read the manifest: {reason}")]) from None
-    return load_text(data, path, env)
+    return load_text(data, path, env, check_paths=check_paths)
 
 
-def load_text(text: str | bytes, path: Path | str = "manifest.yaml", env: Mapping[str, str] | None = None) -> Manifest:
+def load_text(text: str | bytes, path: Path | str = "manifest.yaml", env: Mapping[str, str] | None = None,
+              *, check_paths: bool = False) -> Manifest:
     """Validate manifest ``text`` as if read from ``path`` (relative paths resolve beside it)."""
     path = Path(path)
     name = str(path)
@@ -61,7 +67,7 @@ def load_text(text: str | bytes, path: Path | str = "manifest.yaml", env: Mappin
     elif len(text) > MAX_BYTES:
         raise ManifestError([Problem(name, 1, 1, "", _too_big(len(text)))])
     absolute = path.expanduser().absolute()
-    return _Load(name, absolute, os.environ if env is None else env).run(text)
+    return _Load(name, absolute, os.environ if env is None else env, check_paths).run(text)
 
 
 def _too_big(size: int) -> str:
@@ -72,7 +78,8 @@ def _too_big(size: int) -> str:
 class _Load:
     """One load: the parsed document, where each value came from, and the problems so far."""
 
-    def __init__(self, name: str, path: Path, env: Mapping[str, str]) -> None:
+    def __init__(self, name: str, path: Path, env: Mapping[str, str], check_paths: bool = False) -> None:
+        self.check_paths = check_paths
         self.name = name
         self.path = path
         self.env = env
@@ -121,6 +128,9 @@ class _Load:
         self.merge_defaults(data)
         graph_found = self.check_graph(data)
         manifest = self.validate(data, graph_found)
+        if manifest is not None and self.check_paths and not self.problems:
+            for loc, message in input_path_problems(manifest):
+                self.add(loc, message)
         self.problems.sort(key=lambda p: (p.line, p.col, p.path))
         unique = list(dict.fromkeys(self.problems))
         seen: set[tuple[int, int, str]] = set()
