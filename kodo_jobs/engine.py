@@ -18,17 +18,25 @@ from kodo_jobs.errors import UsageError
 from kodo_jobs.executor.checkpoint import Checkpoint
 from kodo_jobs.jobs import KINDS
 from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.log import register_secret
 from kodo_jobs.plan import Action, OpCount, Outcome
 
 STATE_SUFFIX = ".kjstate"
 
 
 def load_manifest(path: Path) -> Any:
-    """``kodo_jobs.manifest.load(path)``: raises ManifestError (exit 2) with located problems."""
+    """``kodo_jobs.manifest.load(path)``: raises ManifestError (exit 2) with located problems.
+
+    The values of ``secret: true`` variables are registered with the log redactor before
+    anything can print them (like the target's keys in :func:`kodo_jobs.targets.open_target`).
+    """
     if not path.exists():
         raise UsageError(f"manifest {path} does not exist")
     loader = importlib.import_module("kodo_jobs.manifest.loader")
-    return loader.load(path)
+    manifest = loader.load(path)
+    for secret in getattr(manifest, "secrets", ()):
+        register_secret(secret)
+    return manifest
 
 
 def manifest_sha(path: Path) -> str:

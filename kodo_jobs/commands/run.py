@@ -36,6 +36,7 @@ from kodo_jobs.plan import Action, Outcome, SavedPlan, read_saved_plan
 from kodo_jobs.report import FailureLine, JobReport, JobStatus, Report, RunStatus
 from kodo_jobs.shard import shard_state_path
 from kodo_jobs.targets import open_target
+from kodo_jobs.units import parse_positive_duration, parse_size
 
 
 def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None, report_path: Path | None = None,
@@ -118,8 +119,6 @@ def _saved_plan(plan_file: Path | None, manifest: Path) -> SavedPlan | None:
 def _byte_budget(max_bytes: str | None) -> int | None:
     if max_bytes is None:
         return None
-    from kodo_jobs.manifest.types import parse_size
-
     try:
         return parse_size(max_bytes)
     except ValueError as exc:
@@ -143,11 +142,10 @@ class _StopAfterBytes(Subscriber):
 def _deadline(max_duration: str | None, stop: threading.Event) -> threading.Timer | None:
     if max_duration is None:
         return None
-    from kodo_jobs.executor.retry import _seconds
-
-    seconds = _seconds(max_duration, -1.0)
-    if seconds <= 0:
-        raise UsageError(f"--max-duration {max_duration!r}: use a duration such as 30m or 90s")
+    try:
+        seconds = parse_positive_duration(max_duration)  # the manifest's max_duration parser
+    except ValueError as exc:
+        raise UsageError(f"--max-duration {max_duration!r}: {exc}") from exc
     timer = threading.Timer(seconds, stop.set)
     timer.daemon = True
     timer.start()

@@ -3,7 +3,8 @@
 Prints one ``<file>: ok (...)`` line per valid manifest on stdout. Every problem of every
 invalid manifest is collected into one :class:`ManifestError` (exit 2), which the error
 boundary prints as ``file:line:col: path: message`` lines. A folder stands for the ``*.yaml``
-and ``*.yml`` files directly inside it.
+and ``*.yml`` files directly inside it. Besides the manifest itself, the local inputs of its
+enabled jobs are checked (upload ``source`` folders, ``keys_file``, ``urls_file``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def validate(paths: list[Path]) -> int:
             problems.append(Problem(str(path), 1, 1, "", "no *.yaml or *.yml manifests in this folder"))
             continue
         try:
-            manifest = load(path)
+            manifest = load(path, check_paths=True)  # local inputs too: see kodo_jobs.manifest.local_paths
         except ManifestError as exc:
             problems.extend(exc.problems)
             continue

@@ -17,13 +17,10 @@ import json
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kodo_jobs.emulator import remote
 from kodo_jobs.emulator.policy import render_template
-
-if TYPE_CHECKING:
-    from kodo_jobs.emulator.context import EmulatorState
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -103,10 +100,3 @@ def perform(
             return CallbackResult(relayed.get("payload"), relayed["key"])
         return CallbackResult(relayed)
     raise CallbackFailed("callback failed: " + "; ".join(problems))
-
-
-def install(state: EmulatorState) -> None:
-    """Server start-up hook: register the callback and persistentOps upload hooks."""
-    from kodo_jobs.emulator import services  # services imports this module
-
-    services.install(state)

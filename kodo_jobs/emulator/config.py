@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kodo_jobs.emulator.regions import DEFAULT_REGION, REGIONS, kodo_host
+from kodo_jobs.naming import bucket_problem
 
-_BUCKET_NAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?$")
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 MAX_LATENCY = 10.0
 
@@ -44,8 +44,9 @@ def parse_bucket(spec: str) -> BucketSpec:
     for flag in flags:
         if flag not in ("private", "public", "accelerate"):
             raise ValueError(f"bucket {spec!r}: a suffix must be ':private', ':public' or ':accelerate', not {flag!r}")
-    if not _BUCKET_NAME.match(name):
-        raise ValueError(f"bucket {name!r}: use 1-63 letters, digits or '-', not starting or ending with '-'")
+    problem = bucket_problem(name)  # Kodo's own rule: no other name can exist there
+    if problem is not None:
+        raise ValueError(f"bucket {problem}")
     if at:
         parse_region(region, f"bucket {spec!r}")
     return BucketSpec(name=name, private="private" in flags, region=region if at else DEFAULT_REGION,
@@ -56,7 +57,7 @@ def parse_domain(spec: str) -> tuple[str, str]:
     """Parse ``BUCKET=HOST`` into (bucket, lower-case host); ``ValueError`` with the fix otherwise."""
     bucket, sep, host = spec.partition("=")
     host = host.strip().lower().rstrip(".")
-    if not sep or not _BUCKET_NAME.match(bucket):
+    if not sep or bucket_problem(bucket) is not None:
         raise ValueError(f"domain {spec!r}: write BUCKET=HOST, e.g. photos=img.example.com")
     if not _HOST_NAME.match(host):
         raise ValueError(f"domain {spec!r}: {host!r} is not a host name (letters, digits, '-' and dots)")

@@ -16,8 +16,8 @@ Extension points on ``EmulatorState`` (for fops, callbacks, CDN):
   body (callback relay); raising ``CallbackFailed`` answers 579.
 * ``services``: a free dict for shared service state (fops queue, CDN quotas ...).
 * ``on_stop``: callables run once when the server stops (stop worker threads there).
-* Optional modules ``kodo_jobs.emulator.callbacks``, ``.fops`` and ``.cdn`` may define
-  ``install(state: EmulatorState) -> None``; the server calls it once at start-up.
+* :func:`kodo_jobs.emulator.services.install` registers the upload hooks and starts the fop
+  and CDN workers; the server calls it once at start-up.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ on Nagle's algorithm.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import signal
 import sys
 import threading
@@ -27,7 +26,7 @@ from typing import Any
 
 from cheroot import wsgi
 
-from kodo_jobs.emulator import network
+from kodo_jobs.emulator import network, services
 from kodo_jobs.emulator.app import EmulatorApp
 from kodo_jobs.emulator.config import EmulatorConfig
 from kodo_jobs.emulator.context import EmulatorState
@@ -41,7 +40,6 @@ from kodo_jobs.emulator.uploads import Uploads
 from kodo_jobs.emulator.wire import CoalescingConnection
 
 THREADS = 24
-OPTIONAL_SERVICE_MODULES = ("callbacks", "fops", "cdn")
 
 
 class _Admin:
@@ -72,16 +70,7 @@ def build_app(config: EmulatorConfig, clock: Callable[[], float] = time.time) ->
     faults = FaultInjector(config.fault_rate, config.fault_seed)
     state.services["admin"] = _Admin(stats, faults, store)
     state.services["db"] = db
-    for name in OPTIONAL_SERVICE_MODULES:
-        try:
-            module = importlib.import_module(f"kodo_jobs.emulator.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"kodo_jobs.emulator.{name}":
-                raise
-            continue
-        install = getattr(module, "install", None)
-        if callable(install):
-            install(state)
+    services.install(state)  # upload callbacks, persistentOps, fop and CDN workers: always there
     return EmulatorApp(all_rules(), store, uploads, state, stats, faults)
 
 

@@ -73,6 +73,7 @@ from kodo_jobs.emulator.errors import (
     NoSuchBucket,
     NoSuchKey,
 )
+from kodo_jobs.naming import bucket_problem
 
 _DAY = 86400
 _CST = 8 * 3600
@@ -241,7 +242,7 @@ class Store:
         """631 unless the bucket exists (or is created now, with ``auto_create``)."""
         if self.bucket_exists(name):
             return
-        if self.auto_create and name:
+        if self.auto_create and bucket_problem(name) is None:  # Kodo has no bucket with another name
             self.create_bucket(name)
             return
         raise NoSuchBucket()

@@ -1,8 +1,8 @@
 """Job kinds: spec + remote state -> actions; actions -> outcomes.
 
 ``KINDS`` maps a manifest ``kind`` to its :class:`kodo_jobs.jobs.base.JobKind`. Kind modules
-are imported lazily on first lookup (``kodo-jobs --help`` stays fast), and a kind whose module
-is missing or broken is reported when a manifest uses it instead of breaking every command.
+are imported lazily on first lookup (``kodo-jobs --help`` stays fast); a kind whose module is
+missing or broken raises its own ImportError/AttributeError (an internal error, exit 1).
 Each kind module exposes a module-level ``KIND`` object.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 
-from kodo_jobs.errors import UsageError
 from kodo_jobs.jobs.base import JobKind
 
 _MODULES: dict[str, str] = {
@@ -35,11 +34,10 @@ class _Registry(Mapping[str, JobKind]):
             return self._loaded[kind]
         if kind not in self._modules:
             raise KeyError(kind)
-        try:
-            module = importlib.import_module(self._modules[kind])
-            obj: JobKind = module.KIND
-        except (ImportError, AttributeError) as exc:
-            raise UsageError(f"job kind {kind!r} is not available in this build: {exc}") from exc
+        # a kind that fails to import is a broken install or a bug: its own error says which,
+        # never a usage error (the manifest named a valid kind)
+        module = importlib.import_module(self._modules[kind])
+        obj: JobKind = module.KIND
         self._loaded[kind] = obj
         return obj
 

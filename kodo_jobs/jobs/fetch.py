@@ -23,6 +23,7 @@ from typing import Any
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.exports import ExportFiles
 from kodo_jobs.jobs.keys import UrlLine, key_from_url, read_keys_file, read_urls_file
+from kodo_jobs.jobs.seen import SeenKeys
 from kodo_jobs.jobs.tries import Tries, max_attempts, outcome_for_error
 from kodo_jobs.kodo.errors import KodoError, NotFound, RunFatalError
 from kodo_jobs.kodo.fetch import AsyncFetchRequest
@@ -36,10 +37,22 @@ _TRIES = Tries()
 EXPORTS = ExportFiles()
 
 
-def _url_lines(spec: Any) -> list[UrlLine]:
+def _url_lines(spec: Any) -> Iterator[UrlLine]:
+    """The job's URLs, inline or streamed from ``urls_file`` (never read whole)."""
     if spec.urls is not None:
-        return [UrlLine(i, url, spec.key_prefix + key_from_url(url)) for i, url in enumerate(spec.urls, start=1)]
+        return (UrlLine(i, url, spec.key_prefix + key_from_url(url)) for i, url in enumerate(spec.urls, start=1))
     return read_urls_file(spec.urls_file, key_prefix=spec.key_prefix)
+
+
+def _chunks(lines: Iterator[UrlLine], size: int) -> Iterator[list[UrlLine]]:
+    chunk: list[UrlLine] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _existing(ctx: JobContext, bucket: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -75,46 +88,48 @@ class FetchKind:
         if spec.prefetch:
             yield from self._plan_prefetch(spec, ctx)
             return
-        lines = _url_lines(spec)
         where = f"{spec.urls_file}:" if spec.urls_file is not None else "urls["
-        seen: dict[str, int] = {}
-        unique: list[UrlLine] = []
-        errors: list[Action] = []
-        for line in lines:
-            if line.key in seen:
+        errors: list[Action] = []  # two URLs for one key: rare, listed after the fetches
+
+        def unique(seen: SeenKeys) -> Iterator[UrlLine]:
+            for line in _url_lines(spec):
+                first = seen.first_line(line.key, line.line)
+                if first is None:
+                    yield line
+                    continue
                 ref = f"{where}{line.line}" + ("]" if spec.urls_file is None else "")
                 errors.append(Action(spec.name, ERROR_OP, f"{line.key} ({line.url})", 0, 0, {
-                    "url": line.url, "message": f"{ref}: key {line.key!r} is also the target of line {seen[line.key]}"}))
-                continue
-            seen[line.key] = line.line
-            unique.append(line)
-        existing = _existing(ctx, spec.bucket, [u.key for u in unique]) if spec.skip_existing else {}
-        self._start_exports(spec, ctx)
-        for line in unique:
-            params = {"url": line.url, "line": line.line, **({"hash": line.hash} if line.hash else {})}
-            stat = existing.get(line.key)
-            if stat is not None and _same_hash(spec.skip_existing, line.hash, stat):
-                yield Action(spec.name, "skip", line.key, int(stat.get("fsize", 0)), 0,
-                             {**params, "reason": "exists"})
-            else:
-                yield Action(spec.name, "fetch", line.key, 0, 0, params)
+                    "url": line.url, "message": f"{ref}: key {line.key!r} is also the target of line {first}"}))
+
+        with SeenKeys() as seen:
+            # streamed in stat-sized chunks: memory stays flat for a million-line urls_file
+            for chunk in _chunks(unique(seen), MAX_BATCH):
+                existing = _existing(ctx, spec.bucket, [u.key for u in chunk]) if spec.skip_existing else {}
+                for line in chunk:
+                    params = {"url": line.url, "line": line.line, **({"hash": line.hash} if line.hash else {})}
+                    stat = existing.get(line.key)
+                    if stat is not None and _same_hash(spec.skip_existing, line.hash, stat):
+                        yield Action(spec.name, "skip", line.key, int(stat.get("fsize", 0)), 0,
+                                     {**params, "reason": "exists"})
+                    else:
+                        yield Action(spec.name, "fetch", line.key, 0, 0, params)
         yield from errors
+        self._start_exports(spec, ctx)  # after the last line was read: urls_file may be the failure file
 
     def _plan_prefetch(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
         if spec.keys is not None:
-            keys = [(i, k) for i, k in enumerate(spec.keys, start=1)]
+            keys: Iterator[tuple[int, str]] = ((i, k) for i, k in enumerate(spec.keys, start=1))
         else:
-            keys = [(line.line, line.key) for line in read_keys_file(spec.keys_file, pairs=False)]
-        self._start_exports(spec, ctx)
-        done: set[str] = set()
-        for number, key in keys:
-            if key not in done:
-                done.add(key)
-                yield Action(spec.name, "prefetch", key, 0, 0, {"line": number})
+            keys = ((line.line, line.key) for line in read_keys_file(spec.keys_file, pairs=False))
+        with SeenKeys() as seen:
+            for number, key in keys:
+                if seen.first_line(key, number) is None:
+                    yield Action(spec.name, "prefetch", key, 0, 0, {"line": number})
+        self._start_exports(spec, ctx)  # after the last line was read: keys_file may be an export
 
     @staticmethod
     def _start_exports(spec: Any, ctx: JobContext) -> None:
-        # only a real run rewrites the export files; inputs were read completely before this
+        # only a real run rewrites the export files; called once the input was read to its end
         if ctx.run_id and not ctx.dry_run:
             for path in (spec.success_file, spec.failure_file):
                 if path is not None:

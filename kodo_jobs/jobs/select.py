@@ -25,6 +25,8 @@ from datetime import timedelta
 from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
+from kodo_jobs import units
+
 STORAGE_CLASSES: dict[str, int] = {
     "standard": 0,
     "ia": 1,
@@ -36,8 +38,6 @@ STORAGE_CLASSES: dict[str, int] = {
     "intelligent_tiering": 5,
 }
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, None: 1}
 
 
 class Listed(Protocol):
@@ -56,16 +56,10 @@ class Listed(Protocol):
 
 
 def parse_duration(value: Any) -> timedelta:
-    """``30d``, ``12h``, ``90m``, ``45s``, ``2w``, a number of seconds, or a timedelta."""
+    """A duration (``30d``, ``12h``, ``1h30m``, seconds, or a timedelta): the manifest's one parser."""
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=float(value))
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"not a duration: {value!r} (use e.g. 30d, 12h, 90m, 45s)")
-    number, unit = match.groups()
-    return timedelta(seconds=float(number) * _UNIT_SECONDS[unit])
+    return timedelta(seconds=units.parse_duration(value))
 
 
 def storage_class(value: int | str) -> int:
@@ -211,21 +205,8 @@ def from_spec(spec: Any, *, now_ns: int | None = None) -> SelectFilter:
     )
 
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
-
-
 def _size(value: Any) -> int | None:
-    """Bytes from an int or ``10MiB``/``10MB``/``10M`` (binary and decimal units)."""
+    """Bytes from an int or ``10MiB``/``10MB``: the manifest's one size parser."""
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    match = _SIZE.match(str(value))
-    if not match:
-        raise ValueError(f"not a size: {value!r} (use e.g. 1024, 10KiB, 5MB)")
-    number, unit = match.groups()
-    unit = (unit or "B").upper()
-    power = "BKMGT".index(unit[0])
-    # KB, MB... are decimal; K, KiB, M, MiB... binary (what people mean by "10M" for a file)
-    base = 1000 if len(unit) == 2 and unit.endswith("B") else 1024
-    return int(float(number) * base**power)
+    return units.parse_size(value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from kodo_jobs.manifest.errors import ManifestError, Problem
 from kodo_jobs.manifest.loader import load, load_text
-from kodo_jobs.manifest.models import KIND_MODELS, AnyJob, Defaults, JobSpec, Manifest
+from kodo_jobs.manifest.models import KIND_MODELS, AnyJob, Defaults, EnvVar, JobSpec, Manifest
 from kodo_jobs.manifest.spec_batch import (
     BatchJob,
     BatchOp,
@@ -38,7 +38,7 @@ from kodo_jobs.manifest.upload import PutPolicy, UploadOptions
 __all__ = [
     "FOP_VARIABLES", "KIND_MODELS", "AnyJob", "BatchJob", "BatchOp", "CdnJob", "CdnRefreshThen",
     "CdnReport", "ChgmOp", "ChstatusOp", "ChtypeOp", "DaysOp", "Defaults", "DownloadOptions",
-    "Duration", "EmptyOp", "FetchJob", "JobBase", "JobSpec", "KeySource", "LifecycleOp", "Limit",
+    "Duration", "EmptyOp", "EnvVar", "FetchJob", "JobBase", "JobSpec", "KeySource", "LifecycleOp", "Limit",
     "Manifest", "ManifestError", "MoveOp", "Percent", "PfopJob", "PfopThen", "Problem", "PutPolicy",
     "RenameOp", "RestoreOp", "RetryPolicy", "Select", "ServiceHosts", "Size", "SoftDelete",
     "StorageClass", "SyncJob", "Target", "Then", "Timeouts", "UploadOptions", "load", "load_text",

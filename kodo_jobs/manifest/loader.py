@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from kodo_jobs.manifest.errors import ManifestError, Problem
+from kodo_jobs.manifest.local_paths import input_path_problems
 from kodo_jobs.manifest.messages import describe, format_path, shown
 from kodo_jobs.manifest.models import KIND_MODELS, NOT_DEFAULTABLE, Manifest, graph_problems
 from kodo_jobs.manifest.yamlio import Parsed, PathKey, YamlFatal, parse
@@ -24,11 +25,15 @@ from kodo_jobs.manifest.yamlio import Parsed, PathKey, YamlFatal, parse
 MAX_BYTES = 4 * 1024 * 1024
 """Manifests larger than this are refused (long key or URL lists belong in keys_file/urls_file)."""
 
-_LOADER_ONLY = ("path", "base_dir")
+_LOADER_ONLY = ("path", "base_dir", "secrets")
 
 
-def load(path: Path | str, env: Mapping[str, str] | None = None) -> Manifest:
-    """Read and validate the manifest at ``path``; ``env`` defaults to ``os.environ``."""
+def load(path: Path | str, env: Mapping[str, str] | None = None, *, check_paths: bool = False) -> Manifest:
+    """Read and validate the manifest at ``path``; ``env`` defaults to ``os.environ``.
+
+    ``check_paths`` (``validate``): also check the local inputs of the jobs, see
+    :mod:`kodo_jobs.manifest.local_paths`.
+    """
     path = Path(path)
     name = str(path)
     try:
@@ -39,10 +44,11 @@ def load(path: Path | str, env: Mapping[str, str] | None = None) -> Manifest:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ManifestError([Problem(name, 1, 1, "", f"cannot read the manifest: {reason}")]) from None
-    return load_text(data, path, env)
+    return load_text(data, path, env, check_paths=check_paths)
 
 
-def load_text(text: str | bytes, path: Path | str = "manifest.yaml", env: Mapping[str, str] | None = None) -> Manifest:
+def load_text(text: str | bytes, path: Path | str = "manifest.yaml", env: Mapping[str, str] | None = None,
+              *, check_paths: bool = False) -> Manifest:
     """Validate manifest ``text`` as if read from ``path`` (relative paths resolve beside it)."""
     path = Path(path)
     name = str(path)
@@ -61,7 +67,7 @@ def load_text(text: str | bytes, path: Path | str = "manifest.yaml", env: Mappin
     elif len(text) > MAX_BYTES:
         raise ManifestError([Problem(name, 1, 1, "", _too_big(len(text)))])
     absolute = path.expanduser().absolute()
-    return _Load(name, absolute, os.environ if env is None else env).run(text)
+    return _Load(name, absolute, os.environ if env is None else env, check_paths).run(text)
 
 
 def _too_big(size: int) -> str:
@@ -72,7 +78,8 @@ def _too_big(size: int) -> str:
 class _Load:
     """One load: the parsed document, where each value came from, and the problems so far."""
 
-    def __init__(self, name: str, path: Path, env: Mapping[str, str]) -> None:
+    def __init__(self, name: str, path: Path, env: Mapping[str, str], check_paths: bool = False) -> None:
+        self.check_paths = check_paths
         self.name = name
         self.path = path
         self.env = env
@@ -117,9 +124,13 @@ class _Load:
             if key in data:
                 self.add((key,), f"unknown field {key!r} (set by the loader, not in YAML)")
                 del data[key]
+        self.check_env(data)
         self.merge_defaults(data)
         graph_found = self.check_graph(data)
         manifest = self.validate(data, graph_found)
+        if manifest is not None and self.check_paths and not self.problems:
+            for loc, message in input_path_problems(manifest):
+                self.add(loc, message)
         self.problems.sort(key=lambda p: (p.line, p.col, p.path))
         unique = list(dict.fromkeys(self.problems))
         seen: set[tuple[int, int, str]] = set()
@@ -132,6 +143,21 @@ class _Load:
         if deduped or manifest is None:
             raise ManifestError(deduped or [Problem(self.name, 1, 1, "", "invalid manifest")])
         return manifest
+
+    def check_env(self, data: dict[str, Any]) -> None:
+        """A variable declared twice is reported at its second entry."""
+        entries = data.get("env")
+        if not isinstance(entries, list):
+            return
+        first: dict[str, int] = {}
+        for i, entry in enumerate(entries):
+            name = entry.get("name") if isinstance(entry, dict) else entry
+            if not isinstance(name, str):
+                continue
+            if name in first:
+                self.add(("env", i), f"{name} is declared twice (first as env[{first[name]}])")
+            else:
+                first[name] = i
 
     def merge_defaults(self, data: dict[str, Any]) -> None:
         defaults, jobs = data.get("defaults"), data.get("jobs")
@@ -194,4 +220,5 @@ class _Load:
         except (RecursionError, ValueError, TypeError) as exc:
             self.add((), f"cannot validate the manifest: {type(exc).__name__}")
             return None
-        return manifest.model_copy(update={"path": self.path, "base_dir": self.path.parent})
+        secrets = tuple(SecretStr(value) for value in dict.fromkeys(self.parsed.secrets))
+        return manifest.model_copy(update={"path": self.path, "base_dir": self.path.parent, "secrets": secrets})

@@ -10,11 +10,21 @@ gives the jobs topologically sorted (stable: manifest order among independent jo
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    create_model,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 
 from kodo_jobs.manifest.base import Model
@@ -39,6 +49,29 @@ KIND_MODELS: dict[str, type[JobBase]] = {
 """Job model per ``kind``, in the order the docs present them."""
 
 NOT_DEFAULTABLE = frozenset({"name", "kind", "needs"})
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def _check_env_name(value: str) -> str:
+    if not re.match(ENV_NAME_PATTERN, value):
+        raise ValueError(f"must be a variable name (letters, digits and '_', not starting with a digit) (got {value!r})")
+    return value
+
+
+class EnvVar(Model):
+    """A variable the manifest may expand (``${NAME}``); a bare name is short for ``{name: NAME}``."""
+
+    name: Annotated[str, AfterValidator(_check_env_name), Field(json_schema_extra={"pattern": ENV_NAME_PATTERN})]
+    """The environment variable's name."""
+    secret: bool = False
+    """true = may only fill access_key, secret_key or anti_leech_key, and is masked in every output."""
+    default: str | None = None
+    """Value used when the variable is not set (taken literally: no ${...} inside)."""
+
+
+def _env_entry(value: object) -> object:
+    """``- NAME`` is short for ``- {name: NAME}``."""
+    return {"name": value} if isinstance(value, str) else value
 
 
 def kinds_with_field(field: str) -> list[str]:
@@ -139,6 +172,9 @@ class Manifest(Model):
 
     version: Literal[1]
     """Manifest format version (1)."""
+    env: tuple[Annotated[EnvVar, BeforeValidator(_env_entry)], ...] = ()
+    """Environment variables the manifest may expand; every other ``${VAR}`` is an error (except in
+    target.access_key/secret_key)."""
     target: Target
     """Where and as whom the jobs run."""
     defaults: Defaults = Field(default_factory=lambda: Defaults())
@@ -149,6 +185,8 @@ class Manifest(Model):
     """The manifest file (absolute; set by the loader, not written in YAML)."""
     base_dir: SkipJsonSchema[Path] = Field(default=Path("."), exclude=True)
     """The folder relative paths were resolved against (set by the loader)."""
+    secrets: SkipJsonSchema[tuple[SecretStr, ...]] = Field(default=(), exclude=True)
+    """Expanded values of ``secret: true`` variables, to be masked in every output (set by the loader)."""
 
     @model_validator(mode="after")
     def _graph(self) -> Self:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, model_validator
 
 from kodo_jobs.manifest.base import Model
-from kodo_jobs.manifest.spec_common import BucketName, KeySource, SoftDelete
+from kodo_jobs.manifest.spec_common import BucketName, KeySource, KeyText, PrefixText, SoftDelete
 from kodo_jobs.manifest.types import Limit, StorageClass
 from kodo_jobs.manifest.upload import META_NAME_PATTERN
 
@@ -21,9 +21,9 @@ class MoveOp(Model):
 
     bucket: BucketName | None = None
     """Destination bucket (default: the job's bucket)."""
-    dest_prefix: str = ""
+    dest_prefix: PrefixText = ""
     """Prefix added to each destination key."""
-    strip_prefix: str = ""
+    strip_prefix: PrefixText = ""
     """Prefix removed from each source key first (keys without it are errors)."""
     force: bool = False
     """Overwrite existing destination keys."""
@@ -32,11 +32,11 @@ class MoveOp(Model):
 class RenameOp(Model):
     """Rename within the bucket: exactly one of ``to``, ``replace_prefix`` or ``regex``."""
 
-    to: str | None = None
+    to: KeyText | None = None
     """New key (only with exactly one key)."""
-    replace_prefix: str | None = None
+    replace_prefix: PrefixText | None = None
     """Replace this leading part of each key ..."""
-    with_prefix: str = ""
+    with_prefix: PrefixText = ""
     """... with this one."""
     regex: str | None = None
     """Python regular expression matched against each key ..."""

@@ -8,17 +8,61 @@ from __future__ import annotations
 
 from typing import Annotated, Self
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema, model_validator
 
 from kodo_jobs.manifest.base import Model
-from kodo_jobs.manifest.types import Duration, LocalPath, Size, StorageClass
+from kodo_jobs.manifest.types import Duration, LocalPath, PositiveDuration, Size, StorageClass
+from kodo_jobs.naming import BUCKET_PATTERN, BUCKET_RULE, MAX_KEY_BYTES, bucket_problem, key_bytes_problem
+from kodo_jobs.units import kind_of
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
-BUCKET_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,62}$"
 
 JobName = Annotated[str, Field(pattern=NAME_PATTERN, min_length=1, max_length=100)]
-BucketName = Annotated[str, Field(pattern=BUCKET_PATTERN)]
-"""A Kodo bucket name: 2..63 letters, digits, '-' or '_'."""
+
+
+def check_bucket(value: object) -> str:
+    """A bucket name by Kodo's rule; numbers are refused, not turned into text (``bucket: 12``)."""
+    if not isinstance(value, str):
+        shown = repr(value) if isinstance(value, int | float) and not isinstance(value, bool) else kind_of(value)
+        raise ValueError(f"must be a bucket name written as text (got {shown}; quote it): {BUCKET_RULE}")
+    problem = bucket_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def check_key(value: str) -> str:
+    """An object key: at most Kodo's 750 bytes of UTF-8 (characters are not the limit: bytes are)."""
+    problem = key_bytes_problem(value, "a key")
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def check_prefix(value: str) -> str:
+    """A key prefix: the start of a key, so at most 750 bytes of UTF-8 too."""
+    problem = key_bytes_problem(value, "a prefix")
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+BucketName = Annotated[
+    str,
+    PlainValidator(check_bucket),
+    WithJsonSchema({"type": "string", "pattern": BUCKET_PATTERN, "description": f"A Kodo bucket name: {BUCKET_RULE}."}),
+]
+"""A Kodo bucket name: 3..63 lowercase letters, digits or '-', starting and ending with a letter or digit."""
+
+KeyText = Annotated[str, Field(min_length=1), AfterValidator(check_key),
+                    WithJsonSchema({"type": "string", "minLength": 1,
+                                    "description": f"An object key (at most {MAX_KEY_BYTES} bytes of UTF-8)."})]
+"""An object key: non-empty, at most 750 bytes of UTF-8."""
+
+PrefixText = Annotated[str, AfterValidator(check_prefix),
+                       WithJsonSchema({"type": "string",
+                                       "description": f"A key prefix (at most {MAX_KEY_BYTES} bytes of UTF-8)."})]
+"""A key prefix (may be empty): at most 750 bytes of UTF-8."""
 
 
 class RetryPolicy(Model):
@@ -53,7 +97,7 @@ class JobBase(Model):
     """Retry policy of each action."""
     enabled: bool = True
     """false = keep the job in the manifest but never plan or run it."""
-    max_duration: Duration | None = None
+    max_duration: PositiveDuration | None = None
     """Stop the job cleanly after this long (resumed next run)."""
     max_bytes: Size | None = None
     """Stop the job cleanly after transferring this much."""
@@ -66,7 +110,7 @@ class JobBase(Model):
 class SoftDelete(Model):
     """Make deletes reversible: move into a trash prefix, or let Kodo expire the object later."""
 
-    trash_prefix: Annotated[str, Field(min_length=1)] | None = None
+    trash_prefix: Annotated[PrefixText, Field(min_length=1)] | None = None
     """Move deleted keys under this prefix (same bucket) instead of deleting."""
     delete_after_days: Annotated[int, Field(ge=1)] | None = None
     """Set deleteAfterDays on the object instead of deleting it now."""
@@ -81,7 +125,7 @@ class SoftDelete(Model):
 class Select(Model):
     """Pick objects by listing the bucket: every given condition must hold."""
 
-    prefix: str = ""
+    prefix: PrefixText = ""
     """List only keys with this prefix."""
     suffix: str | None = None
     """Keep keys ending with this."""
@@ -114,7 +158,7 @@ class KeySource(JobBase):
 
     bucket: BucketName
     """The bucket holding the keys."""
-    keys: Annotated[tuple[Annotated[str, Field(min_length=1, max_length=750)], ...], Field(min_length=1)] | None = None
+    keys: Annotated[tuple[KeyText, ...], Field(min_length=1)] | None = None
     """The keys, listed inline."""
     keys_file: LocalPath | None = None
     """A file with one key per line (relative to the manifest)."""

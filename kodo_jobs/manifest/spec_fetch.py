@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AnyHttpUrl, Field, model_validator
 
-from kodo_jobs.manifest.spec_common import BucketName, JobBase
+from kodo_jobs.manifest.spec_common import BucketName, JobBase, KeyText, PrefixText
 from kodo_jobs.manifest.types import HttpUrlText, LocalPath, StorageClass
 
 
@@ -22,13 +22,13 @@ class FetchJob(JobBase):
     urls_file: LocalPath | None = None
     """File of lines ``url``, ``url<TAB>key`` or ``url<TAB>key<TAB>etag-or-md5`` (a failure_file
     is one too)."""
-    keys: Annotated[tuple[str, ...], Field(min_length=1)] | None = None
+    keys: Annotated[tuple[KeyText, ...], Field(min_length=1)] | None = None
     """With prefetch: keys to (re)fetch from the bucket's mirror origin."""
     keys_file: LocalPath | None = None
     """With prefetch: file with one key per line."""
     prefetch: bool = False
     """Mirror prefetch of keys instead of fetching URLs."""
-    key_prefix: str = ""
+    key_prefix: PrefixText = ""
     """Prefix of the keys derived from URLs."""
     mode: Literal["sync", "async"] = "sync"
     """sync = io /fetch per URL; async = api /sisyphus/fetch tasks."""

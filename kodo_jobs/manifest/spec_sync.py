@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AnyHttpUrl, Field, SecretStr, model_validator
 
 from kodo_jobs.manifest.base import Model
-from kodo_jobs.manifest.spec_common import BucketName, JobBase, SoftDelete
+from kodo_jobs.manifest.spec_common import BucketName, JobBase, PrefixText, SoftDelete
 from kodo_jobs.manifest.spec_pfop import FopText
 from kodo_jobs.manifest.types import Duration, Limit, LocalPath
 from kodo_jobs.manifest.upload import UploadOptions
@@ -75,7 +75,7 @@ class SyncJob(JobBase):
     """Local folder (relative to the manifest)."""
     bucket: BucketName
     """Destination (or, for downloads, source) bucket."""
-    prefix: str = ""
+    prefix: PrefixText = ""
     """Key prefix that mirrors the folder (``site/``)."""
     include: tuple[str, ...] = ()
     """Only these paths (gitignore-style globs); empty = everything."""

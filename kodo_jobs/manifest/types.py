@@ -10,11 +10,13 @@ schema that editors can check (``string|integer`` with a pattern).
 * ``Limit``: a count (``50``) or a percentage of the candidates (``"10%"``) -> ``int | Percent``.
 * ``StorageClass``: ``0..4`` or a name (``standard``, ``ia``, ``archive``, ``deep_archive``,
   ``archive_ir``) -> ``int`` (Kodo's ``fileType``/``type`` number).
+
+The size and duration parsers live in :mod:`kodo_jobs.units`, shared with the command line
+(``run --max-duration``/``--max-bytes``), so both accept the same text with the same messages.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,19 +24,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, PlainSerializer, PlainValidator, ValidationInfo, WithJsonSchema
 
-_SIZE_UNITS: dict[str, int] = {
-    "": 1, "b": 1,
-    "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4, "pb": 1000**5,
-    "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4, "pib": 1024**5,
-}
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
-SIZE_PATTERN = r"^\s*\d+(\.\d+)?\s*([kKmMgGtTpP]i?[bB]|[bB])?\s*$"
-
-_DURATION_UNITS: dict[str, float] = {
-    "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0,
-}
-_DURATION_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-DURATION_PATTERN = r"^\s*(\d+(\.\d+)?|(\d+(\.\d+)?(ms|s|m|h|d|w))+)\s*$"
+from kodo_jobs.units import DURATION_PATTERN, SIZE_PATTERN, kind_of
+from kodo_jobs.units import parse_duration as parse_duration
+from kodo_jobs.units import parse_positive_duration as parse_positive_duration
+from kodo_jobs.units import parse_size as parse_size
 
 PERCENT_PATTERN = r"^\s*\d+(\.\d+)?\s*%\s*$"
 
@@ -42,70 +35,7 @@ STORAGE_CLASSES: dict[str, int] = {
     "standard": 0, "ia": 1, "archive": 2, "deep_archive": 3, "archive_ir": 4,
 }
 
-
-def _kind_of(value: object) -> str:
-    """A short, secret-free description of a YAML value's type for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return type(value).__name__
-
-
-def parse_size(value: object) -> int:
-    """Parse a human size (``4MiB``, ``10GB``, bare int = bytes) into bytes."""
-    if isinstance(value, bool):
-        raise ValueError(f"must be a size such as 4MiB, 10GB or a number of bytes (got {_kind_of(value)})")
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError(f"must be >= 0 (got {value})")
-        return value
-    if isinstance(value, float) and value.is_integer() and value >= 0:
-        return int(value)
-    if isinstance(value, str):
-        match = _SIZE_RE.match(value)
-        if match is not None:
-            unit = match.group(2).lower()
-            if unit in _SIZE_UNITS:
-                return int(float(match.group(1)) * _SIZE_UNITS[unit])
-            raise ValueError(
-                f"unknown size unit {match.group(2)!r} in {value!r} (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
-            )
-        raise ValueError(f"must be a size such as 4MiB, 10GB or 512KiB (got {value!r})")
-    raise ValueError(f"must be a size such as 4MiB, 10GB or a number of bytes (got {_kind_of(value)})")
-
-
-def parse_duration(value: object) -> float:
-    """Parse a human duration (``30s``, ``1h30m``, ``30d``, bare number = seconds) into seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"must be a duration such as 30s, 5m, 2h or 30d (got {_kind_of(value)})")
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError(f"must be a finite duration (got {value})")
-        if value < 0:
-            raise ValueError(f"must be >= 0 (got {value})")
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            pass
-        else:
-            if not math.isfinite(seconds):
-                raise ValueError(f"must be a finite duration (got {value!r})")
-            if seconds < 0:
-                raise ValueError(f"must be >= 0 (got {value!r})")
-            return seconds
-        parts = _DURATION_PART_RE.findall(text)
-        if text and parts and "".join(n + u for n, u in parts) == text:
-            return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
-        raise ValueError(f"must be a duration such as 30s, 5m, 2h, 30d or 1h30m (got {value!r})")
-    raise ValueError(f"must be a duration such as 30s, 5m, 2h or 30d (got {_kind_of(value)})")
+_kind_of = kind_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +139,16 @@ Duration = Annotated[
     }),
 ]
 """Seconds; YAML accepts ``30s``, ``5m``, ``2h``, ``30d``, ``1h30m`` or a bare number."""
+
+PositiveDuration = Annotated[
+    float,
+    PlainValidator(parse_positive_duration),
+    WithJsonSchema({
+        "anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
+        "description": "A duration longer than 0: seconds as a number, or 30s, 5m, 2h, 30d, 1h30m ...",
+    }),
+]
+"""A :data:`Duration` that must be longer than 0 (time budgets such as ``max_duration``)."""
 
 Limit = Annotated[
     int | Percent,

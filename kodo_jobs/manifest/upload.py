@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from kodo_jobs.manifest.base import Model
+from kodo_jobs.manifest.spec_common import KeyText
 from kodo_jobs.manifest.types import Duration, Size, StorageClass
 
 MIB = 1024 * 1024
@@ -69,7 +70,7 @@ class PutPolicy(Model):
     """Delete objects this many days after upload."""
     traffic_limit: Annotated[int, Field(ge=819200, le=838860800)] | None = Field(None, alias="trafficLimit")
     """Per-connection upload rate limit in bit/s (819200..838860800)."""
-    keylimit: Annotated[tuple[str, ...], Field(min_length=1, max_length=20)] | None = None
+    keylimit: Annotated[tuple[KeyText, ...], Field(min_length=1, max_length=20)] | None = None
     """Up to 20 keys this token may upload."""
 
     @model_validator(mode="after")

@@ -7,6 +7,12 @@ hand: every mapping key and sequence item records its 1-based ``(line, col)`` un
 (``("jobs", 1, "max_delete")``), duplicated keys and unsupported tags are problems, alias
 expansion and nesting depth are bounded, and ``${VAR}`` is interpolated in string scalars
 (``$${`` is a literal ``${``; ``${VAR:-default}`` gives a default).
+
+Expansion is explicit, so a manifest under review shows every variable it reads: the top-level
+``env:`` list declares them (read first, before anything is interpolated), and only the target's
+credentials read undeclared ones. A variable declared ``secret: true`` may only fill a field that
+is never printed (:data:`SECRET_FIELDS`); its values are collected in :attr:`Parsed.secrets` so
+they can be masked wherever they might still appear.
 """
 
 from __future__ import annotations
@@ -28,6 +34,21 @@ _YAML = "tag:yaml.org,2002:"
 _ENV_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+CREDENTIAL_PATHS: frozenset[PathKey] = frozenset({("target", "access_key"), ("target", "secret_key")})
+"""Where undeclared variables may expand: the credentials, usually ``${QINIU_ACCESS_KEY}``."""
+SECRET_FIELDS = frozenset({"access_key", "secret_key", "anti_leech_key"})
+"""Fields whose values are never printed (``SecretStr``): the only homes of a secret variable."""
+_RAW_SECTIONS = ("env",)
+"""Top-level sections taken literally (``env:`` defaults are values, not templates)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """One ``env:`` entry as far as expansion needs it."""
+
+    secret: bool = False
+    default: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +78,8 @@ class Parsed:
     data: Any
     positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     problems: list[RawProblem] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+    """Values of variables declared ``secret: true`` that were expanded (to be masked)."""
 
 
 def _line_col(text: str, index: int) -> tuple[int, int]:
@@ -71,6 +94,9 @@ def compose(text: str) -> Node | None:
     try:
         return loader.get_single_node()  # type: ignore[no-any-return]
     except yaml.MarkedYAMLError as exc:
+        hint = _alias_hint(text, exc)
+        if hint is not None:
+            raise YamlFatal(*hint) from None
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
         if mark is None:
@@ -87,11 +113,43 @@ def compose(text: str) -> Node | None:
         loader.dispose()
 
 
+_ALIAS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+_PLAIN_END = " \t\r\n,]}#"
+
+
+def _alias_hint(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, int, str] | None:
+    """An alias error caused by an unquoted ``*...`` value (a glob, usually): say to quote it.
+
+    ``exclude: [*.tmp]`` is YAML for "the node anchored as ``.tmp``", which is not a valid
+    anchor name, and ``[*tmp]`` names an anchor nobody defined; either way the user meant text.
+    """
+    if exc.context == "while scanning an alias" and exc.context_mark is not None:
+        mark = exc.context_mark
+    elif exc.problem is not None and exc.problem.startswith("found undefined alias") and exc.problem_mark is not None:
+        mark = exc.problem_mark
+    else:
+        return None
+    line, col = mark.line + 1, mark.column + 1
+    index = getattr(mark, "index", None)
+    if not isinstance(index, int) or text[index:index + 1] != "*":
+        return None
+    end = index + 1
+    while end < len(text) and text[end] not in _PLAIN_END:
+        end += 1
+    token = text[index:end]
+    if _ALIAS_NAME_RE.match(token[1:]):
+        return line, col, (f"invalid YAML: found undefined alias {token[1:]!r} (define it first with "
+                           f"&{token[1:]}, or quote the value if it is not an alias: \"{token}\")")
+    return line, col, ("invalid YAML: a plain value cannot start with '*' (YAML reads it as an alias): "
+                       f"quote the glob, e.g. \"{token}\"")
+
+
 class _Converter:
     """Walks the node graph once, bounded, recording positions and problems."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], declared: Mapping[str, Declared] | None = None) -> None:
         self.env = env
+        self.declared = dict(declared or {})
         self.out = Parsed(data=None)
         self.seen: set[int] = set()
         self.active: set[int] = set()
@@ -198,6 +256,9 @@ class _Converter:
     def interpolate(self, text: str, node: Node, path: PathKey) -> str:
         if "$" not in text:
             return text
+        top = path[0] if path else ""
+        if isinstance(top, str) and (top in _RAW_SECTIONS or top.startswith("x-")):
+            return text  # env: values are literal; x- extension keys are dropped (aliases expand where used)
 
         def replace(match: re.Match[str]) -> str:
             whole = match.group(0)
@@ -212,21 +273,78 @@ class _Converter:
                 self.problem(path, node, f"invalid variable name {name!r} in '${{{expr}}}' "
                                          "(write '$${' for a literal '${'; Qiniu magic variables are written $(name))")
                 return ""
+            declared = self.declared.get(name)
+            if declared is None and path not in CREDENTIAL_PATHS:
+                self.problem(path, node, f"variable {name} is not declared: list it under the top-level env: "
+                                         "to let it expand here (only target.access_key and target.secret_key "
+                                         "read undeclared variables)")
+                return ""
+            if declared is not None and declared.secret and not (path and path[-1] in SECRET_FIELDS):
+                self.problem(path, node, f"{name} is declared secret: it may only fill access_key, secret_key "
+                                         "or anti_leech_key (fields that are never printed); "
+                                         f"{_field_name(path)} would show it in plans, reports and the state file")
+                return ""
             if name in self.env:
-                return self.env[name]
-            if sep:
-                return default
-            self.problem(path, node, f"environment variable {name} is not set "
-                                     "(use ${" + name + ":-default} for a default, or '$${' for a literal '${')")
-            return ""
+                value = self.env[name]
+            elif sep:
+                value = default
+            elif declared is not None and declared.default is not None:
+                value = declared.default
+            else:
+                self.problem(path, node, f"environment variable {name} is not set "
+                                         "(use ${" + name + ":-default} for a default, or '$${' for a literal '${')")
+                return ""
+            if declared is not None and declared.secret and value:
+                self.out.secrets.append(value)
+            return value
 
         return _ENV_RE.sub(replace, text)
+
+
+def _field_name(path: PathKey) -> str:
+    """The field a value belongs to, for messages: ``prefix``, ``keys[0]``."""
+    if len(path) >= 2 and isinstance(path[-1], int):
+        return f"{path[-2]}[{path[-1]}]"
+    return str(path[-1]) if path else "this value"
+
+
+def _scalar_text(node: Node) -> str | None:
+    return str(node.value) if isinstance(node, ScalarNode) else None
+
+
+def declarations(root: Node | None) -> dict[str, Declared]:
+    """The variables the top-level ``env:`` list declares, read leniently before any expansion.
+
+    Malformed entries are skipped here: the ``Manifest`` model validates ``env:`` and reports
+    them with their locations. The first declaration of a name wins (a repeat is reported).
+    """
+    found: dict[str, Declared] = {}
+    if not isinstance(root, MappingNode):
+        return found
+    for key_node, value_node in root.value:
+        if _scalar_text(key_node) != "env" or not isinstance(value_node, SequenceNode):
+            continue
+        for item in value_node.value:
+            name: str | None = None
+            secret, default = False, None
+            if isinstance(item, ScalarNode):
+                name = _scalar_text(item)
+            elif isinstance(item, MappingNode):
+                fields = {_scalar_text(k): v for k, v in item.value}
+                name = _scalar_text(fields["name"]) if "name" in fields else None
+                flag = fields.get("secret")
+                secret = isinstance(flag, ScalarNode) and flag.tag == _YAML + "bool" \
+                    and str(flag.value).lower() in ("true", "yes", "on", "y")
+                default = _scalar_text(fields["default"]) if "default" in fields else None
+            if name and _ENV_NAME_RE.match(name) and name not in found:
+                found[name] = Declared(secret=secret, default=default)
+    return found
 
 
 def parse(text: str, env: Mapping[str, str]) -> Parsed:
     """Compose and convert ``text``; raise :class:`YamlFatal` when nothing usable can be read."""
     node = compose(text)
-    converter = _Converter(env)
+    converter = _Converter(env, declarations(node))
     if node is None:
         return converter.out
     converter.out.positions[()] = (node.start_mark.line + 1, node.start_mark.column + 1)

@@ -36,7 +36,7 @@ def test_errors_are_located_by_line_and_all_reported() -> None:
 
 def test_read_keys_file_missing_and_crlf(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="file not found"):
-        read_keys_file(tmp_path / "nope.txt", pairs=False)
+        list(read_keys_file(tmp_path / "nope.txt", pairs=False))  # streamed: raised when read
     path = tmp_path / "keys.txt"
     path.write_bytes(b"k1\r\nk\xc2\x852\r\n\r\n")  # U+0085 inside a key must not split the line
     assert [k.key for k in read_keys_file(path, pairs=False)] == ["k1", "k\u00852"]

@@ -38,7 +38,7 @@ def test_fname_end_to_end_and_unknown_names_refused_by_both() -> None:
     with pytest.raises(ValueError, match=r"\$\(basename\)"):
         check_fop_variables(bad)
     with pytest.raises(ValidationError):
-        PfopJob.model_validate({"name": "p", "kind": "pfop", "bucket": "m", "keys": ["k"], "fops": [bad]})
+        PfopJob.model_validate({"name": "p", "kind": "pfop", "bucket": "media", "keys": ["k"], "fops": [bad]})
     assert unknown_variables(bad) == ["basename"]
     with pytest.raises(ValueError):
         render(bad, key_vars("m", "k"))

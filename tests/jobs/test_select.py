@@ -76,16 +76,23 @@ def test_age_boundary_is_inclusive_for_older_than() -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30d", 30 * 86400), ("12h", 43200), ("90m", 5400), ("45s", 45), ("2w", 14 * 86400), ("15", 15), (7, 7)],
+    [("30d", 30 * 86400), ("12h", 43200), ("90m", 5400), ("45s", 45), ("2w", 14 * 86400), ("15", 15), (7, 7),
+     ("1h30m", 5400)],
 )
 def test_parse_duration(text: object, seconds: int) -> None:
     assert parse_duration(text).total_seconds() == seconds
 
 
-@pytest.mark.parametrize("bad", ["", "3 days", "d30", "-1d"])
-def test_parse_duration_rejects(bad: str) -> None:
-    with pytest.raises(ValueError, match="not a duration"):
+@pytest.mark.parametrize(("bad", "message"), [
+    ("", "must be a duration such as 30s, 5m, 2h, 30d or 1h30m (got '')"),
+    ("3 days", "must be a duration such as 30s, 5m, 2h, 30d or 1h30m (got '3 days')"),
+    ("d30", "must be a duration such as 30s, 5m, 2h, 30d or 1h30m (got 'd30')"),
+    ("-1d", "must be >= 0 (got '-1d')"),
+])
+def test_parse_duration_rejects_with_the_manifest_message(bad: str, message: str) -> None:
+    with pytest.raises(ValueError) as info:
         parse_duration(bad)
+    assert str(info.value) == message
 
 
 def test_storage_class_names_and_errors() -> None:
@@ -96,9 +103,16 @@ def test_storage_class_names_and_errors() -> None:
         storage_class("cold")
 
 
-@pytest.mark.parametrize(("text", "size"), [("10KiB", 10240), ("10K", 10240), ("10KB", 10000), ("2MB", 2_000_000), (5, 5)])
+@pytest.mark.parametrize(("text", "size"), [("10KiB", 10240), ("10KB", 10000), ("2MB", 2_000_000), (5, 5)])
 def test_sizes(text: object, size: int) -> None:
     assert from_spec({"min_size": text}).min_size == size
+
+
+def test_size_units_are_the_manifests() -> None:
+    """One size parser: "10K" is refused here exactly as in a manifest (K alone is ambiguous)."""
+    with pytest.raises(ValueError) as info:
+        from_spec({"min_size": "10K"})
+    assert str(info.value) == "unknown size unit 'K' in '10K' (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
 
 
 @pytest.mark.parametrize(

@@ -74,10 +74,10 @@ def test_example_validates_against_schema(path: Path) -> None:
 
 
 @pytest.mark.parametrize("broken", [
-    {"version": 1, "target": {"embedded": True}, "jobs": [{"name": "a", "kind": "sync", "source": ".", "bucket": "b",
+    {"version": 1, "target": {"embedded": True}, "jobs": [{"name": "a", "kind": "sync", "source": ".", "bucket": "media",
                                                           "compre": "size"}]},
     {"version": 1, "target": {"embedded": True}, "jobs": [{"name": "a", "kind": "warp"}]},
-    {"version": 1, "target": {"embedded": True}, "jobs": [{"name": "a", "kind": "sync", "source": ".", "bucket": "b",
+    {"version": 1, "target": {"embedded": True}, "jobs": [{"name": "a", "kind": "sync", "source": ".", "bucket": "media",
                                                           "upload": {"threshold": "4 parsecs"}}]},
 ])
 def test_schema_rejects_what_the_loader_rejects(broken: dict[str, Any]) -> None:

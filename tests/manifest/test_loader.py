@@ -67,6 +67,7 @@ def test_env_interpolation_escape_default_and_secrets(tmp_path: Path) -> None:
     env = {"AK": "ak-123", "SK": "very-secret-sk", "PFX": "site"}
     m = load_text("""\
 version: 1
+env: [PFX, MISSING]
 target:
   endpoint: http://127.0.0.1:9400
   access_key: ${AK}
@@ -92,7 +93,7 @@ jobs:
 def test_missing_variables_are_all_named_without_values(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as info:
         load_text(BASE.replace("{embedded: true}", "{region: z0, access_key: '${NO_AK}', secret_key: '${NO_SK}'}")
-                  + "jobs: [{name: a, kind: cdn, refresh_urls: ['http://a.com/${NO_PATH}']}]\n",
+                  + "env: [NO_PATH]\njobs: [{name: a, kind: cdn, refresh_urls: ['http://a.com/${NO_PATH}']}]\n",
                   tmp_path / "m.yaml", env={"UNRELATED": "x"})
     text = str(info.value)
     for name in ("NO_AK", "NO_SK", "NO_PATH"):
@@ -193,7 +194,8 @@ jobs:
 
 def test_uses_os_environ_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KJ_TEST_BUCKET", "from-env")
-    m = load_text(BASE + "jobs: [{name: a, kind: sync, source: ., bucket: '${KJ_TEST_BUCKET}'}]\n", tmp_path / "m.yaml")
+    m = load_text(BASE + "env: [KJ_TEST_BUCKET]\njobs: [{name: a, kind: sync, source: ., bucket: '${KJ_TEST_BUCKET}'}]\n",
+                  tmp_path / "m.yaml")
     assert m.jobs[0].bucket == "from-env"  # type: ignore[union-attr]
     assert os.environ["KJ_TEST_BUCKET"] == "from-env"
 
