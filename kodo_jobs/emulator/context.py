@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request
 
-from kodo_jobs.emulator.errors import BadRequest
+from kodo_jobs.emulator.errors import BadRequest, Unauthorized
 from kodo_jobs.emulator.verify import FORM_TYPE, verify_management
 
 if TYPE_CHECKING:
@@ -111,6 +111,11 @@ class RequestContext:
         """
         header = self.request.headers.get("Authorization", "")
         content_type = self.request.headers.get("Content-Type", "")
+        if header.startswith("QBox ") and content_type != FORM_TYPE and self.request.mimetype == FORM_TYPE:
+            # QBox signs the body only under exactly this Content-Type (kodo-protocol.md 2.2):
+            # with parameters or other spelling, the form this handler would run is unsigned.
+            raise Unauthorized("bad token: a QBox signature covers a form body only with "
+                               f"Content-Type: {FORM_TYPE} exactly")
         needs_body = (header.startswith("QBox ") and content_type == FORM_TYPE) or (
             header.startswith("Qiniu ") and content_type and content_type != "application/octet-stream"
         )

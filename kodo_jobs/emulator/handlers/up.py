@@ -19,7 +19,7 @@ from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import BadRequest, CrcMismatch, Forbidden
 from kodo_jobs.emulator.etag import StreamDigest
 from kodo_jobs.emulator.multipart import parse_small
-from kodo_jobs.emulator.policy import UploadRequest, complete_upload
+from kodo_jobs.emulator.policy import UploadRequest, check_deadline, complete_upload
 from kodo_jobs.emulator.responses import empty_ok, json_response
 from kodo_jobs.emulator.store import INLINE_MAX
 from kodo_jobs.emulator.uploads import Assembled
@@ -170,8 +170,9 @@ def _block_answer(ctx: RequestContext, a: Any) -> Response:
 
 
 def mkblk(ctx: RequestContext, block_size: int) -> Response:
-    """``POST /mkblk/<blockSize>``: a new block with the body as its first chunk."""
-    _policy_from_header(ctx)
+    """``POST /mkblk/<blockSize>``: a new block with the body as its first chunk (an expired
+    token starts nothing: 401, as Kodo)."""
+    check_deadline(ctx, _policy_from_header(ctx))
     answer = ctx.uploads.mkblk(block_size, ctx.request.stream, ctx.request.content_length)
     return _block_answer(ctx, answer)
 
@@ -218,8 +219,9 @@ def _v2_policy(ctx: RequestContext, bucket: str, obj: str) -> PutPolicy:
 
 
 def initiate(ctx: RequestContext, bucket: str, obj: str) -> Response:
-    """``POST /buckets/<b>/objects/<obj>/uploads``: a new uploadId (7 days)."""
-    _v2_policy(ctx, bucket, obj)
+    """``POST /buckets/<b>/objects/<obj>/uploads``: a new uploadId (7 days); an expired token
+    starts nothing (401, as Kodo)."""
+    check_deadline(ctx, _v2_policy(ctx, bucket, obj))
     ctx.store.require_bucket(bucket)
     upload_id, expires = ctx.uploads.initiate(bucket, obj)
     return json_response({"uploadId": upload_id, "expireAt": expires})
