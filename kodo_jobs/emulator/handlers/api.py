@@ -53,9 +53,12 @@ def pfop(ctx: RequestContext) -> Response:
 
 
 def prefop(ctx: RequestContext) -> Response:
-    """`GET /status/get/prefop?id=`: the job's status (612 for an unknown id)."""
-    ctx.require_mgmt_auth()
+    """`GET /status/get/prefop?id=`, or a form POST with `id` (the Node.js SDK): the job's
+    status, 612 for an unknown id. No credentials, as Kodo documents: a persistentId is
+    unguessable and the status reveals no content."""
     job_id = ctx.request.args.get("id", "")
+    if not job_id and ctx.request.method == "POST" and ctx.request.mimetype == FORM_TYPE:
+        job_id = ctx.request.form.get("id", "")
     status = services.of(ctx).fops.status(job_id) if job_id else None
     if status is None:
         raise NoSuchKey(f"no such persistentId {job_id!r}")
