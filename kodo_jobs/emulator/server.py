@@ -32,6 +32,7 @@ from kodo_jobs.emulator.faults import FaultInjector
 from kodo_jobs.emulator.routes import all_rules
 from kodo_jobs.emulator.stats import Stats
 from kodo_jobs.emulator.store import Store
+from kodo_jobs.emulator.sweep import sweep_leftovers
 from kodo_jobs.emulator.uploads import Uploads
 from kodo_jobs.emulator.wire import CoalescingConnection
 
@@ -57,6 +58,7 @@ def build_app(config: EmulatorConfig, clock: Callable[[], float] = time.time) ->
     db = Database(config.data_dir)
     for leftover in db.tmp_dir.iterdir():  # bodies half-received when a previous run died
         leftover.unlink(missing_ok=True)
+    sweep_leftovers(db)  # bytes a killed run put in place but never recorded
     store = Store(db, clock=clock, auto_create=config.auto_create_buckets)
     for spec in config.bucket_specs():
         store.create_bucket(spec.name, spec.private)
