@@ -45,6 +45,8 @@ class EmulatorConfig:
     fault_seed: int = 0
     anti_leech_key: str | None = field(default=None, repr=False)
     auto_create_buckets: bool = False
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's whole header block (``gate``)."""
 
     def __post_init__(self) -> None:
         if not self.access_key or ":" in self.access_key:
@@ -53,6 +55,8 @@ class EmulatorConfig:
             raise ValueError("secret_key must be non-empty")
         if not 0.0 <= self.fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be within 0..1, not {self.fault_rate}")
+        if not self.header_timeout > 0:
+            raise ValueError(f"header_timeout must be > 0, not {self.header_timeout}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be within 0..65535, not {self.port}")
         for spec in self.buckets:
