@@ -2,9 +2,33 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from kodo_jobs.errors import EXIT_OK, UsageError
+
+DEFAULT_SECRET_KEY = "kodo-jobs-sk"
+"""The CLI's default ``--secret-key``: public knowledge, so only ever served on loopback."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a name that may resolve anywhere: treated as exposed
+
+
+def check_exposure(host: str, secret_key: str) -> None:
+    """Refuse (``UsageError``, exit 2) to serve the well-known default key pair on an address
+    other machines may reach: anyone could then sign requests and read or change every bucket."""
+    if secret_key == DEFAULT_SECRET_KEY and not _is_loopback(host):
+        raise UsageError(
+            f"kodo-jobs emulator: refusing to listen on {host} with the default secret key (anyone "
+            "could sign requests). Pass --access-key and --secret-key with values of your own, or "
+            "listen on 127.0.0.1."
+        )
 
 
 def emulator(*, host: str, port: int, data_dir: Path, access_key: str, secret_key: str,
@@ -17,6 +41,7 @@ def emulator(*, host: str, port: int, data_dir: Path, access_key: str, secret_ke
     from kodo_jobs.emulator.server import serve_forever
     from kodo_jobs.manifest.types import parse_duration
 
+    check_exposure(host, secret_key)
     try:
         delay = parse_duration(latency)
     except ValueError as exc:

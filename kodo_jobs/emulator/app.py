@@ -16,7 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
@@ -27,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 from kodo_jobs.emulator.context import EmulatorState, RequestContext
 from kodo_jobs.emulator.errors import EmulatorError, Forbidden, MethodNotAllowed, NotFound
 from kodo_jobs.emulator.faults import FaultInjector
+from kodo_jobs.emulator.limits import BodyTooLarge, CountingInput, declared_length, drain_within_limit
 from kodo_jobs.emulator.responses import error_response, raw_error
 from kodo_jobs.emulator.stats import Stats
 
@@ -40,38 +41,6 @@ log = logging.getLogger("kodo_jobs.emulator")
 
 ADMIN_PREFIX = "/_emulator/"
 _CHUNK = 64 * 1024  # cheroot reads fastest in 64 KiB pieces (see bodies.READ)
-
-
-class CountingInput:
-    """Wraps ``wsgi.input`` and counts every body byte read through it."""
-
-    def __init__(self, stream: IO[bytes], stats: Stats) -> None:
-        self._stream = stream
-        self._stats = stats
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size) if size is not None and size >= 0 else self._stream.read()
-        self._stats.add_received(len(data))
-        return data
-
-    def readline(self, size: int = -1) -> bytes:
-        data = self._stream.readline(size) if size is not None and size >= 0 else self._stream.readline()
-        self._stats.add_received(len(data))
-        return data
-
-    def readlines(self, hint: int = -1) -> list[bytes]:
-        lines = self._stream.readlines(hint)
-        self._stats.add_received(sum(len(x) for x in lines))
-        return lines
-
-    def __iter__(self) -> CountingInput:
-        return self
-
-    def __next__(self) -> bytes:
-        line = self.readline()
-        if not line:
-            raise StopIteration
-        return line
 
 
 def route_name(rule: Rule) -> str:
@@ -110,18 +79,19 @@ class EmulatorApp:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         raw_input = environ.get("wsgi.input")
-        counting = CountingInput(raw_input, self.stats) if raw_input is not None else None
+        counting = CountingInput(raw_input, self.stats, declared=declared_length(environ)) \
+            if raw_input is not None else None
         if counting is not None:
             environ["wsgi.input"] = counting
         reqid = uuid.uuid4().hex[:16]
         request = Request(environ)
         response = self._respond(request, environ, reqid)
+        if counting is not None and not drain_within_limit(request, counting):
+            response = error_response(BodyTooLarge())  # after a 413 cheroot closes the connection
         response.headers["X-Reqid"] = reqid
         response.headers.setdefault("X-Log", "kodo-jobs-emulator")
         # from the emulator's own clock (a test may skew it), so clients can measure clock skew
         response.headers["Date"] = email.utils.formatdate(self.state.clock(), usegmt=True)
-        if counting is not None:
-            self._drain(request)
         body_len = response.calculate_content_length()
         self.stats.count_response(response.status_code, body_len or 0)
         return response(environ, start_response)
@@ -132,7 +102,7 @@ class EmulatorApp:
         try:
             while request.stream.read(_CHUNK):
                 pass
-        except (OSError, ValueError):
+        except (OSError, ValueError, EmulatorError):
             pass
 
     def _respond(self, request: Request, environ: WSGIEnvironment, reqid: str) -> Response:

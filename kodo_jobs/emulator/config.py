@@ -83,6 +83,8 @@ class EmulatorConfig:
     domains: tuple[str, ...] = ()
     proxy_port: int | None = None
     latency: float = 0.0
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's whole header block (``gate``)."""
 
     def __post_init__(self) -> None:
         if not self.access_key or ":" in self.access_key:
@@ -91,6 +93,8 @@ class EmulatorConfig:
             raise ValueError("secret_key must be non-empty")
         if not 0.0 <= self.fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be within 0..1, not {self.fault_rate}")
+        if not self.header_timeout > 0:
+            raise ValueError(f"header_timeout must be > 0, not {self.header_timeout}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be within 0..65535, not {self.port}")
         if self.proxy_port is not None and not 0 <= self.proxy_port <= 65535:

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request
 
-from kodo_jobs.emulator.errors import BadRequest
+from kodo_jobs.emulator.errors import BadRequest, Unauthorized
+from kodo_jobs.emulator.limits import CountingInput
 from kodo_jobs.emulator.verify import FORM_TYPE, verify_management
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 
 AfterUploadHook = Callable[["RequestContext", "PutPolicy", "ObjectInfo", dict[str, str]], "dict[str, Any] | None"]
 
-MAX_SIGNED_BODY = 64 * 1024 * 1024
 
 
 @dataclass
@@ -86,11 +86,16 @@ class RequestContext:
         return self.emulator.clock()
 
     def body(self) -> bytes:
-        """The whole request body (small bodies only: management requests), cached."""
-        length = self.request.content_length
-        if length is not None and length > MAX_SIGNED_BODY:
-            raise BadRequest("request body too large for this API")
+        """The whole request body (small bodies only: management requests), cached; 413 over
+        :data:`MAX_SIGNED_BODY` (a chunked body too: the request's input enforces the cap)."""
         return self.request.get_data(cache=True)
+
+    def allow_body(self, limit: int) -> None:
+        """Raise this request's body cap (upload routes; every other request keeps
+        :data:`MAX_SIGNED_BODY`). Call before reading the body."""
+        stream = self.request.environ.get("wsgi.input")
+        if isinstance(stream, CountingInput):
+            stream.limit = limit
 
     def json_object(self, what: str = "body", *, empty: bytes = b"{}") -> dict[str, Any]:
         """The body parsed as one JSON object (an empty body reads as ``empty``); BadRequest
@@ -111,6 +116,11 @@ class RequestContext:
         """
         header = self.request.headers.get("Authorization", "")
         content_type = self.request.headers.get("Content-Type", "")
+        if header.startswith("QBox ") and content_type != FORM_TYPE and self.request.mimetype == FORM_TYPE:
+            # QBox signs the body only under exactly this Content-Type (kodo-protocol.md 2.2):
+            # with parameters or other spelling, the form this handler would run is unsigned.
+            raise Unauthorized("bad token: a QBox signature covers a form body only with "
+                               f"Content-Type: {FORM_TYPE} exactly")
         needs_body = (header.startswith("QBox ") and content_type == FORM_TYPE) or (
             header.startswith("Qiniu ") and content_type and content_type != "application/octet-stream"
         )

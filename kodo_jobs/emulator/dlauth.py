@@ -14,6 +14,8 @@ import hmac
 import time
 import urllib.parse
 
+from kodo_jobs.emulator.verify import same_secret
+
 
 def private_url_problem(
     scheme: str, host: str, raw_target: str, access_key: str, secret_key: str,
@@ -38,7 +40,7 @@ def private_url_problem(
     expected = base64.urlsafe_b64encode(
         hmac.new(secret_key.encode(), signed.encode(), hashlib.sha1).digest()
     ).decode()
-    if not hmac.compare_digest(expected, sign):
+    if not same_secret(expected, sign):
         return "bad token"
     if int(deadline) < (time.time() if now is None else now):
         return "token out of date"
@@ -64,7 +66,7 @@ def anti_leech_problem(
         return "anti-leech t is not hex"
     candidates = (raw_path, *alt_paths)
     if not any(
-        hmac.compare_digest(hashlib.md5(f"{key}{p}{t}".encode()).hexdigest(), sign.lower())
+        same_secret(hashlib.md5(f"{key}{p}{t}".encode()).hexdigest(), sign.lower())
         for p in candidates
     ):
         return "anti-leech sign does not match"

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kodo_jobs.emulator.db import connect_wal, write_tx
+from kodo_jobs.emulator.media import MediaKind, kind_of_mime
 from kodo_jobs.emulator.worker import Worker
 
 log = logging.getLogger("kodo_jobs.emulator.fops")
@@ -88,16 +89,43 @@ class FopSpec:
 @dataclass(frozen=True, slots=True)
 class Content:
     """What a simulated fop looks at: the SHA-1 and size of its input (never the bytes, so a
-    large video costs one streaming hash, not its size in memory), and its MIME type."""
+    large video costs one streaming hash, not its size in memory), its MIME type, and the
+    kind of media its bytes hold (``media.kind_of``; None: not an image, audio or video)."""
 
     sha1: str
     size: int
     mime: str
+    kind: MediaKind | None = None
 
     @classmethod
     def of(cls, data: bytes, mime: str) -> Content:
-        """The content descriptor of in-memory bytes (a previous pipe stage's output)."""
-        return cls(hashlib.sha1(data).hexdigest(), len(data), mime)
+        """The content descriptor of a previous pipe stage's output: a stand-in whose kind is
+        the one its MIME type names (a real fop would have produced that media)."""
+        return cls(hashlib.sha1(data).hexdigest(), len(data), mime, kind_of_mime(mime))
+
+
+# The media kinds each decoding fop accepts, and Kodo's error for any other input (prefop
+# ``items[].error``; the av text is Kodo's, the image text follows its pattern).
+IMAGE_FOPS = frozenset({"imageView2", "imageMogr2", "imageInfo", "exif", "imageAve", "watermark"})
+AV_INPUTS: dict[str, frozenset[MediaKind]] = {
+    "avthumb": frozenset({"audio", "video"}),
+    "avinfo": frozenset({"audio", "video"}),
+    "avconcat": frozenset({"audio", "video"}),
+    "vframe": frozenset({"video"}),
+    "vsample": frozenset({"video"}),
+}
+NOT_AN_IMAGE = "execute fop cmd failed: not a valid image"
+NOT_MEDIA = "execute fop cmd failed: not a valid media"
+
+
+def input_problem(name: str, source: Content) -> str | None:
+    """Kodo's error when fop ``name`` cannot decode ``source``, else None."""
+    if name in IMAGE_FOPS and source.kind != "image":
+        return NOT_AN_IMAGE
+    accepted = AV_INPUTS.get(name)
+    if accepted is not None and source.kind not in accepted:
+        return NOT_MEDIA
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,6 +441,10 @@ class FopEngine:
         content, data = source.content, b""
         for index, stage in enumerate(spec.stages):
             name = command_of(stage)
+            problem = input_problem(name, content)
+            if problem is not None:  # nothing is saved for a failed item
+                return {**item, "code": FAILED, "desc": DESCRIPTIONS[FAILED], "error": problem,
+                        "errorIndex": index}
             if name in INFO_FOPS and index == len(spec.stages) - 1:
                 result = info_result(name, content)
                 return {**item, "code": DONE, "desc": DESCRIPTIONS[DONE], "result": result}

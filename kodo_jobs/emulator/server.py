@@ -33,11 +33,12 @@ from kodo_jobs.emulator.context import EmulatorState
 from kodo_jobs.emulator.db import Database
 from kodo_jobs.emulator.faults import FaultInjector
 from kodo_jobs.emulator.hostroute import HostRouter, Tunnels
+from kodo_jobs.emulator.gate import GatedConnection
 from kodo_jobs.emulator.routes import all_rules
 from kodo_jobs.emulator.stats import Stats
 from kodo_jobs.emulator.store import Store
+from kodo_jobs.emulator.sweep import sweep_leftovers
 from kodo_jobs.emulator.uploads import Uploads
-from kodo_jobs.emulator.wire import CoalescingConnection
 
 THREADS = 24
 
@@ -60,6 +61,7 @@ def build_app(config: EmulatorConfig, clock: Callable[[], float] = time.time) ->
     db = Database(config.data_dir)
     for leftover in db.tmp_dir.iterdir():  # bodies half-received when a previous run died
         leftover.unlink(missing_ok=True)
+    sweep_leftovers(db)  # bytes a killed run put in place but never recorded
     store = Store(db, clock=clock, auto_create=config.auto_create_buckets)
     for spec in config.bucket_specs():
         store.create_bucket(spec.name, spec.private)
@@ -133,7 +135,8 @@ def start_emulator(config: EmulatorConfig, clock: Callable[[], float] = time.tim
     router = HostRouter(app, Tunnels(), latency=config.latency)
     server = wsgi.Server((config.host, config.port), router, numthreads=THREADS,
                          server_name="kodo-jobs-emulator", timeout=60, shutdown_timeout=2)
-    server.ConnectionClass = CoalescingConnection  # headers + small body in one send
+    server.ConnectionClass = GatedConnection  # whole header blocks only; headers + small body in one send
+    server.header_timeout = config.header_timeout  # type: ignore[attr-defined]  # read by gate.GatedConnection
     server.request_queue_size = 128  # listen backlog: parallel clients must not see refusals
     server.keep_alive_conn_limit = 512  # idle keep-alive connections wait in the selector, not in threads
     server.expiration_interval = 0.1  # selector wake-up: bounds how long stop() waits

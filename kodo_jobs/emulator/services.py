@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kodo_jobs.emulator import callbacks, remote
+from kodo_jobs.emulator import callbacks, media, remote
 from kodo_jobs.emulator.cdn import CdnService
 from kodo_jobs.emulator.db import connect_wal
 from kodo_jobs.emulator.errors import BadRequest, CallbackFailed, EmulatorError, NoSuchKey, SourceFailed
@@ -127,12 +127,15 @@ class StoreObjects:
         try:
             info = self._store.stat(bucket, key)
             sha1 = hashlib.sha1()
+            head = b""
             with self._store.open_object(bucket, key) as fh:
                 while chunk := fh.read(_CHUNK):
+                    if not head:
+                        head = chunk[:media.HEAD]
                     sha1.update(chunk)
         except (EmulatorError, FileNotFoundError):
             return None
-        return StoredObject(Content(sha1.hexdigest(), info.fsize, info.mime), info.hash)
+        return StoredObject(Content(sha1.hexdigest(), info.fsize, info.mime, media.kind_of(head)), info.hash)
 
     def write_object(
         self, bucket: str, key: str, data: bytes, mime: str, delete_after_days: int | None

@@ -60,8 +60,12 @@ def sign(secret_key: str, data: bytes) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
-def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+def same_secret(expected: str, given: str) -> bool:
+    """Constant-time comparison of a computed signature with one a client sent. Why bytes:
+    ``hmac.compare_digest`` raises ``TypeError`` on non-ASCII ``str`` (a crafted signature
+    answered 599, which clients retry); any character simply makes the comparison fail."""
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass"))
+
 
 
 def request_target(request: Request) -> str:
@@ -121,7 +125,7 @@ def verify_management(request: Request, access_key: str, secret_key: str, body: 
               if k.lower().startswith("x-qiniu-") and len(k) > len("x-qiniu-")]
         expected = sign(secret_key, qiniu_data(request.method, target, request.headers.get("Host", ""),
                                                content_type, xq, body))
-    if not _same(expected, signature):
+    if not same_secret(expected, signature):
         raise Unauthorized("bad token")
     return scheme
 
@@ -167,7 +171,7 @@ def parse_upload_token(token: str, access_key: str, secret_key: str) -> PutPolic
     if len(parts) != 3 or not all(parts):
         raise Unauthorized("bad token")
     ak, signature, encoded = parts
-    if ak != access_key or not _same(sign(secret_key, encoded.encode("ascii", "replace")), signature):
+    if ak != access_key or not same_secret(sign(secret_key, encoded.encode("ascii", "replace")), signature):
         raise Unauthorized("bad token")
     try:
         raw = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
@@ -194,7 +198,7 @@ def verify_private_url(url_without_token: str, token: str, access_key: str, secr
     """Check a private download URL: ``url_without_token`` ends with ``e=<deadline>`` and
     ``token`` is ``AK:sign`` over exactly that string; 401 when wrong or expired."""
     ak, _, signature = token.partition(":")
-    if ak != access_key or not _same(sign(secret_key, url_without_token.encode("utf-8")), signature):
+    if ak != access_key or not same_secret(sign(secret_key, url_without_token.encode("utf-8")), signature):
         raise Unauthorized("bad token")
     _, _, e = url_without_token.rpartition("e=")
     try:
@@ -212,7 +216,7 @@ def verify_anti_leech(path: str, sign_param: str, t_param: str, key: str, now: f
     except ValueError as exc:
         raise Forbidden("invalid anti-leech timestamp") from exc
     expected = hashlib.md5((key + path + t_param).encode("utf-8")).hexdigest()
-    if not hmac.compare_digest(expected, sign_param.lower()):
+    if not same_secret(expected, sign_param.lower()):
         raise Forbidden("invalid anti-leech signature")
     if deadline < now:
         raise Forbidden("anti-leech link expired")

@@ -20,7 +20,8 @@ def emu(tmp_path: Path) -> Iterator[RunningEmulator]:
     with serve(tmp_path / "emulator-data") as running:
         with KodoClient.for_endpoint(running.url, AK, SK) as client:
             for name in ("video/a/one.mp4", "video/two.mp4", "video/skip.txt"):
-                client.upload.upload_bytes(BUCKET, name, f"fake video {name}".encode() * 50)
+                # an MP4 header: Kodo's av fops fail anything that is not media
+                client.upload.upload_bytes(BUCKET, name, b"\x00\x00\x00\x18ftypmp42" + f"fake video {name}".encode() * 50)
         yield running
 
 

@@ -37,13 +37,18 @@ def refreshed(emu: RunningEmulator) -> list[str]:
             page_no += 1
 
 
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"  # a whole ftyp box
+
+
 def url(key: str) -> str:
     return BASE + quote(key)
 
 
 def test_then_refreshes_exactly_the_changed_urls_and_processes_uploads(emu: RunningEmulator, tmp_path: Path) -> None:
     src = tmp_path / "src"
-    make_tree(src, {"index.html": "<h1>v1</h1>", "a b/café.txt": "text", "img/logo.png": "png", "keep.txt": "k"})
+    # vframe decodes video (Kodo fails anything else): every file starts like an MP4
+    make_tree(src, {"index.html": MP4 + b"<h1>v1</h1>", "a b/caf\u00e9.txt": MP4 + b"text",
+                    "img/logo.png": MP4 + b"png", "keep.txt": MP4 + b"k"})
     job = sync_job(source="./src", prefix="site/", delete=True, then={
         "cdn_refresh": {"base_url": BASE},
         "pfop": {"fops": ["vframe/jpg/offset/1|saveas/$(bucket):thumbs/$(key).jpg"]},
@@ -60,8 +65,8 @@ def test_then_refreshes_exactly_the_changed_urls_and_processes_uploads(emu: Runn
         assert bm.stat(BUCKET, f"thumbs/{key}.jpg")[0] is not None, key
 
     # one update, one new file, one deletion, one file untouched
-    (src / "index.html").write_text("<h1>v2</h1>")
-    (src / "new.txt").write_text("new")
+    (src / "index.html").write_bytes(MP4 + b"<h1>v2</h1>")
+    (src / "new.txt").write_bytes(MP4 + b"new")
     (src / "img/logo.png").unlink()
     thumbs_before = bm.stat(BUCKET, "thumbs/site/keep.txt.jpg")[0]
     res = cli("run", manifest)

@@ -100,7 +100,7 @@ def test_pfop_refusals(emulator: RunningEmulator) -> None:
 def test_pfop_jobs_survive_a_restart(emulator_factory: Any, tmp_path: Any) -> None:
     first = emulator_factory(data_dir=tmp_path / "data")
     auth, _ = sdk_for(first)
-    put(first, "test-bucket", "s.txt", b"survivor")
+    put(first, "test-bucket", "s.txt", VIDEO)
     pf = qiniu.PersistentFop(auth, "test-bucket")
     pid = pf.execute("s.txt", fops=["avinfo"])[0]["persistentId"]
     done = wait_done(pf, pid)

@@ -234,7 +234,7 @@ def test_anti_leech_from_sdk_is_accepted_and_bad_refused() -> None:
 
 def test_engine_survives_a_crashing_store(tmp_path: Path) -> None:
     objects = MemObjects()
-    objects.objects[("src", "k")] = fops.StoredObject(fops.Content.of(b"x", "text/plain"), "Fh")
+    objects.objects[("src", "k")] = fops.StoredObject(fops.Content.of(b"x", "video/mp4"), "Fh")
 
     def broken(*args: object) -> str:
         raise OSError("disk full")

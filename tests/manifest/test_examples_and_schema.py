@@ -44,7 +44,7 @@ def test_quickstart_is_what_the_readme_promises() -> None:
 
 def test_chained_example_orders_by_needs() -> None:
     manifest = load(ROOT / "manifests" / "chained.yaml", env={})
-    assert [j.name for j in manifest.jobs_in_order()] == ["build-site", "purge-index", "tidy"]
+    assert [j.name for j in manifest.jobs_in_order()] == ["build-site", "purge-index", "thumbs", "tidy"]
 
 
 def _schema() -> dict[str, Any]:

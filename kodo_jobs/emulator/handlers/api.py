@@ -16,6 +16,7 @@ from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import BadRequest, EmulatorError, NoSuchKey
 from kodo_jobs.emulator.fops import FopError
 from kodo_jobs.emulator.responses import json_response
+from kodo_jobs.emulator.verify import FORM_TYPE
 
 
 class _FopRefused(EmulatorError):
@@ -27,7 +28,9 @@ class _FopRefused(EmulatorError):
 def pfop(ctx: RequestContext) -> Response:
     """`POST /pfop` (form: bucket, key, fops, notifyURL, force, pipeline, type)."""
     ctx.require_mgmt_auth()
-    form = {k: v[-1] for k, v in urllib.parse.parse_qs(ctx.body().decode("utf-8", "replace")).items()}
+    # Only a form-urlencoded body holds fields (a QBox signature covers no other body).
+    text = ctx.body().decode("utf-8", "replace") if ctx.request.mimetype == FORM_TYPE else ""
+    form = {k: v[-1] for k, v in urllib.parse.parse_qs(text).items()}
     bucket, key = form.get("bucket", ""), form.get("key", "")
     if not bucket or not key:
         raise BadRequest("bucket and key are required")
@@ -50,9 +53,12 @@ def pfop(ctx: RequestContext) -> Response:
 
 
 def prefop(ctx: RequestContext) -> Response:
-    """`GET /status/get/prefop?id=`: the job's status (612 for an unknown id)."""
-    ctx.require_mgmt_auth()
+    """`GET /status/get/prefop?id=`, or a form POST with `id` (the Node.js SDK): the job's
+    status, 612 for an unknown id. No credentials, as Kodo documents: a persistentId is
+    unguessable and the status reveals no content."""
     job_id = ctx.request.args.get("id", "")
+    if not job_id and ctx.request.method == "POST" and ctx.request.mimetype == FORM_TYPE:
+        job_id = ctx.request.form.get("id", "")
     status = services.of(ctx).fops.status(job_id) if job_id else None
     if status is None:
         raise NoSuchKey(f"no such persistentId {job_id!r}")

@@ -11,8 +11,9 @@ from urllib.parse import parse_qsl
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from kodo_jobs.emulator.context import MAX_SIGNED_BODY, RequestContext
+from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import BadRequest, EmulatorError
+from kodo_jobs.emulator.limits import MAX_SIGNED_BODY
 from kodo_jobs.emulator.responses import empty_ok, json_response
 from kodo_jobs.emulator.store import Store
 from kodo_jobs.emulator.verify import FORM_TYPE, b64decode_str, decode_entry

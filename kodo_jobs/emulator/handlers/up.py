@@ -10,20 +10,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from werkzeug.formparser import FormDataParser
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
+from kodo_jobs.emulator import limits
 from kodo_jobs.emulator.bodies import HashingFile, remove_quietly, temp_path
 from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import BadRequest, CrcMismatch, Forbidden
-from kodo_jobs.emulator.etag import StreamDigest
+from kodo_jobs.emulator.etag import BLOCK, StreamDigest
+from kodo_jobs.emulator.formstream import parse_form
 from kodo_jobs.emulator.hostroute import check_upload_host
 from kodo_jobs.emulator.multipart import parse_small
-from kodo_jobs.emulator.policy import UploadRequest, complete_upload
+from kodo_jobs.emulator.policy import UploadRequest, check_deadline, complete_upload
 from kodo_jobs.emulator.responses import empty_ok, json_response
 from kodo_jobs.emulator.store import INLINE_MAX
-from kodo_jobs.emulator.uploads import Assembled
+from kodo_jobs.emulator.uploads import MAX_PART, Assembled
 from kodo_jobs.emulator.verify import (
     PutPolicy,
     b64decode_str,
@@ -61,6 +62,7 @@ def form_upload(ctx: RequestContext) -> Response:
     request = ctx.request
     if request.mimetype != "multipart/form-data":
         raise BadRequest("expected multipart/form-data")
+    ctx.allow_body(limits.form_body_max())  # Kodo's form-upload limit, over it 413 (limits)
     spooled: list[Path] = []
     try:
         length = request.content_length
@@ -110,35 +112,29 @@ def _parse_small_form(ctx: RequestContext, length: int, spooled: list[Path]) -> 
 
 def _parse_streamed_form(ctx: RequestContext, stream: IO[bytes], spooled: list[Path],
                          length: int | None = None) -> _FormContent:
-    """werkzeug's streaming parser; the ``file`` part spools to disk, hashed on the way."""
-    request = ctx.request
-    files_open: list[HashingFile] = []
+    """Stream the form (``formstream``): the token, when it comes before the file, is checked
+    before a byte of the file is spooled; the file part spools to disk, hashed on the way."""
+    def new_spool() -> HashingFile:
+        spool = HashingFile(temp_path(ctx.store.db.tmp_dir, "form"))
+        spooled.append(spool.path)
+        return spool
 
-    def factory(total_content_length: int | None, content_type: str | None, filename: str | None,
-                content_length: int | None = None) -> Any:
-        f = HashingFile(temp_path(ctx.store.db.tmp_dir, "form"))
-        spooled.append(f.path)
-        files_open.append(f)
-        return f
+    def before_file(fields: Mapping[str, str]) -> None:
+        if "token" in fields:
+            policy = parse_upload_token(fields["token"], ctx.config.access_key, ctx.config.secret_key)
+            check_deadline(ctx, policy)
 
-    parser = FormDataParser(stream_factory=factory, max_form_memory_size=16 * 1024 * 1024)
+    form = None
     try:
-        _, form, files = parser.parse(stream, request.mimetype,
-                                      request.content_length if length is None else length,
-                                      request.mimetype_params)
-        if "file" not in files:
+        form = parse_form(stream, ctx.request.mimetype_params.get("boundary", ""), new_spool, before_file)
+        if form.spool is None:
             raise BadRequest("file is not specified in multipart")
-        storage = files["file"]
-        spool = next((f for f in files_open if f is storage.stream), None)  # type: ignore[comparison-overlap]
-        if spool is None:
-            raise BadRequest("file is not specified in multipart")
-        spool.flush()
-        return _FormContent({k: v for k, v in form.items()}, storage.filename or "",
-                            storage.content_type or None, spool.path, spool.digest)
+        form.spool.flush()
+        return _FormContent(form.fields, form.filename, form.content_type or None, form.spool.path,
+                            form.spool.digest)
     finally:
-        for f in files_open:
-            if not f.closed:
-                f.close()
+        if form is not None and form.spool is not None and not form.spool.closed:
+            form.spool.close()
 
 
 def _store_form(ctx: RequestContext, content: _FormContent) -> Response:
@@ -174,8 +170,10 @@ def _block_answer(ctx: RequestContext, a: Any) -> Response:
 
 
 def mkblk(ctx: RequestContext, block_size: int) -> Response:
-    """``POST /mkblk/<blockSize>``: a new block with the body as its first chunk."""
-    _policy_from_header(ctx)
+    """``POST /mkblk/<blockSize>``: a new block with the body as its first chunk (an expired
+    token starts nothing: 401, as Kodo)."""
+    check_deadline(ctx, _policy_from_header(ctx))
+    ctx.allow_body(BLOCK)
     answer = ctx.uploads.mkblk(block_size, ctx.request.stream, ctx.request.content_length)
     return _block_answer(ctx, answer)
 
@@ -183,6 +181,7 @@ def mkblk(ctx: RequestContext, block_size: int) -> Response:
 def bput(ctx: RequestContext, ctx_token: str, offset: int) -> Response:
     """``POST /bput/<ctx>/<offset>``: the next chunk of a block."""
     _policy_from_header(ctx)
+    ctx.allow_body(BLOCK)
     answer = ctx.uploads.bput(ctx_token, offset, ctx.request.stream, ctx.request.content_length)
     return _block_answer(ctx, answer)
 
@@ -222,8 +221,9 @@ def _v2_policy(ctx: RequestContext, bucket: str, obj: str) -> PutPolicy:
 
 
 def initiate(ctx: RequestContext, bucket: str, obj: str) -> Response:
-    """``POST /buckets/<b>/objects/<obj>/uploads``: a new uploadId (7 days)."""
-    _v2_policy(ctx, bucket, obj)
+    """``POST /buckets/<b>/objects/<obj>/uploads``: a new uploadId (7 days); an expired token
+    starts nothing (401, as Kodo)."""
+    check_deadline(ctx, _v2_policy(ctx, bucket, obj))
     ctx.store.require_bucket(bucket)
     upload_id, expires = ctx.uploads.initiate(bucket, obj)
     return json_response({"uploadId": upload_id, "expireAt": expires})
@@ -232,6 +232,7 @@ def initiate(ctx: RequestContext, bucket: str, obj: str) -> Response:
 def upload_part(ctx: RequestContext, bucket: str, obj: str, upload_id: str, part_number: int) -> Response:
     """``PUT .../uploads/<id>/<n>``: store one part (Content-MD5 checked when given)."""
     _v2_policy(ctx, bucket, obj)
+    ctx.allow_body(MAX_PART)
     part = ctx.uploads.put_part(upload_id, bucket, obj, part_number, ctx.request.stream,
                                 ctx.request.content_length, ctx.request.headers.get("Content-MD5"))
     return json_response({"etag": part.etag, "md5": part.md5})
