@@ -110,3 +110,38 @@ def test_256mib_under_5pct_faults_first_run_ok_within_1_15x(
     received = _bytes_of_run(emu)
     assert received <= 1.15 * size, f"{received / size:.2f}x the file's bytes on the wire"
     _check_stored(emu, path)
+
+
+@pytest.mark.slow
+def test_a_part_out_of_attempts_fails_the_file_and_the_next_run_sends_only_the_rest(
+        tmp_path: Path, emulator_proc: Callable[..., EmulatorProc]) -> None:
+    """Seed 2 at rate 0.5 fails the 3rd and 4th requests (two of the first four parts) and lets
+    the listing, the initiate and the other two parts through: with one try per request the
+    file fails, the two parts in flight that succeeded are kept, and the next run sends the rest."""
+    size = 36 * MIB
+    emu = emulator_proc(fault_rate=0.5, fault_seed=2)
+    src = tmp_path / "src"
+    make_big_file(src / "big.bin", size, seed=3)
+    once = "retry: {attempts: 1}\n"
+    manifest = write_manifest(tmp_path / "m", _job(src, "v2"), emu.url, defaults_yaml=once)
+    first = kodo_jobs("run", manifest, "--report", tmp_path / "r1.json", "--log-format", "json")
+    assert first.returncode == 1, first.stdout + first.stderr[-3000:]
+    r1 = json.loads((tmp_path / "r1.json").read_text())
+    failure = r1["jobs"][0]["failures"][0]
+    assert failure["key"] == "big.bin" and failure["code"] in (503, 599) and failure["reqid"]
+    assert "the next run resumes the upload" in failure["message"]
+    kept = r1["jobs"][0]["payload_bytes"]
+    assert kept >= 4 * MIB and kept % (4 * MIB) == 0  # parts in flight that succeeded were kept
+    assert r1["jobs"][0]["wire_bytes"] >= kept
+
+    emu.set_faults(0.0)
+    before = emu.stats()
+    second = kodo_jobs("run", manifest, "--report", tmp_path / "r2.json")
+    assert second.returncode == 0, second.stdout + second.stderr[-3000:]
+    after = emu.stats()
+    r2 = json.loads((tmp_path / "r2.json").read_text())
+    assert r2["payload_bytes"] == size - kept == r2["wire_bytes"]
+    parts_sent = after["requests"]["up.upload_part"] - before["requests"]["up.upload_part"]
+    assert parts_sent == (size - kept) // (4 * MIB)
+    assert after.get("requests", {}).get("up.initiate") == before["requests"]["up.initiate"]  # same session
+    _check_stored(emu, src / "big.bin")
