@@ -144,3 +144,25 @@ def test_counted_body_counts_each_send_after_it_left() -> None:
     partial = iter(body)
     next(partial)  # handed over, but the send failed before the next block was asked for
     assert sum(seen) == 2 * (2 * MIB + 5)
+
+
+def test_of_several_failed_parts_a_run_fatal_error_is_the_one_raised(emulator: Any, tmp_path: Path) -> None:
+    path = _file(tmp_path, 4)
+    client, _ = make_client(emulator.url)
+    real = client.upload.resumable.upload_part
+    gate = threading.Barrier(2, timeout=30)  # parts 1 and 2 are both in flight before either fails
+
+    def upload_part(hosts: Any, token: str, bucket: str, key: str, upload_id: str, number: int,
+                    data: bytes, **kw: Any) -> str:
+        if number in (1, 2):
+            gate.wait()
+            if number == 1:
+                raise errors.ServerError("part 1 out of attempts", status=503)
+            raise errors.Unauthorized("token refused", status=401)
+        return real(hosts, token, bucket, key, upload_id, number, data, **kw)
+
+    client.upload.resumable.upload_part = upload_part  # type: ignore[method-assign]
+    with pytest.raises(errors.Unauthorized):
+        client.upload.upload_file(B, "k", path, threshold=MIB, part_size=MIB, part_concurrency=4,
+                                  retry=RetryPolicy.once())
+    client.close()

@@ -238,8 +238,9 @@ class Uploader:
                         # in part order when several finished together (deterministic states)
                         for fut in sorted(finished, key=numbers.__getitem__):
                             exc = fut.exception()
-                            if exc is not None:
-                                failure = failure or exc  # the others in flight go on
+                            if exc is not None:  # the others in flight go on
+                                if failure is None or _gravity(exc) > _gravity(failure):
+                                    failure = exc
                                 continue
                             part, expiry = fut.result()
                             state = state.with_part(part, expiry)
@@ -262,6 +263,14 @@ class Uploader:
                 f"stopped on request with {len(state.parts)} part(s) sent and {missing} left; "
                 "resume from the saved state", done_bytes=state.bytes_done)
         return state
+
+
+def _gravity(exc: BaseException) -> int:
+    """Which of several part errors to raise: one that stops the run, then one that restarts the
+    upload, then any other (a part out of attempts, a local error)."""
+    if isinstance(exc, errors.RunFatalError):
+        return 2
+    return 1 if isinstance(exc, errors.UploadRestartRequired) else 0
 
 
 def _usable(state: UploadState | None, version: str, bucket: str, key: str, size: int, mtime_ns: int,
