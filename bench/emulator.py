@@ -42,6 +42,9 @@ class EmulatorProcess:
     latency: str | None = None
     """``--latency`` of the emulator (e.g. ``30ms``): a delay before every answer."""
     url: str = ""
+    fault_rate: float = 0.0
+    """Share of requests the emulator fails on purpose (``--fault-rate``; 0 = none)."""
+    fault_seed: int = 0
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _ps: psutil.Process | None = field(default=None, repr=False)
 
@@ -53,6 +56,8 @@ class EmulatorProcess:
                 "--bucket", BUCKET]
         if self.latency:
             argv += ["--latency", self.latency]
+        if self.fault_rate:
+            argv += ["--fault-rate", str(self.fault_rate), "--fault-seed", str(self.fault_seed)]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         err = self.log_path.open("wb")
         self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
@@ -103,6 +108,14 @@ class EmulatorProcess:
         with urllib.request.urlopen(f"{self.url}/_emulator/stats", timeout=30) as resp:
             data: dict[str, Any] = json.loads(resp.read())
         return data
+
+    def set_faults(self, rate: float, seed: int = 0) -> None:
+        """Change the injected fault rate (``POST /_emulator/faults``); 0 turns faults off."""
+        body = json.dumps({"rate": rate, "seed": seed}).encode()
+        req = urllib.request.Request(f"{self.url}/_emulator/faults", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            resp.read()
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers."""

@@ -30,10 +30,19 @@ LATENCY_SCENARIOS = ("fresh-sync", "noop-resync", "batch-delete")
 
 
 def _scenarios() -> dict[str, Callable[..., list]]:  # type: ignore[type-arg]
-    from bench import s1_fresh_sync, s2_noop_resync, s3_large_file, s4_batch_delete, s5_etag, s6_plan_memory
+    from bench import (
+        s1_fresh_sync,
+        s2_noop_resync,
+        s3_large_file,
+        s4_batch_delete,
+        s5_etag,
+        s6_plan_memory,
+        s7_flaky_large,
+    )
 
     return {"fresh-sync": s1_fresh_sync.run, "noop-resync": s2_noop_resync.run, "large-file": s3_large_file.run,
-            "batch-delete": s4_batch_delete.run, "etag": s5_etag.run, "plan-memory": s6_plan_memory.run}
+            "batch-delete": s4_batch_delete.run, "etag": s5_etag.run, "plan-memory": s6_plan_memory.run,
+            "flaky-large": s7_flaky_large.run}
 
 
 def main(argv: list[str] | None = None) -> int:

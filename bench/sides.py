@@ -20,15 +20,21 @@ Setup = Callable[[EmulatorProcess, Path], None]
 
 def against_emulator(ctx: BenchContext, label: str, argv_for: ArgvFor, verify: Verify, *,
                      template: Path | None = None, setup: Setup | None = None,
-                     env_extra: Mapping[str, str] | None = None) -> Measurement:
+                     env_extra: Mapping[str, str] | None = None,
+                     faults: tuple[float, int] | None = None) -> Measurement:
     """Fresh data folder (empty or a copy of ``template``), emulator up, optional untimed
-    ``setup``, then the measured client process, then ``verify``; everything cleaned up."""
+    ``setup``, then the measured client process, then ``verify``; everything cleaned up.
+
+    ``faults``: (rate, seed) of injected faults while the client runs; they are switched off
+    before ``verify``, which still sees the emulator's stats of the measured run."""
     scratch = ctx.work / "runs" / label
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
     data = fresh_data_dir(scratch, "data", template)
-    with EmulatorProcess(data, scratch / "emulator.log", latency=ctx.latency).start() as emu:
+    rate, seed = faults or (0.0, 0)
+    with EmulatorProcess(data, scratch / "emulator.log", latency=ctx.latency, fault_rate=rate,
+                         fault_seed=seed).start() as emu:
         if setup is not None:
             setup(emu, scratch)
         argv = ctx.maybe_profiled(argv_for(emu, scratch), label)
@@ -37,6 +43,8 @@ def against_emulator(ctx: BenchContext, label: str, argv_for: ArgvFor, verify: V
                             timeout_s=ctx.timeout_s, log_dir=scratch, label="client")
         emulator_cpu = emu.cpu_seconds() - cpu_before
         require_ok(proc, label)
+        if rate:
+            emu.set_faults(0.0)
         detail = verify(emu, proc)
     shutil.rmtree(scratch, ignore_errors=True)
     return Measurement(seconds=proc.wall_s, cpu_s=proc.cpu_s, peak_rss_bytes=proc.peak_rss_bytes,

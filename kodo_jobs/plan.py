@@ -77,17 +77,38 @@ class Outcome:
     ``status``: ``done``; ``failed`` (final: ``code``/``reqid``/``message`` say why);
     ``skipped`` (nothing to do after all, e.g. the object already matched); ``pending`` (not
     finished: the executor tries it again with backoff, or leaves it for the next run when the
-    run is stopping). ``bytes`` is what was sent for it; ``result`` is small JSON (e.g. the
+    run is stopping). ``bytes`` is the payload moved for it (each byte of the object once);
+    ``wire`` the bytes that went on the wire for it, re-sent parts and failed tries included
+    (0 = not measured: the payload is the best figure); ``result`` is small JSON (e.g. the
     returned hash, a persistentId) shown in the report.
     """
 
     action_id: str
     status: Status
     bytes: int = 0
+    wire: int = 0
     code: int | None = None
     reqid: str = ""
     message: str = ""
     result: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ByteCount:
+    """Bytes a run moved: ``payload`` (each byte of the data once) and ``wire`` (every request
+    body that left, re-sends and failed tries included; ``wire >= payload``). The report, the
+    JSON log and any metrics exporter use these two figures under these names."""
+
+    payload: int = 0
+    wire: int = 0
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> ByteCount:
+        """An outcome's bytes (its payload when its kind did not measure the wire)."""
+        return cls(outcome.bytes, max(outcome.wire, outcome.bytes))
+
+    def __add__(self, other: ByteCount) -> ByteCount:
+        return ByteCount(self.payload + other.payload, self.wire + other.wire)
 
 
 @dataclass(frozen=True, slots=True)

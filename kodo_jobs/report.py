@@ -18,7 +18,7 @@ from typing import IO, Any, Literal
 
 from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from kodo_jobs.log import redact_text
-from kodo_jobs.plan import ERROR_OP, NO_CHANGE_OPS, human_bytes
+from kodo_jobs.plan import ERROR_OP, NO_CHANGE_OPS, ByteCount, human_bytes
 from kodo_jobs.textsafe import escape_lines, escape_text
 
 MAX_FAILURES = 100
@@ -39,7 +39,8 @@ class FailureLine:
 
 @dataclass(frozen=True, slots=True)
 class JobReport:
-    """One job's account: ``counts[op][status]`` plus ``bytes`` planned and ``sent`` per op."""
+    """One job's account: ``counts[op][status]`` plus ``bytes`` planned and ``sent`` per op, and
+    the bytes this run moved (``moved``: payload and bytes on the wire, see :class:`ByteCount`)."""
 
     name: str
     kind: str
@@ -51,11 +52,13 @@ class JobReport:
     note: str = ""
     results: tuple[Mapping[str, Any], ...] = ()
     """Per-action results kinds return (pfop ids and per-fop codes, batch stat data...), capped."""
+    moved: ByteCount = ByteCount()
+    """Bytes this run moved for the job: payload, and on the wire with re-sends."""
 
     @property
     def bytes_sent(self) -> int:
-        """Bytes sent by this job's actions."""
-        return sum(c.get("sent", 0) for c in self.counts.values())
+        """Payload bytes this run moved for the job (the ``payload_bytes`` figure)."""
+        return self.moved.payload
 
     @property
     def changed(self) -> int:
@@ -102,6 +105,11 @@ class Report:
         """Actions that changed something, over every job."""
         return sum(j.changed for j in self.jobs)
 
+    @property
+    def moved(self) -> ByteCount:
+        """Bytes the run moved, over every job."""
+        return sum((j.moved for j in self.jobs), ByteCount())
+
     def to_json(self) -> dict[str, Any]:
         """The ``--report PATH`` document."""
         return {
@@ -114,10 +122,13 @@ class Report:
             "dry_run": self.dry_run,
             "exit_code": self.exit_code,
             "message": redact_text(self.message),
+            "payload_bytes": self.moved.payload,
+            "wire_bytes": self.moved.wire,
             "jobs": [
                 {
                     "name": j.name, "kind": j.kind, "status": j.status, "note": redact_text(j.note),
                     "duration": round(j.duration, 3), "bytes_sent": j.bytes_sent,
+                    "payload_bytes": j.moved.payload, "wire_bytes": j.moved.wire,
                     "counts": {op: dict(c) for op, c in sorted(j.counts.items())},
                     "failures_total": j.failures_total,
                     "failures": [
@@ -149,12 +160,12 @@ class Report:
             out.write(f"kodo-jobs: nothing to do ({same} up to date, {len(self.jobs)} job(s), {duration:.1f}s)\n")
             return
         title = "dry run (nothing changed)" if self.dry_run else f"run {self.status}"
-        out.write(f"kodo-jobs: {title} in {duration:.1f}s\n")
+        total = "" if self.dry_run or len(self.jobs) < 2 else f", {_moved(self.moved)}"
+        out.write(f"kodo-jobs: {title} in {duration:.1f}s{total}\n")
         e = escape_text  # keys, names and messages are untrusted: no control or bidi character gets out
         for j in self.jobs:
             note = f" - {e(redact_text(j.note))}" if j.note else ""
-            out.write(f"  {e(j.name)} ({j.kind}): {j.status}, {human_bytes(j.bytes_sent)} sent, "
-                      f"{j.duration:.1f}s{note}\n")
+            out.write(f"  {e(j.name)} ({j.kind}): {j.status}, {_moved(j.moved)}, {j.duration:.1f}s{note}\n")
             for op, c in sorted(j.counts.items()):
                 statuses = ", ".join(f"{k} {v}" for k, v in sorted(c.items()) if k not in ("bytes", "sent") and v)
                 out.write(f"    {e(op):<10} {statuses}  ({human_bytes(c.get('bytes', 0))})\n")
@@ -165,4 +176,16 @@ class Report:
                 out.write(f"    ... {j.failures_total - min(20, len(j.failures))} more failure(s) "
                           "(see --report PATH or `kodo-jobs status`)\n")
         if self.message:
+<<<<<<< HEAD
             out.write(escape_lines(redact_text(self.message).rstrip()) + "\n")
+=======
+            out.write(redact_text(self.message).rstrip() + "\n")
+
+
+def _moved(moved: ByteCount) -> str:
+    """``36.0 MiB sent`` and, when re-sends cost more, ``(41.2 MiB on the wire)``."""
+    text = f"{human_bytes(moved.payload)} sent"
+    if moved.wire > moved.payload:
+        text += f" ({human_bytes(moved.wire)} on the wire)"
+    return text
+>>>>>>> i22-parts

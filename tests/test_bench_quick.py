@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PARTS = ("fresh-sync", "noop-resync", "large-file", "batch-delete", "etag-big", "etag-small", "plan-memory")
+PARTS = ("fresh-sync", "noop-resync", "large-file", "batch-delete", "etag-big", "etag-small", "plan-memory",
+         "flaky-large")
 
 
 @pytest.fixture(scope="module")

@@ -53,3 +53,33 @@ def test_json_written_atomically_and_redacted(tmp_path: Path) -> None:
     assert doc["jobs"][0]["failures"][0]["code"] == 401
     assert "sekret-value-123" not in path.read_text() and "abc:def" not in path.read_text()
     assert [p.name for p in path.parent.iterdir()] == ["report.json"]
+
+
+def test_payload_and_wire_bytes_per_job_and_run(tmp_path: Path) -> None:
+    """Issue 22: the payload (each byte once) and the bytes on the wire (re-sends included)."""
+    from kodo_jobs.plan import ByteCount
+
+    mib = 1 << 20
+    a = JobReport("big", "sync", "ok", {"upload": {"done": 1, "bytes": 36 * mib, "sent": 36 * mib}},
+                  moved=ByteCount(36 * mib, 44 * mib))
+    b = JobReport("small", "sync", "ok", {"upload": {"done": 3, "bytes": 300, "sent": 300}},
+                  moved=ByteCount(300, 300))
+    r = Report("m.yaml", "r1", 100.0, 102.5, "ok", (a, b))
+    out = io.StringIO()
+    r.render_text(out)
+    text = out.getvalue()
+    assert "big (sync): ok, 36.0 MiB sent (44.0 MiB on the wire)" in text
+    assert "small (sync): ok, 300 B sent, " in text  # no wire figure when nothing was re-sent
+    assert text.splitlines()[0].endswith("36.0 MiB sent (44.0 MiB on the wire)")
+    doc = r.to_json()
+    assert (doc["payload_bytes"], doc["wire_bytes"]) == (36 * mib + 300, 44 * mib + 300)
+    assert [(j["payload_bytes"], j["wire_bytes"], j["bytes_sent"]) for j in doc["jobs"]] == [
+        (36 * mib, 44 * mib, 36 * mib), (300, 300, 300)]
+
+
+def test_byte_count_of_an_outcome_that_did_not_measure_the_wire() -> None:
+    from kodo_jobs.plan import ByteCount, Outcome
+
+    assert ByteCount.of(Outcome("a", "done", bytes=10)) == ByteCount(10, 10)
+    assert ByteCount.of(Outcome("a", "done", bytes=10, wire=25)) == ByteCount(10, 25)
+    assert ByteCount(1, 2) + ByteCount(3, 4) == ByteCount(4, 6)

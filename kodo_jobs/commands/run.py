@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,17 @@ from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState, state_fi
 from kodo_jobs.executor.events import EventBus, Subscriber
 from kodo_jobs.executor.lock import RunLock
 from kodo_jobs.executor.progress import maybe_progress
-from kodo_jobs.executor.retry import call_with_retries, policy_from_spec
+from kodo_jobs.executor.retry import call_with_retries
 from kodo_jobs.executor.runner import JobRun, Runner
 from kodo_jobs.executor.signals import stop_on_signals
 from kodo_jobs.job_limits import JobLimits
 from kodo_jobs.jobs import then
 from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.tries import policy_for
 from kodo_jobs.kodo.errors import KodoError, RunFatalError
 from kodo_jobs.kodo.hosts import ReadOnlyStore
 from kodo_jobs.log import configure, get_logger
-from kodo_jobs.plan import Action, Outcome, SavedPlan, read_saved_plan
+from kodo_jobs.plan import Action, ByteCount, Outcome, SavedPlan, read_saved_plan
 from kodo_jobs.report import FailureLine, JobReport, JobStatus, Report, RunStatus
 from kodo_jobs.shard import shard_state_path
 from kodo_jobs.targets import open_target
@@ -73,7 +75,11 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
         report.write_json(report_path)
     report.render_text(sys.stdout)
     sys.stdout.flush()
-    log.info("run finished", status=report.status, exit_code=report.exit_code, changed=report.changed)
+    for job in report.jobs:
+        if job.moved.payload or job.moved.wire:
+            log.info("job bytes", job=job.name, payload_bytes=job.moved.payload, wire_bytes=job.moved.wire)
+    log.info("run finished", status=report.status, exit_code=report.exit_code, changed=report.changed,
+             payload_bytes=report.moved.payload, wire_bytes=report.moved.wire)
     if report.status == "interrupted":
         raise Interrupted("interrupted: state saved; run the same command again to resume")
     if report.status == "aborted":
@@ -263,7 +269,7 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
             continue
         ctx = JobContext(client=client, spec=spec, state=cp, events=bus, dry_run=False,
                          stop_requested=stop.is_set, log=jlog, manifest_dir=mdir, run_id=run_id)
-        policy = policy_from_spec(getattr(spec, "retry", None))
+        policy = policy_for(spec)
 
         def plan_once(spec: Any = spec, ctx: JobContext = ctx) -> None:
             source.plan(spec, ctx, cp, run_id, resume)
@@ -288,23 +294,25 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
         except (RunAborted, RunFatalError) as exc:
             _detach(bus, results, recorder)
             job_status[spec.name] = "aborted"
-            reports.append(_job_report(cp, spec, "aborted", time.time() - t0))
+            reports.append(_job_report(cp, spec, "aborted", time.time() - t0, moved=runner.moved))
             msg = str(exc) if isinstance(exc, RunAborted) else (
                 f"run stopped: {exc} (no further request can succeed; check the credentials, bucket and target)")
             return "aborted", msg, None
         except KodoError as exc:
             _detach(bus, results, recorder)
             job_status[spec.name] = "failed"
-            reports.append(_job_report(cp, spec, "failed", time.time() - t0, note=f"planning failed: {exc}"))
+            reports.append(_job_report(cp, spec, "failed", time.time() - t0, note=f"planning failed: {exc}",
+                                       moved=runner.moved))
             continue
         except KodoJobsError as exc:
             _detach(bus, results, recorder)
             job_status[spec.name] = "failed"
-            reports.append(_job_report(cp, spec, "failed", time.time() - t0, note=str(exc)))
+            reports.append(_job_report(cp, spec, "failed", time.time() - t0, note=str(exc), moved=runner.moved))
             return "failed", str(exc), exc
         if stop.is_set():
             job_status[spec.name] = "interrupted"
-            reports.append(_job_report(cp, spec, "interrupted", time.time() - t0, note=limits.note))
+            reports.append(_job_report(cp, spec, "interrupted", time.time() - t0, note=limits.note,
+                                       moved=runner.moved))
             if recorder is not None:
                 then.followups(spec, recorder.changes, ctx)  # only remembered: the next run refreshes them
             if limits.release():  # stopped by its own window: the other jobs still run
@@ -318,7 +326,8 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
         job_status[spec.name] = st
         if st == "ok":
             cp.drop_orphan_uploads(spec.name)
-        reports.append(replace(_job_report(cp, spec, st, time.time() - t0), results=tuple(results.items)))
+        reports.append(replace(_job_report(cp, spec, st, time.time() - t0, moved=runner.moved),
+                               results=tuple(results.items)))
         bus.subscribers.remove(results)
         then.job_ended(spec, st, cp)
         if recorder is not None:
@@ -359,11 +368,12 @@ class _Results(Subscriber):
                                        **dict(outcome.result)})
 
 
-def _job_report(cp: Checkpoint, spec: Any, status: JobStatus, duration: float, note: str = "") -> JobReport:
+def _job_report(cp: Checkpoint, spec: Any, status: JobStatus, duration: float, note: str = "",
+                moved: Mapping[str, ByteCount] | None = None) -> JobReport:
     counts = cp.counts(spec.name).get(spec.name, {})
     failures, total = cp.failures(spec.name)
     return JobReport(
         name=spec.name, kind=spec.kind, status=status, counts=counts, duration=duration,
         failures=tuple(FailureLine(f.op, f.key, f.code, f.reqid, f.message) for f in failures),
-        failures_total=total, note=note,
+        failures_total=total, note=note, moved=(moved or {}).get(spec.name, ByteCount()),
     )

@@ -27,7 +27,7 @@ from kodo_jobs.executor.checkpoint import PAGE, Checkpoint
 from kodo_jobs.executor.events import EventBus
 from kodo_jobs.executor.retry import RetryAgain, RetryPolicy, call_with_retries
 from kodo_jobs.kodo.errors import KodoError, RunFatalError, UploadRestartRequired
-from kodo_jobs.plan import Action, Outcome
+from kodo_jobs.plan import Action, ByteCount, Outcome
 
 RunFn = Callable[[Sequence[Action]], list[Outcome]]
 
@@ -42,7 +42,8 @@ class JobRun:
     concurrency: int = 4
     phase_batch_sizes: Mapping[int, int] = field(default_factory=dict)
     """Per-phase override of ``batch_size`` (e.g. sync deletes go 1000 to an rs batch)."""
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    policy: RetryPolicy = field(kw_only=True)
+    """The job's retry policy (:func:`kodo_jobs.executor.retry.policy_from_spec`)."""
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Runner:
         self.log = log
         self._drop_upload = drop_upload or checkpoint.drop_upload
         self.fatal: KodoError | None = None
+        self.moved: dict[str, ByteCount] = {}
+        """Bytes this run moved per job (payload and on the wire), from the recorded outcomes."""
 
     # -- one job ---------------------------------------------------------------------------
 
@@ -144,6 +147,8 @@ class Runner:
             if action is None:
                 continue
             self.checkpoint.record(outcome, run_id=self.run_id, attempts=work.attempts)
+            if outcome.bytes or outcome.wire:
+                self.moved[action.job] = self.moved.get(action.job, ByteCount()) + ByteCount.of(outcome)
             self.events.action_done(action, outcome)
             if outcome.status == "failed":
                 self.log.error("action failed", job=action.job, op=action.op, key=action.key,

@@ -84,6 +84,10 @@ class Events(Protocol):
         """Work on ``action`` ended (whatever the outcome)."""
         ...
 
+    def retrying(self, action: Action, attempt: int, wait: float, error: str) -> None:
+        """A request of ``action`` (e.g. one part of an upload) is retried after ``wait`` seconds."""
+        ...
+
 
 class NullEvents:
     """Events that go nowhere (plan command, tests)."""
@@ -95,6 +99,9 @@ class NullEvents:
         """Ignore."""
 
     def file_finished(self, action: Action) -> None:
+        """Ignore."""
+
+    def retrying(self, action: Action, attempt: int, wait: float, error: str) -> None:
         """Ignore."""
 
 

@@ -21,12 +21,22 @@ Upload of one action, as a small state machine:
    cache row): equal now -> the cache is fixed and the object is right; still different ->
    upload once more, then fail loudly. An object is never left silently wrong.
 
-A stop request (signal, ``--max-duration``, ``--max-bytes``) reaches a chunked upload through
-``should_stop=ctx.stop_requested``: no further part starts, the parts in flight finish and are
-saved, and the action ends ``pending`` (the executor leaves it for the next run, which resumes
-the saved session and sends only the missing parts).
+Retries happen per request, not per file: the client retries each part (v2), block (v1),
+initiate, complete and form upload on its own with the job's policy
+(:func:`~kodo_jobs.jobs.tries.policy_for`), and a failing part never costs the parts in
+flight. A file fails only when one request used up its own attempts: the action ends
+``failed`` with that request's code and reqid, its session stays saved, and the next run
+sends only the missing parts. An expired session (701, an unknown uploadId) restarts the
+upload once with a new session; a run-fatal answer (401, 631) propagates and stops the run.
 
-Client errors other than ``SourceChanged`` propagate: the executor retries by their class.
+A stop request (signal, ``--max-duration``, ``--max-bytes``) reaches a chunked upload through
+``should_stop=ctx.stop_requested``: no further part starts, a part waiting to retry gives up
+its wait, the parts in flight finish and are saved, and the action ends ``pending`` (the
+executor leaves it for the next run, which resumes the saved session and sends only the
+missing parts).
+
+Bytes: ``Outcome.bytes`` is the payload this run moved (each landed byte once),
+``Outcome.wire`` every try's body, re-sends included.
 """
 
 from __future__ import annotations
@@ -42,8 +52,11 @@ from typing import Any
 from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult, cache_path, compute, etag_kind_part_size
+from kodo_jobs.jobs.tries import policy_for
 from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.auth import PutPolicy
+from kodo_jobs.kodo.retry import RetryPolicy, call_with_retries
+from kodo_jobs.kodo.upload.calls import RetryNotice
 from kodo_jobs.kodo.upload.parts import adjust_part_size
 from kodo_jobs.kodo.upload.state import UploadState
 from kodo_jobs.plan import Action, Outcome
@@ -52,6 +65,8 @@ LAST_MODIFIED_META = "!Last-Modified"
 """Metadata name the official SDK uses for ``keep_last_modified`` (an RFC 1123 date)."""
 ATTEMPTS = 2
 """The first upload plus one re-planned upload after a change or a hash mismatch."""
+RESTARTS = 1
+"""New sessions after an expired one (701, unknown uploadId) within one run."""
 
 
 def _warn(ctx: JobContext, event: str, **fields: Any) -> None:
@@ -140,18 +155,26 @@ def _upload_kwargs(spec: Any, path: str, mtime_ns: int) -> dict[str, Any]:
 
 
 class _Tracker:
-    """One upload attempt's callbacks: persist each new state, count the bytes really sent.
+    """One upload's callbacks: persist each new state, count payload and wire bytes, log retries.
 
     A resumed upload first reports the bytes the server already holds, before any new state:
-    they move the progress bar but are not bytes sent by this run.
+    they move the progress bar but are not bytes sent by this run. ``sent`` and ``wire`` add up
+    over every attempt of the action (a re-planned or restarted upload keeps counting).
     """
 
-    def __init__(self, action: Action, ctx: JobContext, *, resumed: bool) -> None:
+    def __init__(self, action: Action, ctx: JobContext) -> None:
         self.action = action
         self.ctx = ctx
-        self.resumed = resumed
+        self.resumed = False
         self.saved_any = False
         self.sent = 0
+        self.wire = 0
+        self._lock = threading.Lock()
+
+    def attempt(self, *, resumed: bool) -> None:
+        """A new call of the client starts (a fresh or a resumed session)."""
+        self.resumed = resumed
+        self.saved_any = False
 
     def save(self, state: UploadState) -> None:
         self.saved_any = True
@@ -159,8 +182,22 @@ class _Tracker:
 
     def progress(self, nbytes: int) -> None:
         if not (self.resumed and not self.saved_any):
-            self.sent += nbytes
+            with self._lock:
+                self.sent += nbytes
         self.ctx.events.progress(nbytes)
+
+    def on_wire(self, nbytes: int) -> None:
+        with self._lock:
+            self.wire += nbytes
+
+    def retrying(self, notice: RetryNotice) -> None:
+        exc = notice.error
+        if self.ctx.log is not None:
+            self.ctx.log.warning("retrying", op=self.action.op, key=self.action.key, part=notice.part,
+                                 attempt=notice.attempt, wait=round(notice.wait, 3), reqid=exc.reqid,
+                                 code=exc.code, error=str(exc))
+        what = f"part {notice.part}: {exc}" if notice.part is not None else str(exc)
+        self.ctx.events.retrying(self.action, notice.attempt, notice.wait, what)
 
 
 def upload(action: Action, ctx: JobContext) -> Outcome:
@@ -176,9 +213,13 @@ def _upload(action: Action, ctx: JobContext) -> Outcome:
     spec = ctx.spec
     path = str(action.params["path"])
     hasher = Hasher(ctx.state)
-    sent = 0
+    policy = policy_for(spec)
+    tracker = _Tracker(action, ctx)
     last_problem = ""
-    for attempt in range(1, ATTEMPTS + 1):
+    restarts = 0
+    attempt = 0
+    while attempt < ATTEMPTS:
+        attempt += 1
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -202,19 +243,29 @@ def _upload(action: Action, ctx: JobContext) -> Outcome:
             expected = hashed.etag
 
         resume = _load_resume(action, ctx, size, mtime_ns) if chunked else None
-        tracker = _Tracker(action, ctx, resumed=resume is not None)
+        tracker.attempt(resumed=resume is not None)
         try:
             result = ctx.client.upload.upload_file(
                 str(spec.bucket), action.key, path, resume=resume, on_state=tracker.save,
-                on_progress=tracker.progress, should_stop=ctx.stop_requested,
-                **_upload_kwargs(spec, path, mtime_ns))
-            sent += tracker.sent
+                on_progress=tracker.progress, should_stop=ctx.stop_requested, retry=policy,
+                on_retry=tracker.retrying, on_wire=tracker.on_wire, **_upload_kwargs(spec, path, mtime_ns))
         except kodo_errors.UploadPaused as exc:
             # a stop request inside a chunked upload: the session stays saved, the action pending
-            return Outcome(action.id, "pending", bytes=sent + tracker.sent,
+            return Outcome(action.id, "pending", bytes=tracker.sent, wire=tracker.wire,
                            message=f"paused by a stop request: {exc.message}")
+        except kodo_errors.UploadRestartRequired as exc:
+            # the session expired or the server forgot it: a new session, once per run
+            ctx.state.drop_upload(action.id)
+            if restarts >= RESTARTS:
+                return _gave_up(action, tracker, exc, "the upload session expired again")
+            restarts += 1
+            attempt -= 1
+            _warn(ctx, "upload session expired, restarting", key=action.key, code=exc.code, reqid=exc.reqid)
+            continue
+        except kodo_errors.RetryableError as exc:
+            # one request used up its own attempts: the file fails, its session stays saved
+            return _gave_up(action, tracker, exc, "")
         except kodo_errors.SourceChanged as exc:
-            sent += tracker.sent
             if chunked or tracker.saved_any:
                 ctx.state.drop_upload(action.id)
             last_problem = f"the file changed while it was uploaded ({exc.message})"
@@ -237,19 +288,32 @@ def _upload(action: Action, ctx: JobContext) -> Outcome:
             if hashed.etag is None:
                 return _failed(action, hashed.error or "cannot hash the local file")
             expected = hashed.etag
-        stored = result.hash or _stat_hash(ctx, action.key)
+        try:
+            stored = result.hash or _stat_hash(ctx, action.key, policy)
+        except kodo_errors.RetryableError as exc:
+            return _gave_up(action, tracker, exc, "uploaded, but the stored object could not be checked")
+        done = {"hash": stored, "fsize": result.fsize}
         if stored == expected:
-            return Outcome(action.id, "done", bytes=sent, result={"hash": stored, "fsize": result.fsize})
+            return Outcome(action.id, "done", bytes=tracker.sent, wire=tracker.wire, result=done)
         fresh, stable = compute(request)
         if fresh.etag == stored and stable:
             # the cache row was stale (same size and mtime, other content): fix it, object is right
             ctx.state.remember_etag(cache_path(request), size, mtime_ns, stored)
-            return Outcome(action.id, "done", bytes=sent, result={"hash": stored, "fsize": result.fsize})
+            return Outcome(action.id, "done", bytes=tracker.sent, wire=tracker.wire, result=done)
         last_problem = (f"hash mismatch: Kodo stored {stored} but the local file's etag is "
                         f"{fresh.etag or expected}")
         _warn(ctx, "uploaded hash mismatch", key=action.key, attempt=attempt,
               remote=stored, local=fresh.etag or expected)
-    return _failed(action, f"{last_problem}; tried {ATTEMPTS} times, the next run will try again")
+    return Outcome(action.id, "failed", bytes=tracker.sent, wire=tracker.wire,
+                   message=f"{last_problem}; tried {ATTEMPTS} times, the next run will try again")
+
+
+def _gave_up(action: Action, tracker: _Tracker, exc: kodo_errors.KodoError, what: str) -> Outcome:
+    """The action fails with the code and reqid of the request that used up its attempts."""
+    tries = f" (after {exc.attempts} attempt(s))" if exc.attempts > 1 else ""
+    prefix = f"{what}: " if what else ""
+    return Outcome(action.id, "failed", bytes=tracker.sent, wire=tracker.wire, code=exc.code, reqid=exc.reqid,
+                   message=f"{prefix}{exc.message}{tries}; the next run resumes the upload")
 
 
 def _hash_meanwhile(hasher: Hasher, request: HashRequest) -> Future[HashResult]:
@@ -268,10 +332,12 @@ def _hash_meanwhile(hasher: Hasher, request: HashRequest) -> Future[HashResult]:
     return future
 
 
-def _stat_hash(ctx: JobContext, key: str) -> str:
+def _stat_hash(ctx: JobContext, key: str, policy: RetryPolicy) -> str:
     """The stored object's hash, when the upload response had none (a returnBody or callback
-    response without ``hash``): one stat instead of trusting an unchecked upload."""
-    return str(ctx.client.rs.stat(str(ctx.spec.bucket), key).hash)
+    response without ``hash``): one stat instead of trusting an unchecked upload (retried on
+    its own, so a failing stat never sends the file again)."""
+    bucket = str(ctx.spec.bucket)
+    return str(call_with_retries(lambda _n: ctx.client.rs.stat(bucket, key), policy).hash)
 
 
 def delete_batch(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:

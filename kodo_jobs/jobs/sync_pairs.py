@@ -16,8 +16,10 @@ from kodo_jobs.errors import RunAborted
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult
 from kodo_jobs.jobs.march import MarchOrderError, march
+from kodo_jobs.jobs.tries import policy_for
 from kodo_jobs.jobs.walk import WalkError, WalkRecord
 from kodo_jobs.kodo import errors as kodo_errors
+from kodo_jobs.kodo.retry import call_with_retries
 from kodo_jobs.kodo.rsf import ListPage, PageFetch, pages_ahead
 from kodo_jobs.plan import Action
 
@@ -28,7 +30,8 @@ def list_prefix(ctx: JobContext, spec: Any, job: str, prefix: str) -> Generator[
     """Every object under ``bucket:prefix`` in key order, page by page, the next page fetched
     while the planner works on the current one (:func:`~kodo_jobs.kodo.rsf.pages_ahead`).
 
-    A transient listing failure is retried with the job's retry policy; a missing bucket or a
+    A transient listing failure is retried with the job's retry policy (backoff with jitter,
+    Retry-After, error classes: :mod:`kodo_jobs.kodo.retry`); a missing bucket or a
     failure that outlives the retries aborts the run (a sync cannot be planned without its
     listing, and an incomplete one would turn present objects into "missing" ones).
     """
@@ -38,27 +41,32 @@ def list_prefix(ctx: JobContext, spec: Any, job: str, prefix: str) -> Generator[
 
 
 def _page_fetch(ctx: JobContext, spec: Any, job: str, prefix: str) -> PageFetch:
-    """One listing page with the job's retries (runs in the read-ahead thread)."""
-    client, bucket, retry = ctx.client, str(spec.bucket), spec.retry
+    """One listing page with the job's retry policy (runs in the read-ahead thread)."""
+    client, bucket, policy = ctx.client, str(spec.bucket), policy_for(spec)
 
     def fetch(marker: str, stop: threading.Event) -> ListPage:
-        failures = 0
-        while True:
-            try:
-                page: ListPage = client.rsf.page(bucket, prefix=prefix, marker=marker)
-                return page
-            except kodo_errors.NoSuchBucket as exc:
-                raise RunAborted(
-                    f"job {job}: bucket {bucket!r} does not exist ({exc.code}, reqid {exc.reqid or '-'}); "
-                    "create it or fix `bucket:` in the manifest") from exc
-            except kodo_errors.RetryableError as exc:
-                failures += 1
-                if failures >= int(retry.attempts):
-                    raise RunAborted(f"job {job}: cannot list bucket {bucket!r}: {exc}") from exc
-                if stop.wait(min(float(retry.max_wait), float(retry.initial_wait) * 2 ** (failures - 1))):
-                    raise RunAborted(f"job {job}: listing of {bucket!r} stopped") from exc
-            except kodo_errors.KodoError as exc:
-                raise RunAborted(f"job {job}: cannot list bucket {bucket!r}: {exc}") from exc
+        def on_retry(exc: BaseException, attempt: int, wait: float) -> None:
+            if ctx.log is not None:
+                ctx.log.warning("retrying listing", bucket=bucket, prefix=prefix, attempt=attempt,
+                                wait=round(wait, 3), reqid=getattr(exc, "reqid", ""), error=str(exc))
+
+        def once(_attempt: int) -> ListPage:
+            page: ListPage = client.rsf.page(bucket, prefix=prefix, marker=marker)
+            return page
+
+        try:
+            return call_with_retries(once, policy, on_retry=on_retry, wait=stop.wait)
+        except kodo_errors.NoSuchBucket as exc:
+            raise RunAborted(
+                f"job {job}: bucket {bucket!r} does not exist ({exc.code}, reqid {exc.reqid or '-'}); "
+                "create it or fix `bucket:` in the manifest") from exc
+        except kodo_errors.RetryableError as exc:
+            if stop.is_set():
+                raise RunAborted(f"job {job}: listing of {bucket!r} stopped") from exc
+            raise RunAborted(f"job {job}: cannot list bucket {bucket!r}: {exc} "
+                             f"(after {exc.attempts} attempt(s))") from exc
+        except kodo_errors.KodoError as exc:
+            raise RunAborted(f"job {job}: cannot list bucket {bucket!r}: {exc}") from exc
 
     return fetch
 

@@ -1,4 +1,8 @@
-"""Per-action attempt counting, so a kind knows when a retryable failure is the last one.
+"""The job's retry policy, and per-action attempt counting so a kind knows its last try.
+
+:func:`policy_for` is the one place a job's :class:`~kodo_jobs.kodo.retry.RetryPolicy` is
+built (from its ``retry:`` block, or the manifest's defaults); the executor, the planner, the
+sync listing and the uploads of one job all use it.
 
 The executor retries an action while its Outcome is ``pending``; once the job's
 ``retry.attempts`` are spent it records a generic failure without the Kodo code. Kinds that
@@ -12,7 +16,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from kodo_jobs.executor.retry import policy_from_spec
 from kodo_jobs.kodo.errors import KodoError, RetryableError
+from kodo_jobs.kodo.retry import RetryPolicy
+from kodo_jobs.manifest import RetryPolicy as RetryBlock
 from kodo_jobs.plan import Action, Outcome
 
 
@@ -32,10 +39,16 @@ class Tries:
             return n
 
 
-def max_attempts(spec: Any) -> int:
-    """The job's ``retry.attempts`` (6 when the spec has none)."""
+def policy_for(spec: Any) -> RetryPolicy:
+    """The retry policy of a job spec: its ``retry:`` block (the manifest's defaults when the
+    spec has none, e.g. a follow-up job built in code)."""
     retry = getattr(spec, "retry", None)
-    return int(getattr(retry, "attempts", 6) or 6)
+    return policy_from_spec(retry if retry is not None else RetryBlock())
+
+
+def max_attempts(spec: Any) -> int:
+    """The job's ``retry.attempts``."""
+    return policy_for(spec).attempts
 
 
 def outcome_for_error(action: Action, exc: KodoError, *, attempt: int, attempts: int,

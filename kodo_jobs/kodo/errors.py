@@ -3,7 +3,8 @@
 Tree (the retry policy reads only the class, never the message)::
 
     KodoError                      status, code, message, reqid, method, url (no secrets)
-    ├── RetryableError             retry with jittered exponential backoff
+    ├── RetryableError             retry with jittered exponential backoff (``retry_after``:
+    │                              the server's Retry-After in seconds, when it sent one)
     │   ├── TransportError         no HTTP answer: connection refused/reset, DNS, broken pipe
     │   │   └── RequestTimeout     connect or read timeout
     │   ├── ServerError            5xx (500, 502, 503, 504) and 599
@@ -29,7 +30,8 @@ Tree (the retry policy reads only the class, never the message)::
 
 ``code`` is Kodo's numeric code: the HTTP status for rs/up/io (612, 614, 631...), or the
 fusion ``code`` from the body for CDN calls (e.g. 400034). ``status`` is the HTTP status, or 0
-when no answer arrived.
+when no answer arrived. ``attempts`` is how many tries a retry loop spent before it gave up
+(1 when nothing retried the request).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class KodoError(Exception):
         self.reqid = reqid
         self.method = method
         self.url = url
+        self.attempts = 1
 
     def __str__(self) -> str:
         parts = [self.message]
@@ -72,6 +75,9 @@ class KodoError(Exception):
 
 class RetryableError(KodoError):
     """Worth retrying with backoff: the same request may succeed later."""
+
+    retry_after: float | None = None
+    """Seconds the server asked to wait (its ``Retry-After``), if it said so."""
 
 
 class TransportError(RetryableError):

@@ -150,7 +150,10 @@ def error_for_status(
             cls = errors.ServerError
         else:
             cls = errors.BadRequest if status < 500 else errors.PermanentError
-    return cls(message, **common)
+    exc = cls(message, **common)
+    if isinstance(exc, errors.RetryableError):  # e.g. a 503 with Retry-After: the policy honours it
+        exc.retry_after = parse_retry_after(headers.get("Retry-After"))
+    return exc
 
 
 _FUSION_QUOTA = {400033, 400034, 400035}

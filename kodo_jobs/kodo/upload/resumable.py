@@ -78,9 +78,12 @@ class ResumableApi:
         self._http = http
 
     # ---- v1 -------------------------------------------------------------------------------
-    def mkblk(self, hosts: Sequence[str], token: str, block_size: int, data: bytes) -> BlockContext:
-        """Start a block of ``block_size`` bytes with its first chunk ``data``."""
-        resp = self._http.request("POST", hosts, f"/mkblk/{block_size}", data=data, headers=OCTET,
+    def mkblk(self, hosts: Sequence[str], token: str, block_size: int, data: bytes, *,
+              body: Any = None) -> BlockContext:
+        """Start a block of ``block_size`` bytes with its first chunk ``data``. ``body``: what
+        goes on the wire instead of ``data`` itself (the same bytes, e.g. a counting view)."""
+        resp = self._http.request("POST", hosts, f"/mkblk/{block_size}", data=data if body is None else body,
+                                  headers=OCTET,
                                   auth=UpTokenAuth(token), restart_codes=(701,))
         return _block(resp, data)
 
@@ -122,13 +125,15 @@ class ResumableApi:
         return str(upload_id), int(expire)
 
     def upload_part(self, hosts: Sequence[str], token: str, bucket: str, key: str | None, upload_id: str,
-                    number: int, data: bytes, *, content_md5: bool = True) -> str:
+                    number: int, data: bytes, *, content_md5: bool = True, body: Any = None) -> str:
         """PUT one part; returns its etag. ``content_md5``: send the part's MD5 (lower-case hex, as
         the SDK does) so the server refuses a part damaged on the way; it is optional in the
-        protocol and costs an MD5 pass over every byte on the client."""
+        protocol and costs an MD5 pass over every byte on the client. ``body``: what goes on the
+        wire instead of ``data`` itself (the same bytes, e.g. a counting view)."""
         headers = dict(OCTET, **{"Content-MD5": hashlib.md5(data).hexdigest()}) if content_md5 else OCTET
         resp = self._http.request("PUT", hosts, f"/buckets/{bucket}/objects/{_obj(key)}/uploads/{upload_id}/{number}",
-                                  data=data, headers=headers, auth=UpTokenAuth(token), restart_codes=(612,))
+                                  data=data if body is None else body, headers=headers, auth=UpTokenAuth(token),
+                                  restart_codes=(612,))
         etag = resp.json_object().get("etag")
         if not etag:
             raise errors.ServerError("part upload answered without etag", status=resp.status, reqid=resp.reqid,

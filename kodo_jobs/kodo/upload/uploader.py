@@ -15,7 +15,14 @@ Per file: stat it (the fingerprint is size + mtime_ns), mint an upload token for
 * ``should_stop``: asked before each part is started; once it says yes no further part
   starts, the parts in flight finish and are reported through ``on_state``, and
   ``UploadPaused`` is raised (not a failure: resume later from the last state);
-* the file is stat'ed again before the final call; a change raises ``SourceChanged``.
+* the file is stat'ed again before the final call; a change raises ``SourceChanged``;
+* ``retry``: every request (each part or block, initiate, complete/mkfile, a form upload) is
+  retried on its own with this policy and its own host walk (:mod:`.calls`). A part that fails
+  never cancels the parts in flight: they finish and are reported through ``on_state``; once a
+  part has used up its attempts no new part starts and its last error is raised (with
+  ``attempts``), so the saved state lets a later upload send only the rest. Without a policy
+  each request is tried once. ``on_retry`` hears of each retry, ``on_wire`` of every try's
+  body bytes (re-sends included), while ``on_progress`` counts each landed byte once.
 
 The returned hash is the server's; comparing it with the local etag is the caller's job.
 """
@@ -34,6 +41,8 @@ from .. import errors
 from ..auth import PutPolicy, mint_upload_token
 from ..config import Credentials
 from ..hosts import HostResolver
+from ..retry import RetryPolicy
+from .calls import RetryNotice, UploadCalls
 from .form import FormUploader
 from .parts import BLOCK_SIZE, MIB, Part, adjust_part_size, missing_parts, plan_parts
 from .resumable import ResumableApi
@@ -98,6 +107,8 @@ class Uploader:
         resume: UploadState | None = None, on_state: Callable[[UploadState], None] | None = None,
         on_progress: Callable[[int], None] | None = None, upload_host: str | None = None,
         fname: str | None = None, should_stop: Callable[[], bool] | None = None, part_md5: bool = True,
+        retry: RetryPolicy | None = None, on_retry: Callable[[RetryNotice], None] | None = None,
+        on_wire: Callable[[int], None] | None = None,
     ) -> UploadResult:
         """Upload ``path`` as ``bucket/key`` (see the module docstring for the whole contract).
 
@@ -115,7 +126,7 @@ class Uploader:
                                      part_concurrency=part_concurrency, mime_type=mime_type, metadata=metadata,
                                      custom_vars=custom_vars, resume=resume, on_state=on_state,
                                      on_progress=on_progress, fname=fname, should_stop=should_stop,
-                                     part_md5=part_md5)
+                                     part_md5=part_md5, retry=retry, on_retry=on_retry, on_wire=on_wire)
 
         # "incorrect region" / "acceleration not configured" come on the first request, before
         # any part is sent: the resolver retries the whole upload with its new hosts
@@ -127,11 +138,14 @@ class Uploader:
         mime_type: str | None, metadata: Mapping[str, str] | None, custom_vars: Mapping[str, str] | None,
         resume: UploadState | None, on_state: Callable[[UploadState], None] | None,
         on_progress: Callable[[int], None] | None, fname: str | None, should_stop: Callable[[], bool] | None,
-        part_md5: bool,
+        part_md5: bool, retry: RetryPolicy | None, on_retry: Callable[[RetryNotice], None] | None,
+        on_wire: Callable[[int], None] | None,
     ) -> UploadResult:
         """One upload of ``path`` through ``hosts`` (see :meth:`upload_file`)."""
         st = os.stat(path)
         size, mtime_ns = st.st_size, st.st_mtime_ns
+        calls = UploadCalls(hosts, retry or RetryPolicy.once(), should_stop=should_stop, on_retry=on_retry,
+                            on_wire=on_wire)
         name = fname or os.path.basename(path)
         mime = mime_type or "application/octet-stream"
 
@@ -144,8 +158,9 @@ class Uploader:
                 raise errors.SourceChanged(f"{path} changed while it was uploaded; upload it again")
 
         if size <= threshold:
-            body = self.form.upload_file(hosts, token(), key, path, size, fname=name, mime_type=mime,
-                                         custom_vars=custom_vars, metadata=metadata)
+            body = calls.call(lambda hosts: self.form.upload_file(
+                hosts, token(), key, path, size, fname=name, mime_type=mime, custom_vars=custom_vars,
+                metadata=metadata), body=size)
             check_unchanged()
             if on_progress:
                 on_progress(size)
@@ -155,7 +170,7 @@ class Uploader:
         state = resume if _usable(resume, version, bucket, key, size, mtime_ns, psize) else None
         if state is None:
             if version == "v2":
-                upload_id, expire_at = self.resumable.initiate(hosts, token(), bucket, key)
+                upload_id, expire_at = calls.call(lambda hosts: self.resumable.initiate(hosts, token(), bucket, key))
                 state = UploadState("v2", bucket, key, psize, size, mtime_ns, expire_at, upload_id=upload_id)
             else:
                 state = UploadState("v1", bucket, key, psize, size, mtime_ns,
@@ -167,8 +182,8 @@ class Uploader:
 
         plan = plan_parts(size, psize)
         todo = missing_parts(plan, state.finished_numbers)
-        state = self._send_parts(path, state, todo, hosts, token, part_concurrency, on_state, on_progress,
-                                 should_stop, part_md5=part_md5)
+        state = self._send_parts(path, state, todo, calls, token, part_concurrency, on_state, on_progress,
+                                 part_md5=part_md5)
         done = state.finished_numbers
         if any(p.number not in done for p in plan):
             raise errors.ServerError("some parts were not uploaded")
@@ -178,26 +193,29 @@ class Uploader:
             if state.version == "v2":
                 # best effort: an abandoned uploadId expires on its own
                 with contextlib.suppress(errors.KodoError):
-                    self.resumable.abort(hosts, token(), bucket, key, state.upload_id)
+                    self.resumable.abort(calls.hosts, token(), bucket, key, state.upload_id)
             raise
-        if state.version == "v1":
-            body = self.resumable.mkfile(hosts, token(), size, [p.etag for p in state.parts], key=key,
-                                         fname=name, mime_type=mime, custom_vars=custom_vars,
-                                         metadata=metadata)
+        final = state
+        if final.version == "v1":
+            body = calls.call(lambda hosts: self.resumable.mkfile(
+                hosts, token(), size, [p.etag for p in final.parts], key=key, fname=name, mime_type=mime,
+                custom_vars=custom_vars, metadata=metadata))
         else:
-            body = self.resumable.complete(hosts, token(), bucket, key, state.upload_id,
-                                           [(p.number, p.etag) for p in state.parts], fname=name,
-                                           mime_type=mime, custom_vars=custom_vars, metadata=metadata)
+            body = calls.call(lambda hosts: self.resumable.complete(
+                hosts, token(), bucket, key, final.upload_id, [(p.number, p.etag) for p in final.parts],
+                fname=name, mime_type=mime, custom_vars=custom_vars, metadata=metadata))
         return _result(body, key, size)
 
     def _send_parts(
-        self, path: str, state: UploadState, todo: tuple[Part, ...], hosts: tuple[str, ...],
+        self, path: str, state: UploadState, todo: tuple[Part, ...], calls: UploadCalls,
         token: Callable[[], str], concurrency: int, on_state: Callable[[UploadState], None] | None,
-        on_progress: Callable[[int], None] | None, should_stop: Callable[[], bool] | None = None,
-        *, part_md5: bool = True,
+        on_progress: Callable[[int], None] | None, *, part_md5: bool = True,
     ) -> UploadState:
-        """Send ``todo`` with at most ``concurrency`` parts in flight; each new part is started
-        only after ``should_stop`` said no, so a stop costs at most the parts already running."""
+        """Send ``todo`` with at most ``concurrency`` parts in flight, each retried on its own.
+
+        A new part starts only while no part has failed for good and no stop is requested; the
+        parts in flight always finish (or fail for good) and every finished one is reported, so a
+        failure or a stop costs no part that was already on its way."""
         if not todo:
             return state
         fd = os.open(path, os.O_RDONLY)
@@ -205,23 +223,26 @@ class Uploader:
         def send(part: Part) -> tuple[FinishedPart, int | None]:
             data = _read_part(fd, part)
             if state.version == "v1":
-                blk = self.resumable.mkblk(hosts, token(), part.size, data)
+                blk = calls.call(lambda hosts: self.resumable.mkblk(hosts, token(), part.size, data,
+                                                                    body=calls.body(data)), part=part.number)
                 return FinishedPart(part.number, blk.ctx, part.size), blk.expired_at or None
-            etag = self.resumable.upload_part(hosts, token(), state.bucket, state.key, state.upload_id,
-                                              part.number, data, content_md5=part_md5)
+            etag = calls.call(lambda hosts: self.resumable.upload_part(
+                hosts, token(), state.bucket, state.key, state.upload_id, part.number, data,
+                content_md5=part_md5, body=calls.body(data)), part=part.number)
             return FinishedPart(part.number, etag, part.size), None
 
         workers = min(concurrency, len(todo))
         queue = iter(todo)
         left = len(todo)
         paused = False
+        failure: BaseException | None = None
         numbers: dict[Future[tuple[FinishedPart, int | None]], int] = {}
         pending: set[Future[tuple[FinishedPart, int | None]]] = set()
 
         def start_more(pool: ThreadPoolExecutor) -> None:
             nonlocal left, paused
-            while not paused and left and len(pending) < workers:
-                if should_stop is not None and should_stop():
+            while failure is None and not paused and left and len(pending) < workers:
+                if calls.stopping():
                     paused = True
                     return
                 part = next(queue)
@@ -239,7 +260,12 @@ class Uploader:
                         finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                         # in part order when several finished together (deterministic states)
                         for fut in sorted(finished, key=numbers.__getitem__):
-                            part, expiry = fut.result()  # raises the part's error
+                            exc = fut.exception()
+                            if exc is not None:  # the others in flight go on
+                                if failure is None or _gravity(exc) > _gravity(failure):
+                                    failure = exc
+                                continue
+                            part, expiry = fut.result()
                             state = state.with_part(part, expiry)
                             if on_state:
                                 on_state(state)
@@ -251,11 +277,23 @@ class Uploader:
                     raise
         finally:
             os.close(fd)
-        if left:
+        if failure is not None and not (isinstance(failure, errors.RetryableError) and calls.stopping()):
+            raise failure
+        if failure is not None or left:
+            # a stop request: before a part started, or during a part's backoff
+            missing = len(todo) - sum(1 for p in todo if p.number in state.finished_numbers)
             raise errors.UploadPaused(
-                f"stopped on request with {len(state.parts)} part(s) sent and {left} left; "
+                f"stopped on request with {len(state.parts)} part(s) sent and {missing} left; "
                 "resume from the saved state", done_bytes=state.bytes_done)
         return state
+
+
+def _gravity(exc: BaseException) -> int:
+    """Which of several part errors to raise: one that stops the run, then one that restarts the
+    upload, then any other (a part out of attempts, a local error)."""
+    if isinstance(exc, errors.RunFatalError):
+        return 2
+    return 1 if isinstance(exc, errors.UploadRestartRequired) else 0
 
 
 def _usable(state: UploadState | None, version: str, bucket: str, key: str, size: int, mtime_ns: int,
