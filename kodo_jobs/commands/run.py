@@ -18,7 +18,7 @@ from typing import Any
 
 from kodo_jobs import engine, saved_plan
 from kodo_jobs.clock_check import watch_clock
-from kodo_jobs.errors import Interrupted, KodoJobsError, RunAborted, UsageError
+from kodo_jobs.errors import Interrupted, JobInputError, KodoJobsError, RunAborted, UsageError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
 from kodo_jobs.executor.events import EventBus, Subscriber
 from kodo_jobs.executor.lock import RunLock
@@ -34,7 +34,7 @@ from kodo_jobs.log import configure, get_logger
 from kodo_jobs.plan import Action, Outcome, SavedPlan, read_saved_plan
 from kodo_jobs.report import FailureLine, JobReport, JobStatus, Report, RunStatus
 from kodo_jobs.shard import shard_state_path
-from kodo_jobs.targets import open_target
+from kodo_jobs.targets import describe_target, open_target
 
 
 def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None, report_path: Path | None = None,
@@ -208,13 +208,15 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
                     runner = Runner(cp, run_id=run_id, events=bus, stop=stop, log=log)
                     status, message, pending_error = _run_jobs(
                         specs, client, cp, runner, bus, stop, run_id, mdir, resume, concurrency, log, reports,
-                        source)
+                        source, describe_target(m.target))
             except KeyboardInterrupt:
                 status, message = "interrupted", "interrupted"
             finally:
                 bus.close()
                 cp.flush()
-            report = Report(str(manifest), run_id, started, time.time(), status, tuple(reports), message=message)
+            invalid = any(r.invalid_input for r in reports)
+            report = Report(str(manifest), run_id, started, time.time(), status, tuple(reports), message=message,
+                            invalid_input=invalid)
             cp.end_run(run_id, status, report.to_json())
             if pending_error is not None:
                 report.render_text(sys.stdout)
@@ -226,7 +228,8 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
 
 def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus: EventBus,
               stop: threading.Event, run_id: str, mdir: Path, resume: list[str], concurrency: int | None,
-              log: Any, reports: list[JobReport], source: _Source) -> tuple[RunStatus, str, KodoJobsError | None]:
+              log: Any, reports: list[JobReport], source: _Source,
+              target: str) -> tuple[RunStatus, str, KodoJobsError | None]:
     job_status: dict[str, JobStatus] = {}
     windowed: list[str] = []  # jobs stopped by their own max_duration/max_bytes
     work = list(specs)  # grows while running: a sync's `then:` follow-up jobs run right after it
@@ -284,13 +287,19 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
             _detach(bus, results, recorder)
             job_status[spec.name] = "aborted"
             reports.append(_job_report(cp, spec, "aborted", time.time() - t0))
-            msg = str(exc) if isinstance(exc, RunAborted) else (
-                f"run stopped: {exc} (no further request can succeed; check the credentials, bucket and target)")
-            return "aborted", msg, None
+            return "aborted", _fatal_message(exc, target), None
         except KodoError as exc:
             _detach(bus, results, recorder)
             job_status[spec.name] = "failed"
             reports.append(_job_report(cp, spec, "failed", time.time() - t0, note=f"planning failed: {exc}"))
+            continue
+        except JobInputError as exc:  # this job's own input: it fails, the others still run
+            _detach(bus, results, recorder)
+            job_status[spec.name] = "failed"
+            reports.append(replace(_job_report(cp, spec, "failed", time.time() - t0, note=str(exc)),
+                                   invalid_input=True))
+            # info, not error: the console shows it once, in the summary; JSON logs (info) get the event
+            jlog.info("job failed", reason="invalid input", error=str(exc))
             continue
         except KodoJobsError as exc:
             _detach(bus, results, recorder)
@@ -327,6 +336,31 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
     if windowed:
         return "interrupted", f"stopped by the run window of {', '.join(windowed)}; run again to continue", None
     return "ok", "", None
+
+
+def _fatal_message(exc: BaseException, target: str) -> str:
+    """The one line that says why the whole run stopped, and what to check.
+
+    A 401 names the target that refused and the two manifest fields to check (and the clock,
+    when this run measured a skew); anything else run-wide keeps its own message."""
+    from kodo_jobs.kodo import clock
+    from kodo_jobs.kodo.errors import NoSuchBucket, Unauthorized
+
+    root: BaseException | None = exc
+    while root is not None and not isinstance(root, KodoError):
+        root = root.__cause__
+    if isinstance(root, Unauthorized):
+        skew = clock.slack()
+        clock_hint = (f"; this machine's clock is {abs(skew)}s off the server's: fix it (NTP)" if skew else "")
+        return (f"run stopped: {target} refused the credentials ({root}). Check target.access_key and "
+                f"target.secret_key in the manifest (often ${{QINIU_ACCESS_KEY}} / ${{QINIU_SECRET_KEY}}): "
+                f"they must be a valid AccessKey/SecretKey pair of the account that owns the bucket"
+                f"{clock_hint}")
+    if isinstance(root, NoSuchBucket):
+        return f"run stopped: {exc} (the bucket does not exist at {target}: check `bucket:` and the target)"
+    if isinstance(exc, RunAborted):
+        return str(exc)
+    return f"run stopped: {exc} (no further request can succeed; check the credentials, bucket and target)"
 
 
 def _detach(bus: EventBus, *subscribers: Subscriber | None) -> None:

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
+from kodo_jobs.errors import EXIT_INVALID, JobInputError
 
 MAX_KEY_BYTES = 750  # Kodo's documented key length limit
 _MAX_REPORTED = 20
 
 
-class InputFileError(KodoJobsError):
+class InputFileError(JobInputError):
     """A keys or URL file has malformed lines (exit 2); the message lists them by line."""
 
     exit_code = EXIT_INVALID
