@@ -18,7 +18,7 @@ from typing import Any
 
 from kodo_jobs import engine, saved_plan
 from kodo_jobs.clock_check import watch_clock
-from kodo_jobs.errors import Interrupted, JobInputError, KodoJobsError, RunAborted, UsageError
+from kodo_jobs.errors import EXIT_OK, Interrupted, JobInputError, KodoJobsError, RunAborted, UsageError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
 from kodo_jobs.executor.events import EventBus, Subscriber
 from kodo_jobs.executor.lock import RunLock
@@ -49,6 +49,12 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
     source = _Source(shard=engine.parse_shard(shard), saved=_saved_plan(plan_file, manifest),
                      manifest_jobs=frozenset(s.name for s in specs))
     state_path = shard_state_path((state or engine.default_state_path(manifest)).resolve(), source.shard)
+    if source.saved is not None:
+        already = _already_applied(source.saved, state_path)
+        if already is not None:
+            sys.stdout.write(f"kodo-jobs: nothing to do: {plan_file} was already applied ({already}); "
+                             "make a new plan with `kodo-jobs plan -o` for further changes\n")
+            return EXIT_OK
     if source.saved is not None:  # every fact re-checked before anything runs: a stale plan changes nothing
         with open_target(m.target, engine.manifest_dir(m, manifest)) as client:
             saved_plan.verify(source.saved, {s.name: s for s in specs}, client, shard=source.shard)
@@ -94,6 +100,14 @@ class _Source:
         """Store the job's actions into the checkpoint."""
         saved = self.saved.actions(spec.name) if self.saved is not None and spec.name in self.saved.jobs else None
         engine.plan_job(spec, ctx, cp, gen=gen, keep_done_of=keep_done_of, shard=self.shard, actions=saved)
+
+
+def _already_applied(saved: SavedPlan, state_path: Path) -> str | None:
+    """Which run applied this saved plan in full, if this state file says one did."""
+    if not state_path.exists():
+        return None
+    with Checkpoint(state_path, create=False, readonly=True) as cp:
+        return saved_plan.applied_note(saved, cp)
 
 
 def _saved_plan(plan_file: Path | None, manifest: Path) -> SavedPlan | None:
@@ -218,6 +232,9 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
             report = Report(str(manifest), run_id, started, time.time(), status, tuple(reports), message=message,
                             invalid_input=invalid)
             cp.end_run(run_id, status, report.to_json())
+            if status == "ok" and source.saved is not None:
+                cp.set_value(saved_plan.APPLIED_PREFIX + saved_plan.fingerprint(source.saved),
+                             f"by run {run_id} at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
             if pending_error is not None:
                 report.render_text(sys.stdout)
                 raise pending_error
