@@ -110,12 +110,13 @@ def main(argv: list[str] | None = None) -> int:
                 parts.append(part)
             print(f"== {name} @{args.latency} done in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
     info = machine()
-    header = (f"kodo-jobs bench ({'quick' if args.quick else 'full'}, {ctx.rounds} round(s)) on {info['cores']} cores, "
+    kind = "quick smoke test: small sizes, no verdicts" if args.quick else "full"
+    header = (f"kodo-jobs bench ({kind}, {ctx.rounds} round(s)) on {info['cores']} cores, "
               f"{info['cpu_model']}, Python {info['python']}, {info['date_utc']}, "
               f"total {time.perf_counter() - started:.0f}s")
     print(header)
     print()
-    print(table(parts))
+    print(table(parts, verdicts=not args.quick))
     failed = [f"{p.name}/{s.name}" for p in parts for s in p.sides if s.status == "failed"]
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "quick": args.quick, "rounds": ctx.rounds,

@@ -21,13 +21,27 @@ class _Group(click.Group):
     """Click group whose usage errors exit 2 without a traceback (click's default too)."""
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_CODES_HELP = """\b
+Exit codes (every command):
+  0    everything done, or nothing to do
+  1    an action failed, a run-wide failure stopped the run, or a limit
+       (max_delete / max_ops) refused the plan
+  2    invalid input: manifest errors (file:line:col), bad options, a missing
+       source folder, a corrupt or foreign state file
+  3    another run holds the lock of this state file
+  4    plan --exit-code only: the plan has changes
+  130  interrupted (SIGINT/SIGTERM, --max-duration, --max-bytes); state saved
+"""
+"""The exit-code table shown under every command's ``--help`` (the README has the same table)."""
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="kodo-jobs")
 def cli() -> None:
     """Declarative, resumable job runner for Qiniu Kodo object storage."""
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(manifests: tuple[Path, ...]) -> None:
     """Check manifests; print one line per valid file, every located error otherwise."""
@@ -49,7 +63,7 @@ _log_option = click.option(
 )
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("manifest", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every action and the summary.")
 @click.option("--all", "show_all", is_flag=True, help="List every action instead of folding long lists.")
@@ -69,7 +83,7 @@ def plan(manifest: Path, as_json: bool, show_all: bool, out: Path | None, detail
     )))
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("manifest", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Plan and report, change nothing.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=None, help="Override every job's concurrency.")
@@ -94,7 +108,7 @@ def run(manifest: Path, dry_run: bool, concurrency: int | None, report_path: Pat
     )))
 
 
-@cli.command()
+@cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("manifest", type=click.Path(path_type=Path))
 @_state_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
@@ -105,18 +119,24 @@ def status(manifest: Path, state: Path | None, as_json: bool) -> None:
     sys.exit(boundary(lambda: cmd.status(manifest, state=state, as_json=as_json)))
 
 
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (loopback by default; the admin routes answer loopback only).")
 @click.option("--port", type=click.IntRange(0, 65535), default=9400, show_default=True, help="0 picks a free port.")
-@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path(".kodo-emulator"), show_default=True)
-@click.option("--access-key", default="kodo-jobs-ak", show_default=True)
-@click.option("--secret-key", default="kodo-jobs-sk", show_default=True)
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path(".kodo-emulator"), show_default=True,
+              help="Folder for the SQLite metadata and object files; kept across restarts.")
+@click.option("--access-key", default="kodo-jobs-ak", show_default=True,
+              help="The one AccessKey the emulator accepts in signatures and upload tokens.")
+@click.option("--secret-key", default="kodo-jobs-sk", show_default=True,
+              help="The SecretKey paired with --access-key.")
 @click.option("--bucket", "buckets", multiple=True, metavar="NAME[:private][@REGION]",
               help="Create this bucket (repeatable); region z0 unless named.")
 @click.option("--domain", "domains", multiple=True, metavar="BUCKET=HOST",
               help="A domain serving BUCKET's objects (repeatable; used in proxy mode).")
-@click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True)
-@click.option("--fault-seed", type=int, default=0, show_default=True)
+@click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
+              help="Share of requests answered with an injected fault (503/599/573, a reset or a slow answer).")
+@click.option("--fault-seed", type=int, default=0, show_default=True,
+              help="Seed of the fault sequence, so a faulty run can be repeated exactly.")
 @click.option("--anti-leech-key", default=None, help="Timestamp anti-leech key for /dl downloads.")
 @click.option("--proxy-port", type=click.IntRange(0, 65535), default=None,
               help="Also serve a forward proxy for Kodo's real host names on this port (0 picks one).")

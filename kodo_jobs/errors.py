@@ -5,6 +5,7 @@ Tree::
     KodoJobsError                 exit 1 unless a subclass says otherwise
     ├── ManifestError             exit 2  invalid manifest (kodo_jobs.manifest.errors)
     ├── UsageError                exit 2  bad command line / input outside the manifest
+    │   └── JobInputError         exit 2  one job's input (source folder, keys file): the others still run
     ├── StateFileError            exit 2  corrupt or foreign checkpoint file
     ├── LockHeld                  exit 3  another run holds the state file's lock
     ├── RunAborted                exit 1  a run-wide failure (bad credentials, missing bucket)
@@ -34,6 +35,12 @@ class UsageError(KodoJobsError):
     """The command line or an input outside the manifest is wrong (exit 2)."""
 
     exit_code = EXIT_INVALID
+
+
+class JobInputError(UsageError):
+    """One job cannot start because of its own input (a missing source folder, an unreadable keys
+    file). Only that job fails, with this message as its note, printed once; the jobs that do not
+    need it still run, and the run exits 2 (invalid input) at the end."""
 
 
 class StateFileError(KodoJobsError):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK
 from kodo_jobs.log import redact_text
 from kodo_jobs.plan import ERROR_OP, NO_CHANGE_OPS, ByteCount, human_bytes
 from kodo_jobs.textsafe import escape_lines, escape_text
@@ -54,6 +54,8 @@ class JobReport:
     """Per-action results kinds return (pfop ids and per-fop codes, batch stat data...), capped."""
     moved: ByteCount = ByteCount()
     """Bytes this run moved for the job: payload, and on the wire with re-sends."""
+    invalid_input: bool = False
+    """The job could not start because of its own input (its note says which)."""
 
     @property
     def bytes_sent(self) -> int:
@@ -90,15 +92,17 @@ class Report:
     message: str = ""
     dry_run: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+    invalid_input: bool = False
+    """A job could not start because of its own input (see ``JobInputError``): exit 2."""
 
     @property
     def exit_code(self) -> int:
-        """0 ok/dry run, 130 interrupted, 1 otherwise."""
+        """0 ok/dry run, 130 interrupted, 2 when a job's input was invalid, 1 otherwise."""
         if self.status in ("ok", "dry-run"):
             return EXIT_OK
         if self.status == "interrupted":
             return EXIT_INTERRUPTED
-        return EXIT_FAILED
+        return EXIT_INVALID if self.invalid_input else EXIT_FAILED
 
     @property
     def changed(self) -> int:
@@ -157,7 +161,10 @@ class Report:
         duration = self.ended - self.started
         if quiet:
             same = sum(c.get("skipped", 0) for j in self.jobs for c in j.counts.values())
-            out.write(f"kodo-jobs: nothing to do ({same} up to date, {len(self.jobs)} job(s), {duration:.1f}s)\n")
+            disabled = [j.name for j in self.jobs if j.status == "disabled"]
+            off = f"; disabled (enabled: false): {', '.join(disabled)}" if disabled else ""
+            out.write(f"kodo-jobs: nothing to do ({same} up to date, {len(self.jobs)} job(s), "
+                      f"{duration:.1f}s){off}\n")
             return
         title = "dry run (nothing changed)" if self.dry_run else f"run {self.status}"
         total = "" if self.dry_run or len(self.jobs) < 2 else f", {_moved(self.moved)}"
@@ -176,10 +183,7 @@ class Report:
                 out.write(f"    ... {j.failures_total - min(20, len(j.failures))} more failure(s) "
                           "(see --report PATH or `kodo-jobs status`)\n")
         if self.message:
-<<<<<<< HEAD
             out.write(escape_lines(redact_text(self.message).rstrip()) + "\n")
-=======
-            out.write(redact_text(self.message).rstrip() + "\n")
 
 
 def _moved(moved: ByteCount) -> str:
@@ -188,4 +192,3 @@ def _moved(moved: ByteCount) -> str:
     if moved.wire > moved.payload:
         text += f" ({human_bytes(moved.wire)} on the wire)"
     return text
->>>>>>> i22-parts

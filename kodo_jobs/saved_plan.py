@@ -51,6 +51,31 @@ def header() -> dict[str, Any]:
     return {"format": FORMAT, "created": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
+APPLIED_PREFIX = "saved-plan-applied:"
+"""State-file key (``kv`` table) under which a run records the saved plan it applied in full."""
+
+
+def fingerprint(saved: SavedPlan) -> str:
+    """SHA-256 of the plan file's bytes: the same reviewed plan, whatever its name."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with saved.path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def applied_note(saved: SavedPlan, state: Any) -> str | None:
+    """When ``state`` (a checkpoint, or None) records that this very plan was applied in full:
+    which run did it and when. Re-applying it would otherwise be refused as "stale": every object
+    it uploaded now exists, which the plan's facts said it did not."""
+    if state is None:
+        return None
+    value = state.get_value(APPLIED_PREFIX + fingerprint(saved))
+    return None if value is None else str(value)
+
+
 class StalePlan(KodoJobsError):
     """The saved plan no longer matches the source tree or the bucket; nothing was run (exit 2)."""
 
@@ -218,4 +243,5 @@ def verify(saved: SavedPlan, specs: Mapping[str, Any], client: Any, *, shard: tu
     return checked
 
 
-__all__ = ["StalePlan", "UntrustedPlan", "check", "trusted_actions", "verify"]
+__all__ = ["APPLIED_PREFIX", "StalePlan", "UntrustedPlan", "applied_note", "check", "fingerprint",
+           "trusted_actions", "verify"]

@@ -123,3 +123,27 @@ def hosts_for(target: Any) -> Hosts:
     if getattr(target, "accelerate_uploading", False):
         hosts = replace(hosts, accelerate=True)
     return hosts
+
+
+def describe_target(target: Any) -> str:
+    """How messages name the target: "the embedded emulator", "http://host:port", "Kodo region z2".
+
+    A password in an endpoint URL is never shown (``user:***@host``)."""
+    from urllib.parse import urlsplit
+
+    if getattr(target, "embedded", False):
+        return "the embedded emulator"
+    endpoint = getattr(target, "endpoint", None)
+    if endpoint is not None:
+        url = str(endpoint).rstrip("/")
+        parts = urlsplit(url)
+        if parts.password is not None:
+            url = url.replace(f"{parts.username}:{parts.password}@", f"{parts.username}:***@", 1)
+        return url
+    region = getattr(target, "region", None)
+    if region is not None:
+        return f"Kodo region {region}"
+    hosts = getattr(target, "hosts", None)
+    if hosts is not None and getattr(hosts, "rs", None) is not None:
+        return f"the hosts of target.hosts (rs {str(hosts.rs).rstrip('/')})"
+    return "the target"

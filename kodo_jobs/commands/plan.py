@@ -4,7 +4,10 @@ Every selected job is planned into a scratch checkpoint (a temporary SQLite file
 of 200k actions is counted and then streamed out without living in memory. The real state
 file is only read, except that newly computed etags extend its hash cache (which makes the
 next plan or run faster and changes nothing remote). Jobs are planned against the current
-remote state: a job that ``needs`` another does not see that job's effects here.
+remote state: a job that ``needs`` another does not see that job's effects here, so when a job
+it needs has changes in this plan, its note says it is planned again when it runs. A job whose
+own input is invalid (a missing source folder) is shown with the error as its note, the other
+jobs are still planned, and the command exits 2.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from kodo_jobs import engine, saved_plan
-from kodo_jobs.errors import EXIT_CHANGES, EXIT_OK
+from kodo_jobs.errors import EXIT_CHANGES, EXIT_INVALID, EXIT_OK, JobInputError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState, state_file_errors
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.kodo.hosts import ReadOnlyStore
@@ -47,6 +50,7 @@ def _plan(m: Any, manifest: Path, specs: list[Any], state_path: Path, *, as_json
         scratch = Checkpoint(Path(tmp) / "plan.kjstate")
         try:
             job_plans: list[JobPlan] = []
+            invalid = False
             with open_target(m.target, mdir, state=ReadOnlyStore(real)) as client:
                 for spec in specs:
                     if not getattr(spec, "enabled", True):
@@ -54,10 +58,15 @@ def _plan(m: Any, manifest: Path, specs: list[Any], state_path: Path, *, as_json
                         continue
                     ctx = JobContext(client=client, spec=spec, state=ReadThroughState(real), dry_run=True,
                                      log=log.bind(job=spec.name), manifest_dir=mdir)
-                    # unchanged files get a row only when something lists them
-                    summary = engine.plan_job(spec, ctx, scratch, gen="plan",
-                                              unchanged_rows=as_json or show_all or out is not None)
-                    job_plans.append(JobPlan(spec.name, spec.kind, summary))
+                    try:
+                        # unchanged files get a row only when something lists them
+                        summary = engine.plan_job(spec, ctx, scratch, gen="plan",
+                                                  unchanged_rows=as_json or show_all or out is not None)
+                    except JobInputError as exc:
+                        invalid = True
+                        job_plans.append(JobPlan(spec.name, spec.kind, {}, note=f"error: {exc}"))
+                        continue
+                    job_plans.append(JobPlan(spec.name, spec.kind, summary, note=_needs_note(spec, job_plans)))
             the_plan = Plan(str(manifest), tuple(job_plans), lambda: scratch.iter_actions(),
                             manifest_sha=engine.manifest_sha(manifest))
             if out is not None:
@@ -68,7 +77,21 @@ def _plan(m: Any, manifest: Path, specs: list[Any], state_path: Path, *, as_json
             scratch.close()
             if real is not None:
                 real.close()
+    if invalid:
+        return EXIT_INVALID
     return EXIT_CHANGES if detailed_exit and the_plan.changes else EXIT_OK
+
+
+def _needs_note(spec: object, planned: list[JobPlan]) -> str:
+    """Say so when a job this one ``needs`` has changes in this plan (or could not be planned):
+    this job's plan was made against today's bucket and is made again when it runs."""
+    by_name = {j.name: j for j in planned}
+    waiting = [n for n in getattr(spec, "needs", ()) if n in by_name
+               and (by_name[n].changes or by_name[n].note.startswith("error:"))]
+    if not waiting:
+        return ""
+    return (f"planned again after {', '.join(waiting)} runs: this plan does not include "
+            f"{'its' if len(waiting) == 1 else 'their'} changes")
 
 
 def _render(the_plan: Plan, stream: IO[str], *, as_json: bool, show_all: bool) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from kodo_jobs import engine, saved_plan
 from kodo_jobs.clock_check import ClockReading, watch_clock
-from kodo_jobs.errors import Interrupted, KodoJobsError, RunAborted, UsageError
+from kodo_jobs.errors import EXIT_OK, Interrupted, JobInputError, KodoJobsError, RunAborted, UsageError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState, state_file_errors
 from kodo_jobs.executor.events import EventBus, Subscriber
 from kodo_jobs.executor.lock import RunLock
@@ -37,7 +37,7 @@ from kodo_jobs.log import configure, get_logger
 from kodo_jobs.plan import Action, ByteCount, Outcome, SavedPlan, read_saved_plan
 from kodo_jobs.report import FailureLine, JobReport, JobStatus, Report, RunStatus
 from kodo_jobs.shard import shard_state_path
-from kodo_jobs.targets import open_target
+from kodo_jobs.targets import describe_target, open_target
 from kodo_jobs.units import parse_positive_duration, parse_size
 
 
@@ -53,6 +53,12 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
     source = _Source(shard=engine.parse_shard(shard), saved=_saved_plan(plan_file, manifest),
                      manifest_jobs=frozenset(s.name for s in specs))
     state_path = shard_state_path((state or engine.default_state_path(manifest)).resolve(), source.shard)
+    if source.saved is not None:
+        already = _already_applied(source.saved, state_path)
+        if already is not None:
+            sys.stdout.write(f"kodo-jobs: nothing to do: {plan_file} was already applied ({already}); "
+                             "make a new plan with `kodo-jobs plan -o` for further changes\n")
+            return EXIT_OK
     if source.saved is not None:  # every fact re-checked before anything runs: a stale plan changes nothing
         saved_plan.check(source.saved, {j.name: j for j in m.jobs})  # and every action is one m could plan
         with open_target(m.target, engine.manifest_dir(m, manifest)) as client:
@@ -106,6 +112,14 @@ class _Source:
         saved = (saved_plan.trusted_actions(self.saved, spec)
                  if self.saved is not None and spec.name in self.saved.jobs else None)
         engine.plan_job(spec, ctx, cp, gen=gen, keep_done_of=keep_done_of, shard=self.shard, actions=saved)
+
+
+def _already_applied(saved: SavedPlan, state_path: Path) -> str | None:
+    """Which run applied this saved plan in full, if this state file says one did."""
+    if not state_path.exists():
+        return None
+    with Checkpoint(state_path, create=False, readonly=True) as cp:
+        return saved_plan.applied_note(saved, cp)
 
 
 def _saved_plan(plan_file: Path | None, manifest: Path) -> SavedPlan | None:
@@ -218,15 +232,20 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
                     runner = Runner(cp, run_id=run_id, events=bus, stop=stop, log=log)
                     status, message, pending_error = _run_jobs(
                         specs, client, cp, runner, bus, stop, run_id, mdir, resume, concurrency, log, reports,
-                        source)
+                        source, describe_target(m.target))
             except KeyboardInterrupt:
                 status, message = "interrupted", "interrupted"
             finally:
                 bus.close()
                 cp.flush()
+            invalid = any(r.invalid_input for r in reports)
             report = Report(str(manifest), run_id, started, time.time(), status, tuple(reports), message=message,
-                            extra={"clock": clock_reading.to_json()} if clock_reading is not None else {})
+                            extra={"clock": clock_reading.to_json()} if clock_reading is not None else {},
+                            invalid_input=invalid)
             cp.end_run(run_id, status, report.to_json())
+            if status == "ok" and source.saved is not None:
+                cp.set_value(saved_plan.APPLIED_PREFIX + saved_plan.fingerprint(source.saved),
+                             f"by run {run_id} at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
             if pending_error is not None:
                 report.render_text(sys.stdout)
                 raise pending_error
@@ -237,7 +256,8 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
 
 def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus: EventBus,
               stop: threading.Event, run_id: str, mdir: Path, resume: list[str], concurrency: int | None,
-              log: Any, reports: list[JobReport], source: _Source) -> tuple[RunStatus, str, KodoJobsError | None]:
+              log: Any, reports: list[JobReport], source: _Source,
+              target: str) -> tuple[RunStatus, str, KodoJobsError | None]:
     job_status: dict[str, JobStatus] = {}
     windowed: list[str] = []  # jobs stopped by their own max_duration/max_bytes
     work = list(specs)  # grows while running: a sync's `then:` follow-up jobs run right after it
@@ -295,14 +315,20 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
             _detach(bus, results, recorder)
             job_status[spec.name] = "aborted"
             reports.append(_job_report(cp, spec, "aborted", time.time() - t0, moved=runner.moved))
-            msg = str(exc) if isinstance(exc, RunAborted) else (
-                f"run stopped: {exc} (no further request can succeed; check the credentials, bucket and target)")
-            return "aborted", msg, None
+            return "aborted", _fatal_message(exc, target), None
         except KodoError as exc:
             _detach(bus, results, recorder)
             job_status[spec.name] = "failed"
             reports.append(_job_report(cp, spec, "failed", time.time() - t0, note=f"planning failed: {exc}",
                                        moved=runner.moved))
+            continue
+        except JobInputError as exc:  # this job's own input: it fails, the others still run
+            _detach(bus, results, recorder)
+            job_status[spec.name] = "failed"
+            reports.append(replace(_job_report(cp, spec, "failed", time.time() - t0, note=str(exc)),
+                                   invalid_input=True))
+            # info, not error: the console shows it once, in the summary; JSON logs (info) get the event
+            jlog.info("job failed", reason="invalid input", error=str(exc))
             continue
         except KodoJobsError as exc:
             _detach(bus, results, recorder)
@@ -341,6 +367,31 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
     if windowed:
         return "interrupted", f"stopped by the run window of {', '.join(windowed)}; run again to continue", None
     return "ok", "", None
+
+
+def _fatal_message(exc: BaseException, target: str) -> str:
+    """The one line that says why the whole run stopped, and what to check.
+
+    A 401 names the target that refused and the two manifest fields to check (and the clock,
+    when this run measured a skew); anything else run-wide keeps its own message."""
+    from kodo_jobs.kodo import clock
+    from kodo_jobs.kodo.errors import NoSuchBucket, Unauthorized
+
+    root: BaseException | None = exc
+    while root is not None and not isinstance(root, KodoError):
+        root = root.__cause__
+    if isinstance(root, Unauthorized):
+        skew = clock.slack()
+        clock_hint = (f"; this machine's clock is {abs(skew)}s off the server's: fix it (NTP)" if skew else "")
+        return (f"run stopped: {target} refused the credentials ({root}). Check target.access_key and "
+                f"target.secret_key in the manifest (often ${{QINIU_ACCESS_KEY}} / ${{QINIU_SECRET_KEY}}): "
+                f"they must be a valid AccessKey/SecretKey pair of the account that owns the bucket"
+                f"{clock_hint}")
+    if isinstance(root, NoSuchBucket):
+        return f"run stopped: {exc} (the bucket does not exist at {target}: check `bucket:` and the target)"
+    if isinstance(exc, RunAborted):
+        return str(exc)
+    return f"run stopped: {exc} (no further request can succeed; check the credentials, bucket and target)"
 
 
 def _detach(bus: EventBus, *subscribers: Subscriber | None) -> None:

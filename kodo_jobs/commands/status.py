@@ -125,12 +125,18 @@ def _render(doc: dict[str, Any]) -> None:
             "running" if doc["running"] else "did not end (killed or crashed)")
         out.write(f"last run {e(last['id'])}: {e(state)}; started {_when(last['started'])}, "
                   f"ended {_when(last['ended'])}\n")
+    partial: dict[tuple[str, str], int] = {}
+    for u in doc["partial_uploads"]:
+        partial[(u["job"], u["op"])] = partial.get((u["job"], u["op"]), 0) + u["bytes_done"]
     for job, ops in doc["counts"].items():
         out.write(f"  {e(job)}:\n")
         for op, c in sorted(ops.items()):
             st = ", ".join(f"{k} {v}" for k, v in sorted(c.items()) if k not in ("bytes", "sent") and v)
-            out.write(f"    {e(op):<10} {e(st)}  ({human_bytes(c.get('bytes', 0))} planned, "
-                      f"{human_bytes(c.get('sent', 0))} sent)\n")
+            # bytes of unfinished chunked uploads count as sent: they are on the server already
+            in_parts = partial.get((job, op), 0)
+            sent = human_bytes(c.get("sent", 0) + in_parts)
+            parts_note = f", {human_bytes(in_parts)} of it in unfinished uploads" if in_parts else ""
+            out.write(f"    {e(op):<10} {e(st)}  ({human_bytes(c.get('bytes', 0))} planned, {sent} sent{parts_note})\n")
     out.write(f"unfinished: {doc['pending']} pending action(s)")
     ups = doc["partial_uploads"]
     out.write(f", {len(ups)} partial upload(s)\n" if ups else "\n")

@@ -32,8 +32,8 @@ from kodo_jobs.emulator.config import EmulatorConfig
 from kodo_jobs.emulator.context import EmulatorState
 from kodo_jobs.emulator.db import Database
 from kodo_jobs.emulator.faults import FaultInjector
-from kodo_jobs.emulator.hostroute import HostRouter, Tunnels
 from kodo_jobs.emulator.gate import GatedConnection
+from kodo_jobs.emulator.hostroute import HostRouter, Tunnels
 from kodo_jobs.emulator.routes import all_rules
 from kodo_jobs.emulator.stats import Stats
 from kodo_jobs.emulator.store import Store

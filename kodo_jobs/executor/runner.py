@@ -102,7 +102,7 @@ class Runner:
             self.events.job_finished(job.name)
         if self.fatal is not None:
             raise RunAborted(f"run stopped: {self.fatal} (no further request can succeed; "
-                             "check the credentials, bucket and target in the manifest)")
+                             "check the credentials, bucket and target in the manifest)") from self.fatal
 
     def _run_phase(self, job: JobRun, phase: int) -> None:
         window = max(1, job.concurrency) * 2

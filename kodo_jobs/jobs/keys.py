@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import unquote, urlsplit
 
-from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
+from kodo_jobs.errors import EXIT_INVALID, JobInputError
 from kodo_jobs.naming import MAX_KEY_BYTES
 
 MAX_LINE_BYTES = 64 * 1024
@@ -44,7 +44,7 @@ _MAX_REPORTED = 20
 _READ_CHUNK = 1 << 16
 
 
-class InputFileError(KodoJobsError):
+class InputFileError(JobInputError):
     """A keys or URL file has malformed lines (exit 2); the message lists them by line."""
 
     exit_code = EXIT_INVALID

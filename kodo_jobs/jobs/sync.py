@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from typing import Any
 
-from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
+from kodo_jobs.errors import EXIT_INVALID, JobInputError, KodoJobsError
 from kodo_jobs.jobs import soft_delete, sync_exec
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult
@@ -53,7 +53,7 @@ def _too_long(key: str) -> bool:
     return len(key.encode("utf-8")) > MAX_KEY_BYTES
 
 
-class SyncInputError(KodoJobsError):
+class SyncInputError(JobInputError):
     """The sync cannot start: missing source folder, bad pattern, unsupported option (exit 2)."""
 
     exit_code = EXIT_INVALID

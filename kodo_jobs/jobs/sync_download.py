@@ -39,7 +39,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
+from kodo_jobs.errors import EXIT_INVALID, JobInputError, KodoJobsError
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult, cache_path
 from kodo_jobs.jobs.sync_compare import Side, Verdict, verdict
@@ -57,7 +57,7 @@ PART_SUFFIX = ".kjpart"
 """Suffix of partial downloads; such files are never synced, counted or deleted."""
 
 
-class DownloadInputError(KodoJobsError):
+class DownloadInputError(JobInputError):
     """The download sync cannot start (bad pattern, unsupported option): exit 2."""
 
     exit_code = EXIT_INVALID

@@ -115,7 +115,7 @@ class UploadOptions(Model):
     custom_vars: dict[Annotated[str, Field(pattern=META_NAME_PATTERN)], str] = Field(default_factory=dict)
     """Custom variables, sent as x:<name> (usable in returnBody/callbackBody)."""
     keep_last_modified: bool = False
-    """Store the local mtime as metadata (x-qn-meta-mtime) so downloads can restore it."""
+    """Store the local mtime as the metadata `!Last-Modified` (the SDK's convention): Kodo serves it as the object's Last-Modified header. A download sync does not set local mtimes from it."""
     token_ttl: Duration = 3600.0
     """Lifetime of each upload token."""
     policy: PutPolicy = PutPolicy()

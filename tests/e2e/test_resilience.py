@@ -151,6 +151,9 @@ def test_kill9_mid_large_upload_resumes_missing_parts_only(
     assert first < size
     status = kodo_jobs("status", manifest)
     assert status.returncode == 0 and "1 partial upload" in status.stdout, status.stdout
+    # the op line counts the bytes already in the unfinished upload (it said "0 B sent")
+    upload_line = next(line for line in status.stdout.splitlines() if line.strip().startswith("upload"))
+    assert "of it in unfinished uploads" in upload_line and " 0 B sent" not in upload_line, status.stdout
     partial = json.loads(kodo_jobs("status", manifest, "--json").stdout)["partial_uploads"]
     assert partial[0]["key"] == "large.bin" and partial[0]["bytes_done"] >= 8 * MIB
     r = kodo_jobs("run", manifest)
