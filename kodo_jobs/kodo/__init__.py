@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .etag import EtagHasher, etag_bytes, etag_file, etag_file_v2, etag_v2
     from .fetch import AsyncFetchRequest, AsyncFetchTask, FetchResult
     from .fop import PfopItem, PfopStatus
+    from .network import Network
     from .rs import BatchOp, BatchResult, ObjectStat, ops
     from .rsf import ListEntry, ListPage
     from .uc import RegionHosts
@@ -74,6 +75,7 @@ _LAZY: dict[str, str] = {
     "ListPage": "rsf",
     "LogFile": "cdn",
     "NoDomain": "errors",
+    "Network": "network",
     "NoSuchBucket": "errors",
     "NotFound": "errors",
     "ObjectStat": "rs",
@@ -155,6 +157,7 @@ __all__ = [
     "ListPage",
     "LogFile",
     "NoDomain",
+    "Network",
     "NoSuchBucket",
     "NotFound",
     "ObjectStat",
