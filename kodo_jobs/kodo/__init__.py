@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from .etag import EtagHasher, etag_bytes, etag_file, etag_file_v2, etag_v2
     from .fetch import AsyncFetchRequest, AsyncFetchTask, FetchResult
     from .fop import PfopItem, PfopStatus
+    from .network import Network
     from .rs import BatchOp, BatchResult, ObjectStat, ops
     from .rsf import ListEntry, ListPage
     from .uc import RegionHosts
@@ -73,6 +74,7 @@ _LAZY: dict[str, str] = {
     "ListEntry": "rsf",
     "ListPage": "rsf",
     "LogFile": "cdn",
+    "Network": "network",
     "NoDomain": "errors",
     "NoSuchBucket": "errors",
     "NotFound": "errors",
@@ -154,6 +156,7 @@ __all__ = [
     "ListEntry",
     "ListPage",
     "LogFile",
+    "Network",
     "NoDomain",
     "NoSuchBucket",
     "NotFound",

@@ -381,8 +381,8 @@ class HttpClient:
                 raise
             raise mapped from exc
         resp.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
-        if session.hooks.get("response"):
-            resp = requests.hooks.dispatch_hook("response", session.hooks, resp)
+        for hook in list(session.hooks.get("response") or ()):  # as requests' dispatch_hook does
+            resp = hook(resp) or resp
         self._notify(resp)
         return _finish(method, resp.url or url, resp.status_code, content, resp.headers, restart_codes, fusion)
 
