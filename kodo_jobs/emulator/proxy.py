@@ -40,8 +40,11 @@ if TYPE_CHECKING:
 
     from kodo_jobs.emulator.config import EmulatorConfig
 
-PROXY_THREADS = 64
-"""Each open tunnel holds one proxy thread for its life (clients keep connections alive)."""
+PROXY_THREADS = 16
+"""Threads the proxy starts with. Each open tunnel holds one for its life (clients keep their
+connections alive), so the pool grows as tunnels open, up to ``MAX_PROXY_THREADS``."""
+MAX_PROXY_THREADS = 1024
+_GROW_BY = 8
 TLS_THREADS = 24
 TUNNEL_IDLE = 300.0
 """Seconds a tunnel may stay silent before the proxy closes it."""
@@ -173,6 +176,9 @@ class _ProxyRequest(HTTPRequest):
 
     def respond(self) -> None:
         if self.method == b"CONNECT":
+            pool = self.server.requests
+            if pool.idle < 2:  # this thread is about to be held by a tunnel: keep some free
+                pool.grow(_GROW_BY)
             front: ProxyFront = self.server.wsgi_app
             front.tunnel(self)
             return
@@ -216,11 +222,12 @@ def start_proxy(config: EmulatorConfig, router: HostRouter, network: BucketNetwo
     tls.ssl_adapter = BuiltinSSLAdapter(str(cert.cert), str(cert.key))
     front = ProxyFront(router, network, router.tunnels)
     proxy = wsgi.Server((config.host, config.proxy_port or 0), front, numthreads=PROXY_THREADS,
-                        server_name="kodo-jobs-emulator-proxy", timeout=60, shutdown_timeout=2)
+                        max=MAX_PROXY_THREADS, server_name="kodo-jobs-emulator-proxy", timeout=60, shutdown_timeout=2)
     proxy.ConnectionClass = _ProxyConnection
     for server in (tls, proxy):
         server.request_queue_size = 128
         server.expiration_interval = 0.1
+    tls.keep_alive_conn_limit = 512  # cheroot's default (10) would close the 11th kept-alive tunnel
     tls.prepare()  # starts its worker threads: stop it if the proxy cannot listen
     try:
         proxy.prepare()

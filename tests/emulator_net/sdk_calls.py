@@ -67,6 +67,14 @@ def main() -> None:
     resume = ResumeUploaderV2(fast, regions=[qiniu.Region(up_host=acc)])
     record(out, "acc_resume_v2", resume.upload("acc-v2.bin", args["big"], up_token=q.upload_token(fast, "acc-v2.bin", 3600)))
 
+    # a region that is not the bucket's: Kodo's 400; acceleration asked for a bucket without it:
+    # Kodo's "not configured" 400 (the answer the SDK's AccUnavailableRetryPolicy looks for)
+    wrong = qiniu.Region(up_host="https://up-z1.qiniup.com")
+    record(out, "wrong_region", put_data(q.upload_token(bucket, "wrong.txt", 3600), "wrong.txt", b"x",
+                                         regions=[wrong]))
+    record(out, "acc_form_no_fallback", put_data(q.upload_token(bucket, "acc-form.txt", 3600), "acc-form.txt",
+                                                 b"form", accelerate_uploading=True))
+
     # resource management
     bm = BucketManager(q)
     record(out, "stat", bm.stat(bucket, "form.txt"))

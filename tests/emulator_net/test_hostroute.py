@@ -176,3 +176,51 @@ def test_base_url_routes_stay_as_they_were(kodo: Kodo) -> None:
     stats = session.get(f"{kodo.emu.url}/_emulator/stats", timeout=30).json()
     assert {"requests", "bytes_received", "faults_injected", "objects", "hosts", "channels"} <= set(stats)
     assert stats["channels"]["direct"] >= 1
+
+
+def test_many_open_tunnels_do_not_starve_the_proxy(kodo: Kodo) -> None:
+    """Clients keep tunnels open (a request done, the connection kept alive); each holds a proxy
+    thread, so the pool must grow past its start size (a fixed pool would leave the next
+    CONNECT unanswered)."""
+    import socket
+    import ssl
+
+    from kodo_jobs.emulator.proxy import PROXY_THREADS
+
+    assert kodo.emu.proxy_url
+    host, port = kodo.emu.proxy_url.removeprefix("http://").split(":")
+    tls = ssl.create_default_context(cafile=str(kodo.emu.config.data_dir / "ca.pem"))
+    held: list[socket.socket] = []
+    try:
+        for _ in range(PROXY_THREADS * 3):
+            sock = socket.create_connection((host, int(port)), timeout=30)
+            held.append(sock)
+            sock.sendall(b"CONNECT uc.qiniuapi.com:443 HTTP/1.1\r\nHost: uc.qiniuapi.com:443\r\n\r\n")
+            assert sock.recv(1024).startswith(b"HTTP/1.1 200"), len(held)
+            wrapped = tls.wrap_socket(sock, server_hostname="uc.qiniuapi.com")
+            held[-1] = wrapped
+            assert _query_over(wrapped).startswith(b"HTTP/1.1 200"), len(held)  # then idle, kept alive
+        resp = kodo.session.get("https://uc.qiniuapi.com/v4/query?ak=x&bucket=south", timeout=30)
+        assert resp.status_code == 200
+        last = held[-1]  # still alive: a second request on the last tunnel is answered
+        assert _query_over(last).startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def _query_over(sock: Any) -> bytes:
+    """One keep-alive uc query on a raw TLS socket; returns the status line (body read fully)."""
+    sock.sendall(b"GET /v4/query?ak=x&bucket=south HTTP/1.1\r\nHost: uc.qiniuapi.com\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head.split(b"\r\n", 1)[0]
