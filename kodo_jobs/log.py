@@ -3,7 +3,8 @@
 Every log event passes :func:`redact` before it is rendered. It masks pydantic ``SecretStr``
 values, every string registered with :func:`register_secret` (the target's keys are registered
 when the manifest is opened), and anything shaped like a credential even when it was never
-registered: ``token=...`` / ``e=...&token=...`` query parameters, ``Authorization`` header
+registered: passwords in URLs (``http://user:pw@host``, :func:`mask_url_credentials`),
+``token=...`` / ``e=...&token=...`` query parameters, ``Authorization`` header
 values (``Qiniu AK:sign``, ``QBox AK:sign``, ``UpToken ...``) and upload tokens
 (``AK:sign:policy``). The redaction is deliberately greedy: a false positive costs a ``***``
 in a log line, a false negative leaks a key.
@@ -51,8 +52,25 @@ def register_secret(value: str | SecretStr | None) -> None:
             _registered.add(raw)
 
 
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s@\"'<>]+@")
+"""The ``user:password@`` part of a URL (RFC 3986 userinfo: no ``/ ? # @`` inside)."""
+
+
+def mask_url_credentials(text: str) -> str:
+    """``http://admin:pw@host/x`` -> ``http://***@host/x``: the whole userinfo of every URL in
+    ``text`` is masked (a lone user name is often a token: ``https://TOKEN@host``). Used by
+    :func:`redact_text`, so every log line, report and error message gets it; callable alone
+    for text that must keep its other content (a proxy URL shown in a message)."""
+    return _URL_USERINFO.sub(_mask_userinfo, text) if "@" in text else text
+
+
+def _mask_userinfo(m: re.Match[str]) -> str:
+    return m.group(1) + MASK + "@"
+
+
 def redact_text(text: str) -> str:
-    """Mask registered secrets and credential-shaped substrings of ``text``."""
+    """Mask registered secrets, URL credentials and credential-shaped substrings of ``text``."""
+    text = mask_url_credentials(text)
     with _reg_lock:
         secrets = sorted(_registered, key=len, reverse=True)
     for s in secrets:
