@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable
 
 from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, KodoJobsError
+from kodo_jobs.log import redact_text
 from kodo_jobs.textsafe import escape_lines
 
 
@@ -22,8 +23,8 @@ def boundary(command: Callable[[], int]) -> int:
         return command()
     except KodoJobsError as exc:
         message = str(exc)
-        if message:  # messages quote keys and paths: untrusted text, escaped (our own newlines kept)
-            sys.stderr.write(escape_lines(message.rstrip("\n")) + "\n")
+        if message:  # messages quote keys, paths and URLs: redacted, escaped (our own newlines kept)
+            sys.stderr.write(escape_lines(redact_text(message.rstrip("\n"))) + "\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
@@ -35,14 +36,14 @@ def boundary(command: Callable[[], int]) -> int:
         if sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError):
             # the commands name their state file (executor.checkpoint.state_file_errors); this is
             # the net under them: damaged data is invalid input, never an "internal error"
-            sys.stderr.write(f"kodo-jobs: database error ({type(exc).__name__}: {escape_lines(str(exc))}); "
+            sys.stderr.write(f"kodo-jobs: database error ({type(exc).__name__}: {escape_lines(redact_text(str(exc)))}); "
                              "if the state file is damaged, move it away (or pass --state PATH) to start afresh\n")
             return EXIT_INVALID
         return _crash(exc)
 
 
 def _crash(exc: Exception) -> int:
-    sys.stderr.write(f"kodo-jobs: internal error: {type(exc).__name__}: {escape_lines(str(exc))}\n")
+    sys.stderr.write(f"kodo-jobs: internal error: {type(exc).__name__}: {escape_lines(redact_text(str(exc)))}\n")
     if os.environ.get("KODO_JOBS_DEBUG") == "1":
         traceback.print_exception(exc)
     else:

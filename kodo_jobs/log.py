@@ -3,9 +3,10 @@
 Every log event passes :func:`redact` before it is rendered. It masks pydantic ``SecretStr``
 values, every string registered with :func:`register_secret` (the target's keys are registered
 when the manifest is opened), and anything shaped like a credential even when it was never
-registered: ``token=...`` / ``e=...&token=...`` query parameters, ``Authorization`` header
-values (``Qiniu AK:sign``, ``QBox AK:sign``, ``UpToken ...``), upload tokens
-(``AK:sign:policy``) and credentials written into URLs (``http://user:password@proxy:3128``). The redaction is deliberately greedy: a false positive costs a ``***``
+registered: passwords in URLs (``http://user:pw@host``, :func:`mask_url_credentials`),
+``token=...`` / ``e=...&token=...`` query parameters, ``Authorization`` header
+values (``Qiniu AK:sign``, ``QBox AK:sign``, ``UpToken ...``) and upload tokens
+(``AK:sign:policy``). The redaction is deliberately greedy: a false positive costs a ``***``
 in a log line, a false negative leaks a key.
 
 structlog is imported only when a line is written: importing it pulls in ``structlog.dev``,
@@ -26,6 +27,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from kodo_jobs.kodo.network import mask_url_credentials
+
 MASK = "***"
 _registered: set[str] = set()
 _reg_lock = threading.Lock()
@@ -37,8 +40,6 @@ _PATTERNS = (
     re.compile(r"(?i)\b(authorization[\"']?\s*[:=]\s*[\"']?)(?:(?:qiniu|qbox|uptoken|bearer|basic)\s+)?([^\s\"',]+)"),
     re.compile(r"(?i)\b(qiniu|qbox|uptoken)\s+([A-Za-z0-9_\-]{4,}:[A-Za-z0-9_\-=]+(?::[A-Za-z0-9_\-=]+)?)"),
 )
-# user:password written into a URL (a proxy URL): both parts masked, the host kept
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s:\"']+(?::[^/@\s\"']*)?@")
 # upload tokens AK:urlsafe-b64(sign):urlsafe-b64(policy) and access tokens AK:sign
 _TOKEN = re.compile(r"\b[A-Za-z0-9_\-]{8,}:[A-Za-z0-9_\-]{27}=?(?::[A-Za-z0-9_\-=]{8,})?")
 
@@ -54,13 +55,13 @@ def register_secret(value: str | SecretStr | None) -> None:
 
 
 def redact_text(text: str) -> str:
-    """Mask registered secrets and credential-shaped substrings of ``text``."""
+    """Mask registered secrets, URL credentials and credential-shaped substrings of ``text``."""
+    text = mask_url_credentials(text)
     with _reg_lock:
         secrets = sorted(_registered, key=len, reverse=True)
     for s in secrets:
         if s in text:
             text = text.replace(s, MASK)
-    text = _URL_CREDENTIALS.sub(r"\1***:***@", text)
     for pattern in _PATTERNS:
         text = pattern.sub(_sub, text)
     return _TOKEN.sub(MASK, text)

@@ -40,6 +40,7 @@ from typing import Any
 
 from kodo_jobs.errors import StateFileError
 from kodo_jobs.executor.etag_pages import EtagPages
+from kodo_jobs.log import redact_text
 from kodo_jobs.plan import ERROR_OP, NO_CHANGE_OPS, Action, OpCount, Outcome
 
 FORMAT = "kodo-jobs-state"
@@ -446,7 +447,8 @@ class Checkpoint:
             self._db.execute(
                 "UPDATE actions SET status = ?, attempts = attempts + ?, bytes = bytes + ?, code = ?, "
                 "reqid = ?, error = ?, result = ?, run_id = ? WHERE id = ?",
-                (outcome.status, attempts, outcome.bytes, outcome.code, outcome.reqid, outcome.message,
+                (outcome.status, attempts, outcome.bytes, outcome.code, outcome.reqid,
+                 redact_text(outcome.message) if outcome.message else "",  # e.g. a URL with a password
                  json.dumps(dict(outcome.result)), run_id, outcome.action_id),
             )
             self._pending_writes += 1

@@ -28,13 +28,16 @@ from urllib.parse import urlsplit, urlunsplit
 CA_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 """Environment variables naming a CA bundle, in the order they are read."""
 
-_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/@\s:]+)(?::([^/@\s]*))?@")
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s@\"'<>]+@")
+"""The ``user:password@`` part of a URL (RFC 3986 userinfo: no ``/ ? # @`` inside)."""
 
 
 def mask_url_credentials(text: str) -> str:
-    """``text`` with the user and password of every ``scheme://user:password@host`` replaced
-    by ``***`` (a proxy URL's credentials must never reach a log line, report or plan)."""
-    return _CREDENTIALS.sub(lambda m: f"{m.group(1)}***:***@", text)
+    """``http://admin:pw@host/x`` -> ``http://***@host/x``: the whole userinfo of every URL in
+    ``text`` is masked (a lone user name is often a token: ``https://TOKEN@host``). The one
+    masker: ``kodo_jobs.log.redact_text`` applies it to every log line, report and message, and
+    the transport to the proxy URLs it names in errors."""
+    return _URL_USERINFO.sub(lambda m: m.group(1) + "***@", text) if "@" in text else text
 
 
 def url_credentials(url: str) -> tuple[str, ...]:

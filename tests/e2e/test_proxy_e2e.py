@@ -183,7 +183,7 @@ def test_proxy_credentials_never_reach_console_log_report_or_plan(tmp_path: Path
     ran = cli("run", manifest, "--report", tmp_path / "report.json", "--log-format", "json")
     outputs = [planned.out, planned.err, ran.out, ran.err, (tmp_path / "report.json").read_text()]
     assert ran.code == 1 and planned.code != 0
-    assert f"cannot reach proxy http://***:***@127.0.0.1:{port}" in planned.out + planned.err
-    assert f"cannot reach proxy http://***:***@127.0.0.1:{port}: connection refused" in ran.out + ran.err
+    assert f"cannot reach proxy http://***@127.0.0.1:{port}" in planned.out + planned.err
+    assert f"cannot reach proxy http://***@127.0.0.1:{port}: connection refused" in ran.out + ran.err
     for output in outputs:
         assert "0ut-of-sight-pw" not in output and "eve:" not in output

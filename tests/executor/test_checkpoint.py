@@ -281,3 +281,19 @@ def test_plan_job_keeps_unchanged_rows_in_dry_runs_only_unless_told(tmp_path: Pa
         assert stored(dry_run=False) == ["error", "upload"]
         assert stored(dry_run=True, rows=False) == ["error", "upload"]
         assert stored(dry_run=False, rows=True) == ["error", "same", "skip", "upload"]
+
+
+def test_failure_messages_are_stored_redacted(tmp_path: Path) -> None:
+    from kodo_jobs.plan import Outcome
+
+    p = tmp_path / "s.kjstate"
+    with Checkpoint(p) as cp:
+        cp.store_plan("j", actions("j", 1), gen="g")
+        a = actions("j", 1)[0]
+        cp.record(Outcome(a.id, "failed", message="no answer: PUT http://admin:s3cretPW@127.0.0.1:9/x"),
+                  run_id="r", attempts=1)
+        cp.flush()
+        failures, _ = cp.failures("j")
+        on_disk = b"".join(f.read_bytes() for f in tmp_path.glob("s.kjstate*") if f.is_file())
+    assert [f.message for f in failures] == ["no answer: PUT http://***@127.0.0.1:9/x"]
+    assert b"s3cretPW" not in on_disk + p.read_bytes()

@@ -261,7 +261,7 @@ def test_proxy_url_is_checked() -> None:
         with pytest.raises(ValueError, match="proxy URL"):
             Network(proxy=bad)
     assert mask_url_credentials("via http://u:p%40ss@h:1 and https://tok@h2/") == (
-        "via http://***:***@h:1 and https://***:***@h2/")
+        "via http://***@h:1 and https://***@h2/")
 
 
 # --- an early answer ------------------------------------------------------------------------
