@@ -42,7 +42,7 @@ def test_error_messages_are_escaped(capsys: pytest.CaptureFixture[str]) -> None:
 def test_status_text_escapes_keys(capsys: pytest.CaptureFixture[str]) -> None:
     status._render({"state": "/s.kjstate", "lock_holder": None, "running": False, "last_run": None,
                     "counts": {"job": {"upload": {"pending": 1, "bytes": 1}}}, "pending": 1,
-                    "partial_uploads": [{"job": "job", "key": HOSTILE, "bytes_done": 1, "size": 2}]})
+                    "partial_uploads": [{"job": "job", "op": "upload", "key": HOSTILE, "bytes_done": 1, "size": 2}]})
     out = capsys.readouterr().out
     for ch in RAW[1:]:
         assert ch not in out
