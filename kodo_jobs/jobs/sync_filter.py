@@ -45,9 +45,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pathspec.patterns.gitignore import GitIgnorePatternError
-from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
-
 
 class PatternError(ValueError):
     """A pattern cannot be used (empty, a comment, or not compilable)."""
@@ -97,7 +94,10 @@ def _whole(segments: Sequence[str]) -> str:
 
 def _translate(segment: str) -> str:
     """One segment's glob as regex text (pathspec's git wildmatch translation); raises
-    GitIgnorePatternError for what git discards (an unclosed ``[``)."""
+    GitIgnorePatternError for what git discards (an unclosed ``[``). pathspec is imported here,
+    on the first pattern, not with the module: about 10 ms that a job without filters skips."""
+    from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+
     return GitIgnoreSpecPattern._translate_segment_glob(segment, "raise")
 
 
@@ -126,6 +126,8 @@ def _compile(raw: str) -> _Rule | None:
                            "starting with '#'")
     dir_only = text.endswith("/")
     text = text.rstrip("/")
+    from pathspec.patterns.gitignore import GitIgnorePatternError
+
     try:
         if "/" not in text:
             glob = _translate(text)
