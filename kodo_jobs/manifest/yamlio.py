@@ -35,10 +35,13 @@ _ENV_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-CREDENTIAL_PATHS: frozenset[PathKey] = frozenset({("target", "access_key"), ("target", "secret_key")})
-"""Where undeclared variables may expand: the credentials, usually ``${QINIU_ACCESS_KEY}``."""
-SECRET_FIELDS = frozenset({"access_key", "secret_key", "anti_leech_key"})
-"""Fields whose values are never printed (``SecretStr``): the only homes of a secret variable."""
+CREDENTIAL_PATHS: frozenset[PathKey] = frozenset(
+    {("target", "access_key"), ("target", "secret_key"), ("target", "proxy")})
+"""Where undeclared variables may expand: the credentials, usually ``${QINIU_ACCESS_KEY}``, and
+the proxy URL (``${HTTPS_PROXY}``, which may carry a password)."""
+SECRET_FIELDS = frozenset({"access_key", "secret_key", "anti_leech_key", "proxy"})
+"""Fields whose values are never printed (``SecretStr``, or the proxy URL, whose credentials are
+registered with the redactor): the only homes of a secret variable."""
 _RAW_SECTIONS = ("env",)
 """Top-level sections taken literally (``env:`` defaults are values, not templates)."""
 
@@ -276,12 +279,12 @@ class _Converter:
             declared = self.declared.get(name)
             if declared is None and path not in CREDENTIAL_PATHS:
                 self.problem(path, node, f"variable {name} is not declared: list it under the top-level env: "
-                                         "to let it expand here (only target.access_key and target.secret_key "
-                                         "read undeclared variables)")
+                                         "to let it expand here (only target.access_key, target.secret_key and "
+                                         "target.proxy read undeclared variables)")
                 return ""
             if declared is not None and declared.secret and not (path and path[-1] in SECRET_FIELDS):
-                self.problem(path, node, f"{name} is declared secret: it may only fill access_key, secret_key "
-                                         "or anti_leech_key (fields that are never printed); "
+                self.problem(path, node, f"{name} is declared secret: it may only fill access_key, secret_key, "
+                                         "anti_leech_key or proxy (fields that are never printed); "
                                          f"{_field_name(path)} would show it in plans, reports and the state file")
                 return ""
             if name in self.env:

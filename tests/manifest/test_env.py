@@ -1,6 +1,6 @@
 """Issue 15 item 3: environment expansion is explicit and reviewable.
 
-Only ``target.access_key``/``target.secret_key`` read undeclared variables; every other
+Only ``target.access_key``/``target.secret_key`` (and the proxy URL) read undeclared variables; every other
 ``${VAR}`` must be declared in the top-level ``env:`` list, or validate fails naming it at its
 ``file:line:col`` (exit 2). A declared variable may be ``secret: true``: it then may only fill
 fields that are never printed, and its value is masked in every output.
@@ -28,7 +28,7 @@ jobs:
     prefix: "up/${MY_CI_TOKEN}/"
 """
 NOT_DECLARED = ("variable MY_CI_TOKEN is not declared: list it under the top-level env: to let it expand "
-                "here (only target.access_key and target.secret_key read undeclared variables)")
+                "here (only target.access_key, target.secret_key and target.proxy read undeclared variables)")
 
 
 def _problems(text: str, env: dict[str, str]) -> list[tuple[int, int, str, str]]:
@@ -95,7 +95,7 @@ def test_a_secret_may_only_fill_fields_that_are_never_printed() -> None:
             "  - {name: a, kind: sync, source: ., bucket: media, direction: download,\n"
             "     download: {anti_leech_key: '${DL_KEY}'}, prefix: 'p/${DL_KEY}/'}\n")
     assert _problems(text, {"DL_KEY": "hush-hush-key"}) == [(7, 55, "jobs[0].prefix", (
-        "DL_KEY is declared secret: it may only fill access_key, secret_key or anti_leech_key "
+        "DL_KEY is declared secret: it may only fill access_key, secret_key, anti_leech_key or proxy "
         "(fields that are never printed); prefix would show it in plans, reports and the state file"))]
     ok = load_text(text.replace(", prefix: 'p/${DL_KEY}/'", ""), env={"DL_KEY": "hush-hush-key"})
     assert [s.get_secret_value() for s in ok.secrets] == ["hush-hush-key"]
@@ -121,3 +121,13 @@ def test_env_values_and_extension_keys_are_not_expanded() -> None:
             "x-notes: 'uses ${ANYTHING}'\ntarget: {embedded: true}\n"
             "jobs: [{name: a, kind: sync, source: ., bucket: media, prefix: '${A}'}]\n")
     assert load_text(text, env={}).jobs[0].prefix == "${NOT_EXPANDED}"
+
+
+def test_the_proxy_url_may_read_an_undeclared_variable_and_is_masked() -> None:
+    text = """version: 1
+target: {access_key: ak-123456, secret_key: sk-123456, region: z0, proxy: "${HTTPS_PROXY}"}
+jobs:
+  - {name: site, kind: sync, source: ., bucket: media}
+"""
+    manifest = load_text(text, env={"HTTPS_PROXY": "http://user:pw-secret@proxy.internal:3128"})
+    assert manifest.target.proxy == "http://user:pw-secret@proxy.internal:3128"
