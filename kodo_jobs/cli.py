@@ -111,7 +111,7 @@ def status(manifest: Path, state: Path | None, as_json: bool) -> None:
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path(".kodo-emulator"), show_default=True)
 @click.option("--access-key", default="kodo-jobs-ak", show_default=True)
 @click.option("--secret-key", default="kodo-jobs-sk", show_default=True)
-@click.option("--bucket", "buckets", multiple=True, metavar="NAME[:private][@REGION]",
+@click.option("--bucket", "buckets", multiple=True, metavar="NAME[:private][:accelerate][@REGION]",
               help="Create this bucket (repeatable); region z0 unless named.")
 @click.option("--domain", "domains", multiple=True, metavar="BUCKET=HOST",
               help="A domain serving BUCKET's objects (repeatable; used in proxy mode).")
