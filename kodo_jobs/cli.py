@@ -129,7 +129,7 @@ def status(manifest: Path, state: Path | None, as_json: bool) -> None:
               help="The one AccessKey the emulator accepts in signatures and upload tokens.")
 @click.option("--secret-key", default="kodo-jobs-sk", show_default=True,
               help="The SecretKey paired with --access-key.")
-@click.option("--bucket", "buckets", multiple=True, metavar="NAME[:private][@REGION]",
+@click.option("--bucket", "buckets", multiple=True, metavar="NAME[:private][:accelerate][@REGION]",
               help="Create this bucket (repeatable); region z0 unless named.")
 @click.option("--domain", "domains", multiple=True, metavar="BUCKET=HOST",
               help="A domain serving BUCKET's objects (repeatable; used in proxy mode).")

@@ -133,7 +133,10 @@ def start_emulator(config: EmulatorConfig, clock: Callable[[], float] = time.tim
     """Bind (port 0 picks a free port) and serve in a daemon thread; returns once listening."""
     app = build_app(config, clock)
     router = HostRouter(app, Tunnels(), latency=config.latency)
-    server = wsgi.Server((config.host, config.port), router, numthreads=THREADS,
+    # with --latency every answer holds its thread for the delay: more threads keep parallel
+    # clients parallel, as a real link would
+    threads = THREADS if not config.latency else THREADS * 4
+    server = wsgi.Server((config.host, config.port), router, numthreads=threads,
                          server_name="kodo-jobs-emulator", timeout=60, shutdown_timeout=2)
     server.ConnectionClass = GatedConnection  # whole header blocks only; headers + small body in one send
     server.header_timeout = config.header_timeout  # type: ignore[attr-defined]  # read by gate.GatedConnection

@@ -155,10 +155,16 @@ EVERY_KIND = """
 """
 
 
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"pretend video" * 40
+"""The start of an MP4 file (an ``ftyp`` box): what the emulator's av fops take as media."""
+
+
 def test_region_auto_with_only_proxy_and_ca_reaches_every_service_through_the_proxy(
         kodo_internet: KodoInternet, origin: str, tmp_path: Path) -> None:
     net = kodo_internet
     files = make_tree(tmp_path / "site", 6)
+    # the pfop's input must be media (the emulator fails an av fop on anything else, as Kodo does)
+    files["d0/f00000.bin"].write_bytes(MP4)
     manifest = _manifest(tmp_path, "auto", EVERY_KIND.format(origin=origin, domain=DOMAIN))
     before = _stats(net)
     result = _run(net, manifest)
