@@ -19,17 +19,26 @@ from kodo_jobs.emulator.responses import json_response
 from kodo_jobs.emulator.store import ObjectInfo, Store, encode_marker
 
 
-def list_objects(ctx: RequestContext) -> Response:
-    """``GET|POST /list?bucket=&marker=&limit=&prefix=&delimiter=&needparts=``."""
+def _bucket_and_limit(ctx: RequestContext, default_limit: int) -> tuple[str, int]:
+    """The signed listing request's bucket and limit (400 when missing or not a number >= 0)."""
     ctx.require_mgmt_auth()
     args = ctx.request.args
     bucket = args.get("bucket", "")
     if not bucket:
         raise BadRequest("bucket is required")
     try:
-        limit = int(args.get("limit") or 1000)
+        limit = int(args.get("limit") or default_limit)
     except ValueError as exc:
         raise BadRequest("invalid limit") from exc
+    if limit < 0:
+        raise BadRequest("invalid limit")
+    return bucket, limit
+
+
+def list_objects(ctx: RequestContext) -> Response:
+    """``GET|POST /list?bucket=&marker=&limit=&prefix=&delimiter=&needparts=``."""
+    bucket, limit = _bucket_and_limit(ctx, 1000)
+    args = ctx.request.args
     needparts = args.get("needparts", "") == "true"
     items, prefixes, marker = ctx.store.list(
         bucket, prefix=args.get("prefix", ""), marker=args.get("marker", ""),
@@ -71,17 +80,8 @@ def _v2_lines(store: Store, bucket: str, prefix: str, delimiter: str, limit: int
 
 def list_objects_v2(ctx: RequestContext) -> Response:
     """``POST|GET /v2/list?bucket=&marker=&limit=&prefix=&delimiter=``: streamed listing."""
-    ctx.require_mgmt_auth()
+    bucket, limit = _bucket_and_limit(ctx, 0)
     args = ctx.request.args
-    bucket = args.get("bucket", "")
-    if not bucket:
-        raise BadRequest("bucket is required")
-    try:
-        limit = int(args.get("limit") or 0)
-    except ValueError as exc:
-        raise BadRequest("invalid limit") from exc
-    if limit < 0:
-        raise BadRequest("invalid limit")
     prefix, delimiter = args.get("prefix", ""), args.get("delimiter", "")
     first = ctx.store.list(bucket, prefix=prefix, marker=args.get("marker", ""),
                            limit=min(_PAGE, limit) if limit else _PAGE, delimiter=delimiter)
