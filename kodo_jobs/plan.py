@@ -23,6 +23,9 @@ from kodo_jobs.textsafe import escape_text
 ID_SEP = "\x1f"
 NO_CHANGE_OPS = frozenset({"same", "skip"})
 """Ops that are recorded and counted but never executed."""
+READ_ONLY_OPS = frozenset({"stat"})
+"""Ops that run but only read (a batch ``stat`` inventory): they never count as a change, so a
+run whose only work is reading is still "nothing to do" (their data goes to the report)."""
 ERROR_OP = "error"
 """A planned error (unreadable file, ...): never executed, recorded as a failure."""
 

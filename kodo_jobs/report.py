@@ -18,7 +18,7 @@ from typing import IO, Any, Literal
 
 from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK
 from kodo_jobs.log import redact_text
-from kodo_jobs.plan import ERROR_OP, NO_CHANGE_OPS, ByteCount, human_bytes
+from kodo_jobs.plan import ERROR_OP, NO_CHANGE_OPS, READ_ONLY_OPS, ByteCount, human_bytes
 from kodo_jobs.textsafe import escape_lines, escape_text
 
 MAX_FAILURES = 100
@@ -64,8 +64,9 @@ class JobReport:
 
     @property
     def changed(self) -> int:
-        """Actions that changed something (done, excluding no-change ops)."""
-        return sum(c.get("done", 0) for op, c in self.counts.items() if op not in NO_CHANGE_OPS)
+        """Actions that changed something (done, excluding no-change and read-only ops)."""
+        return sum(c.get("done", 0) for op, c in self.counts.items()
+                   if op not in NO_CHANGE_OPS and op not in READ_ONLY_OPS)
 
     @property
     def unfinished(self) -> int:
@@ -163,7 +164,9 @@ class Report:
             same = sum(c.get("skipped", 0) for j in self.jobs for c in j.counts.values())
             disabled = [j.name for j in self.jobs if j.status == "disabled"]
             off = f"; disabled (enabled: false): {', '.join(disabled)}" if disabled else ""
-            out.write(f"kodo-jobs: nothing to do ({same} up to date, {len(self.jobs)} job(s), "
+            read = sum(c.get("done", 0) for j in self.jobs for op, c in j.counts.items() if op in READ_ONLY_OPS)
+            reads = f", {read} read (results in --report)" if read else ""
+            out.write(f"kodo-jobs: nothing to do ({same} up to date{reads}, {len(self.jobs)} job(s), "
                       f"{duration:.1f}s){off}\n")
             return
         title = "dry run (nothing changed)" if self.dry_run else f"run {self.status}"

@@ -51,6 +51,7 @@ def open_target(target: Any, manifest_dir: Path, state: ValueStore | None = None
                                 secret_key=EMBEDDED_SK, auto_create_buckets=True)
         running = start_emulator(config)
         try:
+            _set_mirrors(running.url, getattr(target, "mirrors", None) or {}, timeouts)
             with KodoClient.for_endpoint(running.url, EMBEDDED_AK, EMBEDDED_SK, timeouts=timeouts,
                                          network=Network(direct=True)) as client:
                 yield client
@@ -64,6 +65,21 @@ def open_target(target: Any, manifest_dir: Path, state: ValueStore | None = None
                     sign_date=getattr(target, "sign_date", None)) as client:
         client.persist_regions(state)
         yield client
+
+
+def _set_mirrors(url: str, mirrors: dict[str, str], timeouts: Timeouts) -> None:
+    """Give the embedded emulator's buckets their mirror origins (``target.mirrors``), through
+    its admin route, as the Kodo console does for a real bucket."""
+    import requests
+
+    with requests.Session() as session:
+        session.trust_env = False  # the embedded emulator is always reached directly
+        for bucket, origin in mirrors.items():
+            answer = session.post(f"{url}/_emulator/mirror", json={"bucket": bucket, "source": origin},
+                                  timeout=(timeouts.connect, timeouts.read))
+            if answer.status_code != 200:
+                raise UsageError(f"target.mirrors.{bucket}: the embedded emulator refused {origin!r}: "
+                                 f"{answer.text.strip()[:200]}")
 
 
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")

@@ -23,6 +23,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
+from kodo_jobs.jobs import batch_state as converge
 from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.keys import read_keys_file
@@ -35,6 +36,9 @@ PAIR_OPS = frozenset({"move", "copy", "rename"})
 """Ops with a destination key; a keys-file line ``src<TAB>dst`` gives it explicitly."""
 
 _TRIES = Tries()
+
+Candidate = tuple[str, int, str | None, int | None, Any]
+"""(key, size, explicit destination, keys-file line, listing entry or None)."""
 
 
 def is_destructive(spec: Any) -> bool:
@@ -80,14 +84,20 @@ def _destination(spec: Any, key: str, explicit: str | None) -> tuple[str, str]:
 
 def key_sources(spec: Any, ctx: JobContext, seen: list[int]) -> Iterator[tuple[str, int, str | None, int | None]]:
     """(key, size, explicit destination, keys-file line) per candidate; ``seen[0]`` counts the scope."""
+    for key, size, explicit, line, _entry in key_entries(spec, ctx, seen):
+        yield key, size, explicit, line
+
+
+def key_entries(spec: Any, ctx: JobContext, seen: list[int]) -> Iterator[Candidate]:
+    """Like :func:`key_sources`, plus the listing entry of a selected key (None for given keys)."""
     if spec.keys is not None:
         for key in spec.keys:
             seen[0] += 1
-            yield key, 0, None, None
+            yield key, 0, None, None, None
     elif spec.keys_file is not None:
         for line in read_keys_file(spec.keys_file, pairs=False):
             seen[0] += 1
-            yield line.key, 0, line.dest, line.line
+            yield line.key, 0, line.dest, line.line, None
     else:
         flt = select_filter(spec.select)
         check = not flt.prefix_only  # the listing already keeps to the prefix
@@ -96,7 +106,22 @@ def key_sources(spec: Any, ctx: JobContext, seen: list[int]) -> Iterator[tuple[s
             for entry in entries:
                 seen[0] += 1
                 if not check or flt.matches(entry):
-                    yield entry.key, entry.fsize, None, None
+                    yield entry.key, entry.fsize, None, None, entry
+
+
+def _stat_many(ctx: JobContext, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Stat (bucket, key) pairs with batch requests; those that exist -> their stat data."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for start in range(0, len(pairs), MAX_BATCH):
+        chunk = pairs[start:start + MAX_BATCH]
+        for res in ctx.client.rs.batch([ops.stat(b, k) for b, k in chunk]):
+            if res.ok:
+                found[(res.op.bucket, res.op.key)] = dict(res.data)
+            elif res.code != 612:
+                exc = res.exception
+                assert exc is not None
+                raise exc
+    return found
 
 
 def _limit(limit: Any, total: int) -> int | None:
@@ -118,40 +143,92 @@ class BatchKind:
         destructive = is_destructive(spec)
         phase = 1 if destructive else 0
         seen = [0]
-        count = 0
-        soft = spec.soft_delete
-        for key, size, explicit, line in key_sources(spec, ctx, seen):
+        count = [0]
+        chunk: list[Action | tuple[str, int, dict[str, Any], Any]] = []  # in candidate order
+        for key, size, explicit, line, entry in key_entries(spec, ctx, seen):
             params: dict[str, Any] = {}
             if line is not None:
                 params["line"] = line
-            if name in PAIR_OPS:
-                try:
-                    dst_bucket, dst_key = _destination(spec, key, explicit)
-                except (ValueError, re.error) as exc:
-                    where = f"{spec.keys_file}:{line}: " if line is not None else ""
-                    yield Action(spec.name, ERROR_OP, key, size, 0, {**params, "message": f"{where}{exc}"})
-                    continue
-                if (dst_bucket, dst_key) == (spec.bucket, key):
-                    yield Action(spec.name, "skip", key, size, 0, {**params, "reason": "destination is the source"})
-                    continue
-                params.update(dest_bucket=dst_bucket, dest_key=dst_key)
-            elif name == "delete" and soft is not None:
-                if soft.trash_prefix is not None:
-                    if key.startswith(soft.trash_prefix):
-                        yield Action(spec.name, "skip", key, size, 0, {**params, "reason": "already in the trash"})
-                        continue
-                    params.update(soft="trash", dest_key=soft_delete.planned_trash_key(soft.trash_prefix, key))
-                else:
-                    params.update(soft="expire", days=soft.delete_after_days)
-            count += 1
-            yield Action(spec.name, name, key, size, phase, params)
+            early = self._prepare(spec, key, size, explicit, params)
+            chunk.append(early if early is not None else (key, size, params, entry))
+            if len(chunk) >= MAX_BATCH:
+                yield from self._decide(spec, ctx, chunk, phase, count)
+                chunk = []
+        yield from self._decide(spec, ctx, chunk, phase, count)
+        count_total = count[0]
         limit = _limit(spec.max_ops, seen[0]) if destructive else None
-        if limit is not None and count > limit:
+        if limit is not None and count_total > limit:
             shown = f"{spec.max_ops} of {seen[0]} = {limit}" if hasattr(spec.max_ops, "of") else str(limit)
             yield Action(spec.name, ERROR_OP, "(max_ops)", 0, 0, {"message": (
-                f"refused: {count} {name} operations exceed max_ops ({shown}); nothing destructive "
+                f"refused: {count_total} {name} operations exceed max_ops ({shown}); nothing destructive "
                 f"will run. Check the selection, then raise max_ops (e.g. max_ops: {count}) "
                 "or remove it to allow them")})
+
+    @staticmethod
+    def _prepare(spec: Any, key: str, size: int, explicit: str | None, params: dict[str, Any]) -> Action | None:
+        """Fill a candidate's destination or soft-delete params; an error or skip ends it here."""
+        name, soft = spec.op.name, spec.soft_delete
+        if name in PAIR_OPS:
+            try:
+                dst_bucket, dst_key = _destination(spec, key, explicit)
+            except (ValueError, re.error) as exc:
+                where = f"{spec.keys_file}:{params['line']}: " if "line" in params else ""
+                return Action(spec.name, ERROR_OP, key, size, 0, {**params, "message": f"{where}{exc}"})
+            if (dst_bucket, dst_key) == (spec.bucket, key):
+                return Action(spec.name, "skip", key, size, 0, {**params, "reason": "destination is the source"})
+            params.update(dest_bucket=dst_bucket, dest_key=dst_key)
+        elif name == "delete" and soft is not None:
+            if soft.trash_prefix is not None:
+                if key.startswith(soft.trash_prefix):
+                    return Action(spec.name, "skip", key, size, 0, {**params, "reason": "already in the trash"})
+                params.update(soft="trash", dest_key=soft_delete.planned_trash_key(soft.trash_prefix, key))
+            else:
+                params.update(soft="expire", days=soft.delete_after_days)
+        return None
+
+    @staticmethod
+    def _decide(spec: Any, ctx: JobContext, items: Sequence[Action | tuple[str, int, dict[str, Any], Any]],
+                phase: int, count: list[int]) -> Iterator[Action]:
+        """Plan a chunk of candidates, skipping those already as the job wants them (the rules
+        are in :mod:`kodo_jobs.jobs.batch_state`); one stat batch per chunk when they need it.
+        Actions decided earlier (errors, skips) pass through in their place."""
+        name, op_params = spec.op.name, spec.op.params
+        soft_days = spec.soft_delete.delete_after_days if spec.soft_delete is not None else None
+        chunk = [c for c in items if not isinstance(c, Action)]
+        wanted = [(spec.bucket, key) for key, _s, p, entry in chunk
+                  if converge.needs_stat(name, op_params, p.get("soft"), entry is not None)]
+        forced_copy = name == "copy" and bool(getattr(op_params, "force", False) or spec.force)
+        if forced_copy:  # the destination, and a given key's source, for their hashes
+            wanted += [(p["dest_bucket"], p["dest_key"]) for _k, _s, p, _e in chunk]
+            wanted += [(spec.bucket, key) for key, _s, _p, entry in chunk if entry is None]
+        stats = _stat_many(ctx, wanted) if wanted else {}
+        fp = converge.fingerprint(name, op_params, soft_days)
+        for item in items:
+            if isinstance(item, Action):
+                yield item
+                continue
+            key, size, params, entry = item
+            current: dict[str, Any] | None = stats.get((spec.bucket, key))
+            if current is None and entry is not None:
+                current = converge.from_listing(entry)
+            reason: str | None = None
+            if forced_copy:
+                dest = stats.get((params["dest_bucket"], params["dest_key"]))
+                if converge.same_content(dest, current):
+                    reason = "the destination already has the same content"
+            elif current is not None and name in converge.OBSERVED:
+                reason = converge.already(name, op_params, current)
+            elif current is not None and converge.is_recorded(name, params.get("soft")):
+                ver = converge.version(current)
+                if converge.applied(ctx, spec.name, key, fp, ver):
+                    reason = "applied to this version by an earlier run"
+                else:
+                    params.update(fp=fp, version=ver)
+            if reason is not None:
+                yield Action(spec.name, "skip", key, size, 0, {**params, "reason": reason})
+                continue
+            count[0] += 1
+            yield Action(spec.name, name, key, size, phase, params)
 
     def run(self, actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
         """Send the actions as batch requests of at most ``spec.batch_size`` ops."""
@@ -164,7 +241,10 @@ class BatchKind:
             chunk = actions[start:start + size]
             results = ctx.client.rs.batch([job_op.build(a) for a in chunk])
             for action, res in zip(chunk, results, strict=True):
-                outcomes.append(_outcome(action, res, run_id=ctx.run_id, attempts=attempts))
+                outcome = _outcome(action, res, run_id=ctx.run_id, attempts=attempts)
+                if outcome.status == "done" and "fp" in action.params:
+                    converge.remember(ctx, spec.name, action.key, action.params["fp"], action.params["version"])
+                outcomes.append(outcome)
         return outcomes
 
 

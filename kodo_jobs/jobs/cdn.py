@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from kodo_jobs.jobs import cdn_once
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.quota import QuotaBooks, chunked
 from kodo_jobs.jobs.tries import Tries, max_attempts, outcome_for_error
@@ -48,19 +49,34 @@ class CdnKind:
     """Calls run one after another: each answer tells the quota left before the next request."""
 
     def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
-        """Refresh/prefetch actions (deduplicated, in manifest order), then the report's actions."""
+        """Refresh/prefetch actions (deduplicated, in manifest order), then the report's actions;
+        ``skip`` for what an earlier run already did for this spec (rules in :mod:`.cdn_once`)."""
+        once = cdn_once.applies(spec)
+        fp = cdn_once.lists_fingerprint(spec)
         for op, items in (("refresh", spec.refresh_urls), ("refresh_dir", spec.refresh_dirs),
                           ("prefetch", spec.prefetch_urls)):
             for url in dict.fromkeys(items):
-                yield Action(spec.name, op, url)
+                if not once:
+                    yield Action(spec.name, op, url)
+                elif cdn_once.sent(ctx, spec.name, op, url, fp):
+                    yield Action(spec.name, "skip", url, 0, 0, {
+                        "reason": f"{op} sent by an earlier run for this job spec (every_run: true repeats it)"})
+                else:
+                    yield Action(spec.name, op, url, 0, 0, {"fp": fp})
         report = spec.report
         if report is None:
             return
         if report.flux or report.bandwidth:
-            yield Action(spec.name, "report", str(report.out), 0, 0, {
+            params: dict[str, Any] = {
                 "domains": list(report.domains), "start": report.start.isoformat(), "end": report.end.isoformat(),
                 "granularity": report.granularity, "flux": report.flux, "bandwidth": report.bandwidth,
-                "format": report.format})
+                "format": report.format}
+            report_fp = cdn_once.report_fingerprint(params, str(report.out))
+            if once and cdn_once.report_current(ctx, spec.name, report.end, Path(report.out), report_fp):
+                yield Action(spec.name, "skip", str(report.out), 0, 0, {
+                    **params, "reason": "written by an earlier run for this finished period"})
+            else:
+                yield Action(spec.name, "report", str(report.out), 0, 0, {**params, "fp": report_fp})
         if report.logs_day is not None and report.logs_dir is not None:
             listing = ctx.client.cdn.log_list(list(report.domains), report.logs_day.isoformat())
             for domain in sorted(listing):
@@ -88,8 +104,11 @@ class CdnKind:
         for action in actions:
             if action.op == "report":
                 outcomes[action.id] = _write_report(ctx, action)
-        return [outcomes.get(a.id) or Outcome(a.id, "failed", message=f"unknown cdn op {a.op!r}")
-                for a in actions]
+        result = [outcomes.get(a.id) or Outcome(a.id, "failed", message=f"unknown cdn op {a.op!r}")
+                  for a in actions]
+        for action, outcome in zip(actions, result, strict=True):
+            cdn_once.remember(ctx, action, outcome)
+        return result
 
 
 def _call(ctx: JobContext, op: str, urls: Sequence[str]) -> Any:

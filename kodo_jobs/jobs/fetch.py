@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.exports import ExportFiles
@@ -44,8 +44,11 @@ def _url_lines(spec: Any) -> Iterator[UrlLine]:
     return read_urls_file(spec.urls_file, key_prefix=spec.key_prefix)
 
 
-def _chunks(lines: Iterator[UrlLine], size: int) -> Iterator[list[UrlLine]]:
-    chunk: list[UrlLine] = []
+T = TypeVar("T")
+
+
+def _chunks(lines: Iterator[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
     for line in lines:
         chunk.append(line)
         if len(chunk) == size:
@@ -121,10 +124,22 @@ class FetchKind:
             keys: Iterator[tuple[int, str]] = ((i, k) for i, k in enumerate(spec.keys, start=1))
         else:
             keys = ((line.line, line.key) for line in read_keys_file(spec.keys_file, pairs=False))
-        with SeenKeys() as seen:
+        def unique(seen: SeenKeys) -> Iterator[tuple[int, str]]:
             for number, key in keys:
                 if seen.first_line(key, number) is None:
-                    yield Action(spec.name, "prefetch", key, 0, 0, {"line": number})
+                    yield number, key
+
+        with SeenKeys() as seen:
+            # skip_existing (any mode: a prefetch has no expected hash) warms only missing keys
+            for chunk in _chunks(unique(seen), MAX_BATCH):
+                existing = _existing(ctx, spec.bucket, [k for _n, k in chunk]) if spec.skip_existing else {}
+                for number, key in chunk:
+                    stat = existing.get(key)
+                    if stat is not None:
+                        yield Action(spec.name, "skip", key, int(stat.get("fsize", 0)), 0,
+                                     {"line": number, "reason": "exists"})
+                    else:
+                        yield Action(spec.name, "prefetch", key, 0, 0, {"line": number})
         self._start_exports(spec, ctx)  # after the last line was read: keys_file may be an export
 
     @staticmethod

@@ -32,7 +32,7 @@ from contextlib import closing
 from typing import Any
 
 from kodo_jobs.errors import EXIT_INVALID, JobInputError, KodoJobsError
-from kodo_jobs.jobs import soft_delete, sync_exec
+from kodo_jobs.jobs import soft_delete, sync_exec, sync_once
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult
 from kodo_jobs.jobs.sync_compare import Side, Verdict, needs_etag, verdict
@@ -235,7 +235,8 @@ class SyncKind:
             yield from sync_download.plan(spec, ctx)
             return
         planner = _Planner(spec, ctx)
-        yield from planner.actions()
+        actions = planner.actions()
+        yield from sync_once.filtered(actions, ctx) if getattr(spec, "upload_once", False) else actions
         planner.check_delete_limit()
         if ctx.log is not None:
             ctx.log.info("sync planned", job=planner.job, remote_objects=planner.remote_total,
@@ -253,6 +254,8 @@ class SyncKind:
         for action in actions:
             if action.op in ("upload", "update"):
                 outcomes.append(sync_exec.upload(action, ctx))
+                if getattr(ctx.spec, "upload_once", False):
+                    sync_once.remember(action, outcomes[-1], ctx)
             elif action.op != "delete":
                 outcomes.append(Outcome(action.id, "skipped", message=f"{action.op}: nothing to run"))
         for start in range(0, len(deletes), DELETE_BATCH):

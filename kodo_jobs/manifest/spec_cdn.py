@@ -76,6 +76,9 @@ class CdnJob(JobBase):
     """Directories per refresh request."""
     report: CdnReport | None = None
     """Write traffic/bandwidth statistics and logs."""
+    every_run: bool = False
+    """Send the refreshes/prefetches (and write a finished period's report) on every run;
+    by default each is done once per content of this job's spec (recorded in the state file)."""
 
     @model_validator(mode="after")
     def _work(self) -> Self:

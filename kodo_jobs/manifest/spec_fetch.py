@@ -33,7 +33,8 @@ class FetchJob(JobBase):
     mode: Literal["sync", "async"] = "sync"
     """sync = io /fetch per URL; async = api /sisyphus/fetch tasks."""
     skip_existing: Literal[False, True, "key", "etag", "md5"] = False
-    """Skip URLs whose key exists (true/"key"), or whose etag/md5 matches."""
+    """Skip URLs whose key exists (true/"key"), or whose etag/md5 matches; with prefetch: skip
+    keys that exist (warm only the missing ones; without it every key is pulled again)."""
     host: str | None = None
     """Host header sent to the source."""
     success_file: LocalPath | None = None

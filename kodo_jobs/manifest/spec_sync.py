@@ -87,6 +87,9 @@ class SyncJob(JobBase):
     """Delete extra objects (mirror), guarded by max_delete."""
     max_delete: Limit | None = None
     """Refuse the delete phase above this many (or this share, "10%") of deletions."""
+    upload_once: bool = False
+    """Upload each local file version (size, mtime) at most once, recorded in the state file:
+    objects that other jobs moved or deleted are not brought back (a seed). Not with delete."""
     follow_symlinks: bool = False
     """Follow symbolic links while walking the folder."""
     direction: Literal["upload", "download"] = "upload"
@@ -108,6 +111,9 @@ class SyncJob(JobBase):
             raise ValueError(f"prefix must not start with '/' (got {self.prefix!r})")
         if self.soft_delete is not None and not self.delete:
             raise ValueError("soft_delete needs delete: true")
+        if self.upload_once and (self.delete or self.direction == "download"):
+            raise ValueError("upload_once: true cannot go with delete: true or direction: download "
+                             "(a seed uploads each file once; a mirror keeps the bucket equal to the folder)")
         if self.direction == "download" and self.then is not None:
             raise ValueError("then: only applies to direction: upload")
         return self

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Self
 from urllib.parse import urlsplit
 
-from pydantic import AnyHttpUrl, SecretStr, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 
 from kodo_jobs.kodo.regions import AUTO, REGIONS
 from kodo_jobs.manifest.base import Model
+from kodo_jobs.manifest.spec_common import BucketName
 from kodo_jobs.manifest.suggest import did_you_mean
 from kodo_jobs.manifest.types import Duration
 
@@ -61,6 +62,9 @@ class Target(Model):
 
     embedded: bool = False
     """Run against the in-process emulator (data under ``.kodo-jobs/`` beside the manifest)."""
+    mirrors: dict[BucketName, str] = Field(default_factory=dict)
+    """Embedded only: a bucket's mirror origin (``http://127.0.0.1:PORT/base/``, loopback), as
+    the Kodo console sets it on a real bucket; lets ``fetch`` with ``prefetch: true`` run."""
     endpoint: AnyHttpUrl | None = None
     """One URL for every service (an emulator started by hand, a Kodo-compatible gateway)."""
     region: str | None = None
@@ -101,6 +105,17 @@ class Target(Model):
             raise ValueError("a proxy URL is http://[user:password@]host:port (or https://), without a path")
         return value
 
+    @field_validator("mirrors")
+    @classmethod
+    def _loopback_origins(cls, value: dict[str, str]) -> dict[str, str]:
+        for bucket, origin in value.items():
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or parts.hostname not in ("127.0.0.1", "localhost", "::1") \
+                    or not parts.path.endswith("/") or parts.query or parts.fragment:
+                raise ValueError(f"mirrors.{bucket}: an embedded mirror origin is a loopback URL ending "
+                                 f"with '/', e.g. http://127.0.0.1:8000/ (got {origin!r})")
+        return value
+
     @field_validator("region")
     @classmethod
     def _known_region(cls, value: str | None) -> str | None:
@@ -116,6 +131,9 @@ class Target(Model):
         if len(chosen) > 1:
             raise ValueError(f"set exactly one of embedded: true, endpoint, region or hosts "
                              f"(got {', '.join(chosen)})")
+        if self.mirrors and not self.embedded:
+            raise ValueError("mirrors: only applies to embedded: true (set a real bucket's mirror "
+                             "origin in the Kodo console)")
         if not self.embedded:
             missing = [n for n in ("access_key", "secret_key") if getattr(self, n) is None]
             if missing:

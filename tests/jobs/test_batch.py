@@ -229,13 +229,15 @@ def test_stat_results_and_soft_delete_ops() -> None:
 
 def test_build_op_covers_every_op() -> None:
     cases = {
-        "copy": {"copy": {"bucket": "other", "force": True}}, "chgm": {"chgm": {"mime": "a/b", "metadata": {"k": "v"}}},
+        "copy": {"copy": {"bucket": "other", "force": True, "dest_prefix": "new/"}}, "chgm": {"chgm": {"mime": "a/b", "metadata": {"k": "v"}}},
         "chstatus": {"chstatus": {"status": 1}}, "restoreAr": {"restoreAr": {"days": 2}},
         "lifecycle": {"lifecycle": {"to_ia_after_days": 5}}, "deleteAfterDays": {"deleteAfterDays": {"days": 1}},
     }
     for name, op in cases.items():
         spec = job(keys=["a"], op=op)
-        action = next(iter(KIND.plan(spec, ctx_for(spec, FakeClient()))))
+        # the fake stats every key as existing with one hash: the copy's destination must be
+        # missing (612), else a forced copy onto the same content is planned as a skip
+        action = next(iter(KIND.plan(spec, ctx_for(spec, FakeClient(FakeRs(codes={"new/a": [612]}))))))
         assert isinstance(action, Action)
         command = build_op(spec, action).command
         assert command.startswith(name + "/"), command

@@ -112,8 +112,24 @@ def cdn_job(**kw: Any) -> CdnJob:
     return CdnJob.model_validate({"name": "purge", "kind": "cdn", **kw})
 
 
-def run_job(spec: CdnJob, client: Client, run_id: str) -> dict[str, Any]:
-    ctx = JobContext(client=client, spec=spec, state=None, run_id=run_id)  # type: ignore[arg-type]
+class MemoryState:
+    """The slice of the state file the cdn kind uses (its once-per-spec records)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get_value(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def set_value(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.values.pop(key, None)
+        else:
+            self.values[key] = value
+
+
+def run_job(spec: CdnJob, client: Client, run_id: str, state: MemoryState | None = None) -> dict[str, Any]:
+    ctx = JobContext(client=client, spec=spec, state=state or MemoryState(), run_id=run_id)  # type: ignore[arg-type]
     actions = list(KIND.plan(spec, ctx))
     todo = [a for a in actions if a.op not in ("skip", "same")]
     outcomes = []
@@ -183,3 +199,41 @@ def test_report_csv_json_and_logs_skip_downloaded(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "t.json").read_text())
     assert doc["flux"]["data"]["b.example.com"]["oversea"] == [0.0, 0.5]
     assert dt.date.fromisoformat(doc["start"]) == dt.date(2024, 1, 1)
+
+
+def test_a_standalone_job_sends_once_per_spec_and_again_when_it_changes() -> None:
+    client, state = Client(), MemoryState()
+    spec = cdn_job(refresh_urls=URLS[:2], prefetch_urls=[URLS[2]])
+    first = run_job(spec, client, "o1", state)
+    assert [a.op for a in first["actions"]] == ["refresh", "refresh", "prefetch"]
+    again = run_job(spec, client, "o2", state)
+    assert [a.op for a in again["actions"]] == ["skip"] * 3
+    assert client.cdn.requests == [2, 1]  # nothing sent by the rerun
+    changed = run_job(cdn_job(refresh_urls=URLS[:3], prefetch_urls=[URLS[2]]), client, "o3", state)
+    assert [a.op for a in changed["actions"]] == ["refresh"] * 3 + ["prefetch"]  # the whole job again
+    every = run_job(cdn_job(refresh_urls=URLS[:3], prefetch_urls=[URLS[2]], every_run=True), client, "o4", state)
+    assert [a.op for a in every["actions"]] == ["refresh"] * 3 + ["prefetch"]
+
+
+def test_a_then_follow_up_and_a_refused_url_are_never_recorded() -> None:
+    client, state = Client(), MemoryState()
+    urls = [URLS[0], "https://cdn.example.com/invalid.html"]  # the fake answers the second as invalid
+    follow = CdnJob.model_validate({"name": "site.then-cdn", "kind": "cdn", "refresh_urls": urls})
+    run_job(follow, client, "t1", state)
+    assert [a.op for a in run_job(follow, client, "t2", state)["actions"]] == ["refresh", "refresh"]
+    spec = cdn_job(refresh_urls=urls)
+    run_job(spec, client, "t3", state)
+    assert [a.op for a in run_job(spec, client, "t4", state)["actions"]] == ["skip", "refresh"]
+
+
+def test_a_finished_report_is_written_once_a_current_one_every_run(tmp_path: Path) -> None:
+    client, state = Client(), MemoryState()
+    today = dt.datetime.now(dt.UTC).date()
+    past = {"domains": ["a.example.com"], "start": "2024-01-01", "end": "2024-01-02", "out": str(tmp_path / "p.csv")}
+    assert [a.op for a in run_job(cdn_job(report=past), client, "r1", state)["actions"]] == ["report"]
+    assert [a.op for a in run_job(cdn_job(report=past), client, "r2", state)["actions"]] == ["skip"]
+    (tmp_path / "p.csv").unlink()
+    assert [a.op for a in run_job(cdn_job(report=past), client, "r3", state)["actions"]] == ["report"]
+    current = {**past, "end": today.isoformat(), "out": str(tmp_path / "c.csv")}
+    run_job(cdn_job(report=current), client, "r4", state)
+    assert [a.op for a in run_job(cdn_job(report=current), client, "r5", state)["actions"]] == ["report"]
