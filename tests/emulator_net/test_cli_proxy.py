@@ -55,9 +55,9 @@ def test_a_restarted_emulator_keeps_its_ca(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("extra,message", [
-    (["--bucket", "b@zz9"], "unknown region 'zz9'"),
-    (["--bucket", "b", "--domain", "c=x.example"], "no bucket 'c'"),
-    (["--bucket", "b", "--domain", "b=rs-z0.qiniuapi.com"], "Kodo's own service hosts"),
+    (["--bucket", "bkt@zz9"], "unknown region 'zz9'"),
+    (["--bucket", "bkt", "--domain", "ckt=x.example"], "no bucket 'ckt'"),
+    (["--bucket", "bkt", "--domain", "bkt=rs-z0.qiniuapi.com"], "Kodo's own service hosts"),
     (["--latency", "soon"], "--latency"),
 ])
 def test_bad_input_exits_2_with_one_clear_line(tmp_path: Path, extra: list[str], message: str) -> None:

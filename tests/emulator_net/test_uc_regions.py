@@ -123,15 +123,15 @@ def test_mkbucketv3_places_the_new_bucket_in_its_region(kodo_net: RunningEmulato
 
 
 def test_bucket_and_domain_specs() -> None:
-    assert parse_bucket("b").region == "z0"
-    spec = parse_bucket("b:private@z1")
-    assert (spec.name, spec.private, spec.region) == ("b", True, "z1")
-    assert parse_bucket("b:accelerate").accelerate
-    for bad in ("b@zz9", "b@", "b:secret", "-b@z0"):
+    assert parse_bucket("bkt").region == "z0"
+    spec = parse_bucket("bkt:private@z1")
+    assert (spec.name, spec.private, spec.region) == ("bkt", True, "z1")
+    assert parse_bucket("bkt:accelerate").accelerate
+    for bad in ("bkt@zz9", "bkt@", "bkt:secret", "-bkt@z0"):
         with pytest.raises(ValueError):
             parse_bucket(bad)
-    assert parse_domain("b=IMG.Example.com") == ("b", "img.example.com")
-    for bad in ("b", "b=", "b=not a host", "b=up-z2.qiniup.com", "=x.example"):
+    assert parse_domain("bkt=IMG.Example.com") == ("bkt", "img.example.com")
+    for bad in ("bkt", "bkt=", "bkt=not a host", "bkt=up-z2.qiniup.com", "=x.example"):
         with pytest.raises(ValueError):
             parse_domain(bad)
 
@@ -140,11 +140,11 @@ def test_config_checks_domains_against_buckets(tmp_path: Path) -> None:
     def config(**kw: object) -> EmulatorConfig:
         return EmulatorConfig(data_dir=tmp_path, access_key="ak", secret_key="sk", **kw)  # type: ignore[arg-type]
 
-    assert config(buckets=("a", "b"), domains=("a=x.example", "a=y.example")).bucket_domains() == {
-        "a": ("x.example", "y.example")}
+    assert config(buckets=("akt", "bkt"), domains=("akt=x.example", "akt=y.example")).bucket_domains() == {
+        "akt": ("x.example", "y.example")}
     with pytest.raises(ValueError, match="no bucket"):
-        config(buckets=("a",), domains=("b=x.example",))
+        config(buckets=("akt",), domains=("bkt=x.example",))
     with pytest.raises(ValueError, match="two buckets"):
-        config(buckets=("a", "b"), domains=("a=x.example", "b=x.example"))
+        config(buckets=("akt", "bkt"), domains=("akt=x.example", "bkt=x.example"))
     with pytest.raises(ValueError, match="two regions"):
-        config(buckets=("a@z1", "a@z2"))
+        config(buckets=("akt@z1", "akt@z2"))
