@@ -22,6 +22,8 @@ class Stats:
             self.faults: Counter[str] = Counter()
             self.bytes_received = 0
             self.bytes_sent = 0
+            self.download_responses: Counter[int] = Counter()
+            self.download_bytes: Counter[int] = Counter()
 
     def count_request(self, route: str) -> None:
         """One request matched ``route``."""
@@ -38,6 +40,21 @@ class Stats:
         with self._lock:
             self.statuses[status] += 1
             self.bytes_sent += size
+
+    def count_download(self, status: int) -> None:
+        """A ``GET /dl/...`` answered ``status`` (200, 206, 304, 416, 404 ...)."""
+        with self._lock:
+            self.download_responses[status] += 1
+
+    def add_download_bytes(self, status: int, n: int) -> None:
+        """``n`` body bytes of a download answered ``status`` were handed to the server.
+
+        Counted as the body is streamed, not from ``Content-Length``: a client killed in the
+        middle of a body is charged only what the server wrote before the connection broke.
+        """
+        with self._lock:
+            self.download_bytes[status] += n
+            self.bytes_sent += n
 
     def count_fault(self, kind: str) -> None:
         """A fault was injected."""
@@ -56,4 +73,9 @@ class Stats:
                 "faults_by_kind": dict(sorted(self.faults.items())),
                 "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
                 "objects": objects,
+                "downloads": {
+                    "responses": {str(k): v for k, v in sorted(self.download_responses.items())},
+                    "bytes": {str(k): v for k, v in sorted(self.download_bytes.items())},
+                    "bytes_total": sum(self.download_bytes.values()),
+                },
             }
