@@ -232,8 +232,8 @@ def _run_crashing(script: str, manifest: Path, *args: str) -> None:
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-c", script, str(manifest), *args], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, cwd=manifest.parent, timeout=120, text=True)
+    proc = subprocess.run([sys.executable, "-c", script, str(manifest), *args], capture_output=True,
+                          cwd=manifest.parent, timeout=120, text=True)
     assert proc.returncode == 9, f"the run did not die where planned ({proc.returncode}): {proc.stdout}{proc.stderr}"
 
 
