@@ -22,11 +22,17 @@ letter, and the resolved path stays inside the folder. Anything else is a planne
 naming the key; it is never written and it blocks the delete phase (like every planned error).
 
 Running: each object goes to ``<file>.kjpart`` beside its target (same filesystem, so the
-final ``os.replace`` is atomic), then its etag is checked against the listed hash, its mtime
-set to the object's put time (so ``size-mtime`` compares converge) and it is renamed over the
-target. The part file's name and the object's hash are saved in the checkpoint *before* the
-first byte arrives, so a killed run continues with ``Range: bytes=<part size>-`` as long as
-the object still has that hash. Private buckets get a freshly signed URL per request whose
+final ``os.replace`` is atomic), then it is checked (:mod:`.download_check`: the qetag, a v2
+hash recomputed with the object's own part sizes, or an md5; an object none of these can
+check is never resumed and is marked unverified in the report), its mtime set to the object's
+put time (so ``size-mtime`` compares converge) and it is renamed over the target. The part
+file's name and the object's hash are saved in the checkpoint *before* the first byte
+arrives, so a killed run continues with ``Range: bytes=<part size>-`` as long as the object
+still has that hash; a part as long as the object is checked and renamed without a request,
+and resumed bytes that fail the check are fetched whole once more. Keys that would share a
+local path (case-folded, or a file where another key needs a directory) are planned errors
+(:meth:`_Planner.collision`); a write error at run time fails only its key and removes the
+part file. Private buckets get a freshly signed URL per request whose
 deadline is ``download.url_ttl`` from now (widened by a measured clock skew, see kodo/clock.py).
 """
 
