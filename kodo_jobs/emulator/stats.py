@@ -24,6 +24,8 @@ class Stats:
             self.channels: Counter[str] = Counter()
             self.bytes_received = 0
             self.bytes_sent = 0
+            self.download_responses: Counter[int] = Counter()
+            self.download_bytes: Counter[int] = Counter()
 
     def count_request(self, route: str) -> None:
         """One request matched ``route``."""
@@ -49,6 +51,21 @@ class Stats:
             self.statuses[status] += 1
             self.bytes_sent += size
 
+    def count_download(self, status: int) -> None:
+        """A ``GET /dl/...`` answered ``status`` (200, 206, 304, 416, 404 ...)."""
+        with self._lock:
+            self.download_responses[status] += 1
+
+    def add_download_bytes(self, status: int, n: int) -> None:
+        """``n`` body bytes of a download answered ``status`` were handed to the server.
+
+        Counted as the body is streamed, not from ``Content-Length``: a client killed in the
+        middle of a body is charged only what the server wrote before the connection broke.
+        """
+        with self._lock:
+            self.download_bytes[status] += n
+            self.bytes_sent += n
+
     def count_fault(self, kind: str) -> None:
         """A fault was injected."""
         with self._lock:
@@ -68,4 +85,9 @@ class Stats:
                 "objects": objects,
                 "hosts": dict(sorted(self.hosts.items())),
                 "channels": dict(sorted(self.channels.items())),
+                "downloads": {
+                    "responses": {str(k): v for k, v in sorted(self.download_responses.items())},
+                    "bytes": {str(k): v for k, v in sorted(self.download_bytes.items())},
+                    "bytes_total": sum(self.download_bytes.values()),
+                },
             }

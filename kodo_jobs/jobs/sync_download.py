@@ -22,11 +22,17 @@ letter, and the resolved path stays inside the folder. Anything else is a planne
 naming the key; it is never written and it blocks the delete phase (like every planned error).
 
 Running: each object goes to ``<file>.kjpart`` beside its target (same filesystem, so the
-final ``os.replace`` is atomic), then its etag is checked against the listed hash, its mtime
-set to the object's put time (so ``size-mtime`` compares converge) and it is renamed over the
-target. The part file's name and the object's hash are saved in the checkpoint *before* the
-first byte arrives, so a killed run continues with ``Range: bytes=<part size>-`` as long as
-the object still has that hash. Private buckets get a freshly signed URL per request whose
+final ``os.replace`` is atomic), then it is checked (:mod:`.download_check`: the qetag, a v2
+hash recomputed with the object's own part sizes, or an md5; an object none of these can
+check is never resumed and is marked unverified in the report), its mtime set to the object's
+put time (so ``size-mtime`` compares converge) and it is renamed over the target. The part
+file's name and the object's hash are saved in the checkpoint *before* the first byte
+arrives, so a killed run continues with ``Range: bytes=<part size>-`` as long as the object
+still has that hash; a part as long as the object is checked and renamed without a request,
+and resumed bytes that fail the check are fetched whole once more. Keys that would share a
+local path (case-folded, or a file where another key needs a directory) are planned errors
+(:meth:`_Planner.collision`); a write error at run time fails only its key and removes the
+part file. Private buckets get a freshly signed URL per request whose
 deadline is ``download.url_ttl`` from now (widened by a measured clock skew, see kodo/clock.py).
 """
 
@@ -41,6 +47,7 @@ from typing import Any
 
 from kodo_jobs.errors import EXIT_INVALID, JobInputError, KodoJobsError
 from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.download_check import Check, choose, digest
 from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult, cache_path
 from kodo_jobs.jobs.sync_compare import Side, Verdict, verdict
 from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
@@ -48,8 +55,7 @@ from kodo_jobs.jobs.sync_pairs import Pair, classified, list_prefix
 from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
 from kodo_jobs.kodo import clock
 from kodo_jobs.kodo import errors as kodo_errors
-from kodo_jobs.kodo.download import download_to
-from kodo_jobs.kodo.etag import etag_file
+from kodo_jobs.kodo.download import DownloadResult, download_to
 from kodo_jobs.plan import Action, Outcome
 from kodo_jobs.textsafe import escape_text
 
@@ -128,6 +134,8 @@ class _Planner:
         self.deletes = 0
         self.delete_samples: list[str] = []
         self.counts: dict[str, int] = {}
+        self.files: dict[str, str] = {}  # casefolded relative path -> the key that has it
+        self.dirs: dict[str, str] = {}  # casefolded directory -> a key below it
 
     def local(self) -> Iterator[WalkRecord]:
         try:
@@ -178,8 +186,13 @@ class _Planner:
         except ValueError as exc:
             return Action(job, "error", key, int(remote.fsize),
                           params={"message": f"refused: key would not stay inside {self.root}: {exc}"})
+        clash = self.collision(rel, key)
+        if clash is not None:
+            return Action(job, "error", key, int(remote.fsize), params={"message": f"not downloaded: {clash}"})
         params: dict[str, Any] = {"path": str(path), "hash": str(remote.hash),
                                   "put_time_ns": int(remote.put_time_100ns) * 100}
+        if getattr(remote, "md5", ""):
+            params["md5"] = str(remote.md5)
         if local is None or isinstance(local, Filtered):
             return Action(job, "download", key, int(remote.fsize), params=params)
         source = Side(int(remote.fsize), int(remote.put_time_100ns) * 100, str(remote.hash))
@@ -202,6 +215,33 @@ class _Planner:
             result = verdict(source, dest, mode)  # type: ignore[arg-type]
         op = {Verdict.MISSING: "download", Verdict.DIFFER: "update", Verdict.MATCH: "same"}[result]
         return Action(job, op, key, int(remote.fsize), params=params)
+
+    def collision(self, rel: str, key: str) -> str | None:
+        """Why ``key`` cannot have its own local file next to the keys planned before it, or None.
+
+        Compared by ``casefold()`` always: the target folder may be on a case-insensitive file
+        system (macOS, Windows, some mounts), where ``A.txt`` and ``a.txt`` are one file and the
+        second download would silently replace the first. A key that needs a directory where an
+        earlier key has a file (``dir`` then ``dir/ok.txt``), or a file where an earlier key has
+        a directory, collides too. The first key in listing order wins; the other is an error.
+        """
+        fold = rel.casefold()
+        other = self.files.get(fold)
+        if other is not None:
+            return (f"same local file as key {other!r} on a case-insensitive file system "
+                    "(keys differing only in case)")
+        under = self.dirs.get(fold)
+        if under is not None:
+            return f"its local path is a directory holding key {under!r}"
+        parts = fold.split("/")
+        for i in range(1, len(parts)):
+            holder = self.files.get("/".join(parts[:i]))
+            if holder is not None:
+                return f"needs {'/'.join(rel.split('/')[:i])!r} to be a directory, but key {holder!r} is a file there"
+        self.files[fold] = key
+        for i in range(1, len(parts)):
+            self.dirs.setdefault("/".join(parts[:i]), key)
+        return None
 
     def _extra_local(self, local: LocalFile) -> Action | None:
         if not self.spec.delete:
@@ -305,54 +345,116 @@ def _download(action: Action, ctx: JobContext) -> Outcome:
         path = local_path(root, action.key[len(str(ctx.spec.prefix)):])
     except ValueError as exc:
         return _failed(action, f"refused: key would not stay inside {root}: {exc}")
+    part = path.with_name(path.name + PART_SUFFIX)
+    try:
+        return _fetch_check_install(action, ctx, path, part)
+    except OSError as exc:  # a directory in the way, a full disk...: this key fails, no part file stays
+        _discard(action, ctx, part)
+        what = "a directory is in the way" if path.is_dir() else (exc.strerror or str(exc))
+        return _failed(action, f"cannot write {path}: {what}")
+
+
+def _discard(action: Action, ctx: JobContext, part: Path) -> None:
+    part.unlink(missing_ok=True)
+    ctx.state.drop_upload(action.id)
+
+
+def _check_for(action: Action, ctx: JobContext, want_hash: str, size: int) -> Check:
+    """The check the finished file must pass (:mod:`.download_check`); a v2 hash costs one stat."""
+    if not want_hash.startswith("n"):
+        return choose(want_hash, size, None, "")
+    st = ctx.client.rs.stat(str(ctx.spec.bucket), action.key, needparts=True)
+    if st.hash != want_hash or st.fsize != size:
+        raise _Changed(f"the object changed since it was planned (hash {st.hash}); run again")
+    raw_parts = st.raw.get("parts")
+    parts = [int(p) for p in raw_parts] if isinstance(raw_parts, list) else None
+    return choose(want_hash, size, parts, str(action.params.get("md5") or st.md5 or ""))
+
+
+class _Changed(Exception):
+    """The object is not the one planned: this key fails, the next run plans it again."""
+
+
+def _fetch_check_install(action: Action, ctx: JobContext, path: Path, part: Path) -> Outcome:
     want_hash = str(action.params.get("hash", ""))
     size = int(action.size)
-    part = path.with_name(path.name + PART_SUFFIX)
-    offset = _resume_offset(action, ctx, part, want_hash, size)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ctx.state.save_upload(action.id, json.dumps({"kind": "download", "part": str(part), "hash": want_hash,
-                                                     "size": size}))
-        def on_bytes(n: int) -> None:
-            ctx.events.progress(n)  # the run's job limits pace bandwidth on these events
+        check = _check_for(action, ctx, want_hash, size)
+    except _Changed as exc:
+        return _failed(action, str(exc))
+    if path.is_dir():
+        return _failed(action, f"cannot write {path}: a directory is in the way (another key has it as folder)")
+    offset = _resume_offset(action, ctx, part, want_hash, size) if check.resumable else 0
+    written = 0
+    resumed_at: int | None = None
+    while True:
+        if offset < size or size == 0:
+            got = _fetch(action, ctx, path, part, want_hash, size, offset)
+            written += got.written
+            if got.resumed:
+                resumed_at = offset
+        # else: a complete part file (killed after its last byte): checked below, never re-requested
+        have = part.stat().st_size
+        value = digest(part, check) if have == size else ""
+        if have == size and value == check.expected:
+            break
+        _discard(action, ctx, part)
+        if offset > 0:  # the kept bytes were bad (damaged while the run was dead): fetch it whole once
+            offset, resumed_at = 0, None
+            continue
+        if have != size:
+            return _failed(action, f"got {have} bytes, the listing said {size}: the object changed; run again")
+        return _failed(action, f"downloaded content has {check.method} {value}, expected {check.expected}: the "
+                               "object changed while it was read, or the bytes were damaged; run again")
+    _install(part, path, int(action.params.get("put_time_ns", 0)))
+    st = path.stat()
+    etag = want_hash if check.method in ("etag", "etag-v2") else ""
+    if etag:
+        ctx.state.remember_etag(cache_path(HashRequest(str(path), st.st_size, st.st_mtime_ns)), st.st_size,
+                                st.st_mtime_ns, etag)
+    ctx.state.drop_upload(action.id)
+    result: dict[str, Any] = {"hash": want_hash, "verified": check.method}
+    if check.method == "none":
+        result["unverified"] = check.reason
+        if ctx.log is not None:
+            ctx.log.warning("download not verified", key=action.key, reason=check.reason)
+    if resumed_at is not None:
+        result["resumed_at"] = resumed_at
+    return Outcome(action.id, "done", bytes=written, result=result)
 
-        with open(part, "r+b" if offset else "wb") as f:
-            f.seek(offset)
-            try:
-                result = download_to(ctx.client.http, object_url(ctx, action.key), f, offset=offset,
-                                     on_bytes=on_bytes)
-            except kodo_errors.KodoError:
-                if f.tell() == 0:  # nothing to resume from: leave no empty part file behind
-                    part.unlink(missing_ok=True)
-                    ctx.state.drop_upload(action.id)
-                raise
-    except OSError as exc:
-        return _failed(action, f"cannot write {part}: {exc.strerror or exc}")
-    got = part.stat().st_size
-    if got != size:
-        part.unlink(missing_ok=True)
-        ctx.state.drop_upload(action.id)
-        return _failed(action, f"got {got} bytes, the listing said {size}: the object changed; run again")
-    etag = etag_file(str(part))
-    if not want_hash.startswith("n") and etag != want_hash:
-        part.unlink(missing_ok=True)
-        ctx.state.drop_upload(action.id)
-        return _failed(action, f"downloaded content has etag {etag}, expected {want_hash}: the object changed "
-                               "while it was read; run again")
-    put_ns = int(action.params.get("put_time_ns", 0))
+
+def _fetch(action: Action, ctx: JobContext, path: Path, part: Path, want_hash: str, size: int,
+           offset: int) -> DownloadResult:
+    """GET the object into ``part`` from ``offset`` (the session is saved before the first byte)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ctx.state.save_upload(action.id, json.dumps({"kind": "download", "part": str(part), "hash": want_hash,
+                                                 "size": size}))
+
+    def on_bytes(n: int) -> None:
+        ctx.events.progress(n)  # the run's job limits pace bandwidth on these events
+
+    with open(part, "r+b" if offset else "wb") as f:
+        f.seek(offset)
+        try:
+            return download_to(ctx.client.http, object_url(ctx, action.key), f, offset=offset, on_bytes=on_bytes)
+        except kodo_errors.KodoError:
+            if f.tell() == 0:  # nothing to resume from: leave no empty part file behind
+                _discard(action, ctx, part)
+            raise
+
+
+def _install(part: Path, path: Path, put_ns: int) -> None:
+    """Give the checked part file the object's put time and rename it over the target (atomic)."""
     if put_ns > 0:
         os.utime(part, ns=(put_ns, put_ns))
     os.replace(part, path)
-    st = path.stat()
-    ctx.state.remember_etag(cache_path(HashRequest(str(path), st.st_size, st.st_mtime_ns)), st.st_size,
-                            st.st_mtime_ns, etag)
-    ctx.state.drop_upload(action.id)
-    return Outcome(action.id, "done", bytes=result.written,
-                   result={"hash": etag, **({"resumed_at": offset} if result.resumed else {})})
 
 
 def _resume_offset(action: Action, ctx: JobContext, part: Path, want_hash: str, size: int) -> int:
-    """Bytes of ``part`` that can be kept: the saved session is for the same object hash."""
+    """Bytes of ``part`` that can be kept: the saved session is for the same object hash.
+
+    A part as long as the object is kept whole (checked, then renamed: never re-requested).
+    """
     saved = ctx.state.load_upload(action.id)
     if not saved:
         return 0

@@ -166,14 +166,23 @@ def etag_file_v2(path: str | os.PathLike[str], part_size: int) -> str:
     """The hash Kodo gives ``path`` uploaded by v2 with ``part_size`` parts."""
     if part_size <= 0:
         raise ValueError("part size must be positive")
+    size = os.stat(path).st_size
+    sizes = [min(part_size, size - off) for off in range(0, size, part_size)] or [0]
+    return etag_file_parts(path, sizes)
+
+
+def etag_file_parts(path: str | os.PathLike[str], part_sizes: Sequence[int]) -> str:
+    """The hash Kodo gives ``path`` uploaded by v2 in parts of exactly ``part_sizes`` (as a
+    ``stat`` with ``needparts=true`` lists them); raises ValueError when they do not add up."""
+    if not part_sizes or any(s < 0 for s in part_sizes):
+        raise ValueError("need at least one part, none negative")
     fd = os.open(path, os.O_RDONLY)
     try:
-        size = os.fstat(fd).st_size
+        if sum(part_sizes) != os.fstat(fd).st_size:
+            raise ValueError("the part sizes do not add up to the file's size")
         etags: list[str] = []
-        sizes: list[int] = []
         offset = 0
-        while offset < size or not sizes:
-            n = min(part_size, size - offset)
+        for n in part_sizes:
             hasher = EtagHasher()
             done = 0
             while done < n:
@@ -183,8 +192,7 @@ def etag_file_v2(path: str | os.PathLike[str], part_size: int) -> str:
                 hasher.update(chunk)
                 done += len(chunk)
             etags.append(hasher.etag())
-            sizes.append(n)
             offset += n
-        return etag_v2(etags, sizes)
+        return etag_v2(etags, list(part_sizes))
     finally:
         os.close(fd)

@@ -243,9 +243,17 @@ class RsApi:
         return self._resolver.call("rs", op.bucket, lambda hosts: self._http.request(
             "POST", hosts, "/" + op.command, headers=FORM, auth=self._auth))
 
-    def stat(self, bucket: str, key: str) -> ObjectStat:
-        """Metadata of ``key``; raises ``NotFound`` (612) when it does not exist."""
-        return ObjectStat.from_json(self.run(ops.stat(bucket, key)).json_object())
+    def stat(self, bucket: str, key: str, *, needparts: bool = False) -> ObjectStat:
+        """Metadata of ``key``; raises ``NotFound`` (612) when it does not exist.
+
+        ``needparts``: also ask for the sizes of a multipart object's parts (``raw["parts"]``),
+        which is what a v2 hash with other than 4 MiB parts can be checked with."""
+        if not needparts:
+            return ObjectStat.from_json(self.run(ops.stat(bucket, key)).json_object())
+        op = ops.stat(bucket, key)
+        resp = self._http.request("POST", self._resolver.candidates("rs", bucket), "/" + op.command,
+                                  params={"needparts": "true"}, headers=FORM, auth=self._auth)
+        return ObjectStat.from_json(resp.json_object())
 
     def exists(self, bucket: str, key: str) -> bool:
         """True when ``key`` exists (a stat that maps NotFound to False)."""

@@ -6,13 +6,21 @@ conditional requests (304), user metadata as `X-Qn-Meta-<name>`, and `attname=<n
 `Content-Disposition: attachment`. A private bucket needs a valid `e`/`token` (401); an
 emulator started with an anti-leech key needs a valid `sign`/`t` (403) on every download,
 signed over `/dl/<bucket>/<key>` or, as a CDN domain would see it, over `/<key>`. Disabled
-objects (chstatus 1) answer 403; missing ones 404.
+objects (chstatus 1) answer 403; missing ones 404. A Range past the end answers 416 with
+``Content-Range: bytes */<size>`` (RFC 9110 §15.5.17, as Kodo's io does).
+
+Every ``GET`` is counted in the stats by answer code, and its body bytes as they are handed
+to the server (``downloads`` in ``/_emulator/stats``): a test can prove that a resumed
+download asked for a Range and received only the rest.
 """
 
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Iterable, Iterator
+from typing import Any
 
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.routing import Rule
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Response
@@ -20,6 +28,8 @@ from werkzeug.wrappers import Response
 from kodo_jobs.emulator import dlauth
 from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import EmulatorError, Forbidden, NotFound, Unauthorized
+from kodo_jobs.emulator.responses import json_response
+from kodo_jobs.emulator.stats import Stats
 from kodo_jobs.emulator.verify import request_target
 
 
@@ -43,7 +53,42 @@ def authorise(ctx: RequestContext, bucket: str) -> None:
             raise Unauthorized(problem)
 
 
+def _stats(ctx: RequestContext) -> Stats | None:
+    admin: Any = ctx.emulator.services.get("admin")
+    stats = getattr(admin, "stats", None)
+    return stats if isinstance(stats, Stats) else None
+
+
+def _counted(body: Iterable[bytes] | Iterable[str], stats: Stats, status: int) -> Iterator[bytes]:
+    """``body``, counting each chunk once the server asks for the next one (it was written)."""
+    try:
+        for item in body:
+            chunk = item.encode() if isinstance(item, str) else item
+            yield chunk
+            stats.add_download_bytes(status, len(chunk))
+    finally:
+        close = getattr(body, "close", None)
+        if callable(close):
+            close()
+
+
 def download(ctx: RequestContext, bucket: str, key: str) -> Response:
+    """Stream one object; GETs are counted per answer code and body byte (see the module doc)."""
+    stats = _stats(ctx) if ctx.request.method == "GET" else None
+    try:
+        response = _download(ctx, bucket, key)
+    except EmulatorError as err:
+        if stats is not None:
+            stats.count_download(err.status)
+        raise
+    if stats is not None:
+        stats.count_download(response.status_code)
+        if response.status_code in (200, 206) and response.response is not None:
+            response.response = _counted(response.response, stats, response.status_code)
+    return response
+
+
+def _download(ctx: RequestContext, bucket: str, key: str) -> Response:
     """Stream one object (Range, conditional GET and HEAD handled by werkzeug)."""
     if not ctx.store.bucket_exists(bucket):
         raise NotFound("no such bucket")
@@ -58,12 +103,19 @@ def download(ctx: RequestContext, bucket: str, key: str) -> Response:
         source = ctx.store.blob_source(obj.blob)
     except FileNotFoundError as exc:  # deleted between the stat and now
         raise NotFound("no such file or directory") from exc
-    response = send_file(
-        source, ctx.request.environ, mimetype=obj.mime,
-        as_attachment=bool(ctx.request.args.get("attname")),
-        download_name=ctx.request.args.get("attname") or None,
-        conditional=True, etag=obj.hash, last_modified=obj.put_time / 10_000_000, max_age=None,
-    )
+    try:
+        response = send_file(
+            source, ctx.request.environ, mimetype=obj.mime,
+            as_attachment=bool(ctx.request.args.get("attname")),
+            download_name=ctx.request.args.get("attname") or None,
+            conditional=True, etag=obj.hash, last_modified=obj.put_time / 10_000_000, max_age=None,
+        )
+    except RequestedRangeNotSatisfiable:
+        close = getattr(source, "close", None)
+        if callable(close):
+            close()
+        return json_response({"error": "requested range not satisfiable"}, status=416,
+                             headers={"Content-Range": f"bytes */{obj.fsize}"})
     for name, value in obj.metadata.items():
         header = name if name.lower().startswith("x-qn-meta-") else f"X-Qn-Meta-{name}"
         response.headers[header] = value
