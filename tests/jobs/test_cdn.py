@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kodo_jobs.jobs.quota import QuotaBook, QuotaBooks, chunked
+from tests.fixtures.memory_state import MemoryState
 
 
 @pytest.mark.parametrize(("n", "size", "lengths"), [(250, 60, [60, 60, 60, 60, 10]), (0, 5, []), (5, 5, [5]), (6, 5, [5, 1])])
@@ -110,22 +111,6 @@ class Client:
 
 def cdn_job(**kw: Any) -> CdnJob:
     return CdnJob.model_validate({"name": "purge", "kind": "cdn", **kw})
-
-
-class MemoryState:
-    """The slice of the state file the cdn kind uses (its once-per-spec records)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get_value(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def set_value(self, key: str, value: str | None) -> None:
-        if value is None:
-            self.values.pop(key, None)
-        else:
-            self.values[key] = value
 
 
 def run_job(spec: CdnJob, client: Client, run_id: str, state: MemoryState | None = None) -> dict[str, Any]:

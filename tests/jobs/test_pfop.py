@@ -7,6 +7,7 @@ import base64
 import pytest
 
 from kodo_jobs.jobs.saveas import encode_entry, expand_fop, expand_fops, key_vars, unknown_variables
+from tests.fixtures.memory_state import MemoryState
 
 
 def _decode(entry: str) -> str:
@@ -110,27 +111,13 @@ class Client:
     fop: FakeFop = field(default_factory=FakeFop)
 
 
-class DictState:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get_value(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def set_value(self, key: str, value: str | None) -> None:
-        if value is None:
-            self.values.pop(key, None)
-        else:
-            self.values[key] = value
-
-
 def pfop_job(**kw: Any) -> PfopJob:
     base = {"name": "thumbs", "kind": "pfop", "bucket": "media", "keys": ["v/a.mp4", "v/b.mp4"],
             "fops": ["vframe/jpg/offset/1|saveas/$(bucket):$(dir)$(stem).jpg"], "poll_interval": 0.001}
     return PfopJob.model_validate({**base, **kw})
 
 
-def run_all(spec: PfopJob, client: Client, state: DictState, run_id: str = "r") -> tuple[list[Any], list[Any]]:
+def run_all(spec: PfopJob, client: Client, state: MemoryState, run_id: str = "r") -> tuple[list[Any], list[Any]]:
     ctx = JobContext(client=client, spec=spec, state=state, run_id=run_id)  # type: ignore[arg-type]
     actions = list(KIND.plan(spec, ctx))
     todo = [a for a in actions if a.op == "pfop"]
@@ -138,7 +125,7 @@ def run_all(spec: PfopJob, client: Client, state: DictState, run_id: str = "r") 
 
 
 def test_submit_poll_and_results_then_rerun_skips() -> None:
-    client, state = Client(FakeFop(polls_until_done=3)), DictState()
+    client, state = Client(FakeFop(polls_until_done=3)), MemoryState()
     actions, outcomes = run_all(pfop_job(), client, state)
     assert [a.params["outputs"] for a in actions] == [["media:v/a.jpg"], ["media:v/b.jpg"]]
     assert [o.status for o in outcomes] == ["done", "done"]
@@ -151,7 +138,7 @@ def test_submit_poll_and_results_then_rerun_skips() -> None:
 
 
 def test_failed_fop_is_reported_and_resubmitted_next_run() -> None:
-    client, state = Client(FakeFop(fail_keys={"v/b.mp4"})), DictState()
+    client, state = Client(FakeFop(fail_keys={"v/b.mp4"})), MemoryState()
     _, outcomes = run_all(pfop_job(), client, state)
     assert [(o.status, o.code) for o in outcomes] == [("done", None), ("failed", 3)]
     assert "bad fop" in outcomes[1].message
@@ -163,7 +150,7 @@ def test_failed_fop_is_reported_and_resubmitted_next_run() -> None:
 
 
 def test_timeout_leaves_the_job_to_be_polled_not_resubmitted() -> None:
-    client, state = Client(FakeFop(polls_until_done=10**6)), DictState()
+    client, state = Client(FakeFop(polls_until_done=10**6)), MemoryState()
     _, outcomes = run_all(pfop_job(keys=["k.mp4"], timeout=0.01), client, state)
     assert outcomes[0].status == "failed" and "keeps waiting" in outcomes[0].message
     client.fop.polls_until_done = 0
@@ -173,14 +160,14 @@ def test_timeout_leaves_the_job_to_be_polled_not_resubmitted() -> None:
 
 
 def test_changed_fops_are_a_new_job() -> None:
-    client, state = Client(), DictState()
+    client, state = Client(), MemoryState()
     run_all(pfop_job(keys=["k.mp4"]), client, state)
     again, _ = run_all(pfop_job(keys=["k.mp4"], fops=["avinfo"]), client, state, run_id="r2")
     assert again[0].op == "pfop" and len(client.fop.submitted) == 2
 
 
 def test_no_wait_returns_the_id() -> None:
-    client, state = Client(FakeFop(polls_until_done=10**6)), DictState()
+    client, state = Client(FakeFop(polls_until_done=10**6)), MemoryState()
     _, outcomes = run_all(pfop_job(keys=["k.mp4"], wait=False), client, state)
     assert outcomes[0].status == "done" and outcomes[0].result == {"persistent_id": "z0.0", "waited": False}
     assert client.fop.polls == {}

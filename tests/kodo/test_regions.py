@@ -18,22 +18,7 @@ from kodo_jobs.kodo.hosts import HostResolver, ReadOnlyStore
 from kodo_jobs.kodo.http import error_for_status
 from kodo_jobs.kodo.regions import REGIONS, region_of_host
 from kodo_jobs.kodo.uc import RegionHosts, parse_query
-
-
-class Store:
-    """The state file's key/value table, in memory."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get_value(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def set_value(self, key: str, value: str | None) -> None:
-        if value is None:
-            self.values.pop(key, None)
-        else:
-            self.values[key] = value
+from tests.fixtures.memory_state import MemoryState
 
 
 class FakeUc:
@@ -89,7 +74,7 @@ def test_region_table_and_host_names() -> None:
 
 
 def test_answer_is_kept_in_the_store_for_its_ttl_and_read_by_the_next_run() -> None:
-    store, uc, now = Store(), FakeUc(ttl=600), [1000.0]
+    store, uc, now = MemoryState(), FakeUc(ttl=600), [1000.0]
     first = resolver(Hosts(), uc, wall=now)
     first.persist(store, "ak")
     assert first.candidates("rs", "b") == ("https://rs-z0.qiniuapi.com",)
@@ -113,7 +98,7 @@ def test_answer_is_kept_in_the_store_for_its_ttl_and_read_by_the_next_run() -> N
 
 
 def test_plan_reads_the_store_but_never_writes_it() -> None:
-    store, uc = Store(), FakeUc()
+    store, uc = MemoryState(), FakeUc()
     r = resolver(Hosts(), uc)
     r.persist(ReadOnlyStore(store), "ak")
     r.candidates("rs", "b")
@@ -121,7 +106,7 @@ def test_plan_reads_the_store_but_never_writes_it() -> None:
 
 
 def test_unreadable_stored_answer_is_asked_again() -> None:
-    store, uc = Store(), FakeUc()
+    store, uc = MemoryState(), FakeUc()
     r = resolver(Hosts(), uc)
     r.persist(store, "ak")
     r.candidates("rs", "b")
@@ -150,7 +135,7 @@ def test_threads_that_miss_together_send_one_query() -> None:
 def test_incorrect_region_with_hosts_from_uc_asks_uc_again_and_goes_on() -> None:
     uc = FakeUc(region="z1")
     r = resolver(Hosts(), uc)
-    store = Store()
+    store = MemoryState()
     r.persist(store, "ak")
     tried: list[tuple[str, ...]] = []
 
