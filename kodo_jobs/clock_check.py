@@ -5,7 +5,7 @@ upload token or download URL is signed) carries a ``Date``; :func:`watch_clock` 
 one-shot response hook that compares it with the local clock, so measuring costs no request.
 Above :data:`~kodo_jobs.kodo.clock.SKEW_WARN_SECONDS` the run logs a warning naming the skew,
 and every upload token and signed download URL of this run gets the skew added to its lifetime
-(:func:`kodo_jobs.kodo.clock.set_slack`), so a machine whose clock is minutes off still gets
+(the client's :class:`~kodo_jobs.kodo.clock.DeadlineSlack`, ``client.slack``), so a machine whose clock is minutes off still gets
 tokens the server accepts. An answer without ``Date`` simply leaves deadlines as they are.
 
 Whatever its size, the measured skew is reported: an info line (``clock skew measured``, in
@@ -37,17 +37,17 @@ class ClockReading:
 
 
 def watch_clock(client: Any, log: Any) -> ClockReading:
-    """Reset the deadline slack and measure the skew on the client's first answer."""
-    clock.set_slack(0)
+    """Reset the client's deadline slack and measure the skew on its first answer."""
+    client.slack.set(0)
     reading = ClockReading(sign_date=bool(getattr(client, "sign_date", True)))
 
     def on_skew(skew: float) -> None:
         reading.skew = skew
         log.info("clock skew measured", skew_seconds=round(skew, 1), x_qiniu_date=reading.sign_date)
         if abs(skew) > clock.SKEW_WARN_SECONDS:
-            clock.set_slack(skew)
+            client.slack.set(skew)
             log.warning("clock skew", skew_seconds=round(skew, 1), server_is="ahead" if skew > 0 else "behind",
-                        action=f"token and URL deadlines widened by {clock.slack()}s; fix this machine's clock (NTP)")
+                        action=f"token and URL deadlines widened by {client.slack.seconds}s; fix this machine's clock (NTP)")
 
     clock.watch_first_response(client.http, on_skew)
     return reading

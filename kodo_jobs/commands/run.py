@@ -315,7 +315,7 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
             _detach(bus, results, recorder)
             job_status[spec.name] = "aborted"
             reports.append(_job_report(cp, spec, "aborted", time.time() - t0, moved=runner.moved))
-            return "aborted", _fatal_message(exc, target), None
+            return "aborted", _fatal_message(exc, target, client.slack.seconds), None
         except KodoError as exc:
             _detach(bus, results, recorder)
             job_status[spec.name] = "failed"
@@ -369,19 +369,18 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
     return "ok", "", None
 
 
-def _fatal_message(exc: BaseException, target: str) -> str:
+def _fatal_message(exc: BaseException, target: str, skew: int) -> str:
     """The one line that says why the whole run stopped, and what to check.
 
     A 401 names the target that refused and the two manifest fields to check (and the clock,
-    when this run measured a skew); anything else run-wide keeps its own message."""
-    from kodo_jobs.kodo import clock
+    when this run measured a skew: ``skew`` is the client's deadline slack); anything else
+    run-wide keeps its own message."""
     from kodo_jobs.kodo.errors import NoSuchBucket, Unauthorized
 
     root: BaseException | None = exc
     while root is not None and not isinstance(root, KodoError):
         root = root.__cause__
     if isinstance(root, Unauthorized):
-        skew = clock.slack()
         clock_hint = (f"; this machine's clock is {abs(skew)}s off the server's: fix it (NTP)" if skew else "")
         return (f"run stopped: {target} refused the credentials ({root}). Check target.access_key and "
                 f"target.secret_key in the manifest (often ${{QINIU_ACCESS_KEY}} / ${{QINIU_SECRET_KEY}}): "

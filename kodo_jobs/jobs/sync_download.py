@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -53,7 +52,6 @@ from kodo_jobs.jobs.sync_compare import Side, Verdict, verdict
 from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
 from kodo_jobs.jobs.sync_pairs import Pair, classified, list_prefix
 from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
-from kodo_jobs.kodo import clock
 from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.download import DownloadResult, download_to
 from kodo_jobs.plan import Action, Outcome
@@ -291,7 +289,7 @@ def object_url(ctx: JobContext, key: str) -> str:
         base = ctx.client.download_base(str(spec.bucket)).rstrip("/")
     ttl = int(float(opts.url_ttl))
     if opts.anti_leech_key is not None:
-        deadline = int(time.time()) + clock.slack() + max(1, ttl)  # widened by a measured skew
+        deadline = int(ctx.client.slack.now()) + max(1, ttl)  # widened by a measured skew
         return str(ctx.client.urls.antileech(base, key, opts.anti_leech_key.get_secret_value(), deadline))
     url = str(ctx.client.urls.public(base, key))
     if spec.private:

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from . import clock
 from .config import Credentials
 
 if TYPE_CHECKING:
@@ -329,8 +328,8 @@ def _scope_and_deadline(bucket: str, key: str | None, ttl: int, now: float | Non
         raise ValueError("bucket must be non-empty")
     if ttl <= 0:
         raise ValueError("token ttl must be positive")
-    # a measured clock skew widens deadlines signed with the local clock (see clock.py)
-    current = time.time() + clock.slack() if now is None else now
+    # a client passes ``now`` from its DeadlineSlack: a measured skew widens the deadline (clock.py)
+    current = time.time() if now is None else now
     return (bucket if key is None else f"{bucket}:{key}"), int(current) + ttl
 
 

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from . import errors
 from .auth import QBoxAuth, QiniuAuth
+from .clock import DeadlineSlack
 from .config import Credentials, Hosts, Timeouts
 from .domains import choose_domain
 from .hosts import HostResolver, ValueStore
@@ -59,8 +60,10 @@ class KodoClient:
         self.resolver.attach(self.uc)
         self.rs = RsApi(self.http, self.resolver, qiniu_auth)
         self.rsf = RsfApi(self.http, self.resolver, qiniu_auth)
-        self.upload = Uploader(credentials, self.resolver, FormUploader(self.http), ResumableApi(self.http))
-        self.urls = UrlSigner(credentials)
+        self.slack = DeadlineSlack()  # this client's: widened when its target's clock is off
+        self.upload = Uploader(credentials, self.resolver, FormUploader(self.http), ResumableApi(self.http),
+                               self.slack)
+        self.urls = UrlSigner(credentials, self.slack)
         self._download_bases: dict[str, str] = {}
         self._bases_lock = threading.Lock()
 

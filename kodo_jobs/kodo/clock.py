@@ -7,10 +7,11 @@ look expired to the server (401 "token out of date") although it was just signed
 :func:`watch_first_response` reads the ``Date`` header of the first answer the run gets anyway
 (no extra request); :func:`measure_skew` asks explicitly with one ``GET /``. Both give
 ``server time - local time`` in seconds at the middle of the round trip (the header has
-one-second resolution). :func:`set_slack` stores how many seconds every deadline
-signed afterwards in this process gets on top of its ttl (``PutPolicy.bind`` and
-``private_download_url`` read :func:`slack`); the run sets it to the skew's magnitude when that
-exceeds :data:`SKEW_WARN_SECONDS`, so tokens stay valid on both clocks.
+one-second resolution). A :class:`DeadlineSlack` holds how many seconds every deadline a
+client signs afterwards gets on top of its ttl; each ``KodoClient`` owns one (``client.slack``),
+read by its upload-token minting and URL signing, so two clients in one process never share it.
+The run sets it to the skew's magnitude when that exceeds :data:`SKEW_WARN_SECONDS`, so tokens
+stay valid on both clocks.
 """
 
 from __future__ import annotations
@@ -29,8 +30,34 @@ if TYPE_CHECKING:
 SKEW_WARN_SECONDS = 60.0
 """Above this difference the run warns and widens deadlines."""
 
-_slack = 0
-_lock = threading.Lock()
+
+
+class DeadlineSlack:
+    """Extra seconds added to every deadline one client signs (0 = none).
+
+    State of one client, not of the process: a run that measured a skew on its target widens
+    only the deadlines of that target's client.
+    """
+
+    __slots__ = ("_lock", "_seconds")
+
+    def __init__(self) -> None:
+        self._seconds = 0
+        self._lock = threading.Lock()
+
+    def set(self, skew: float) -> None:
+        """Widen later deadlines to cover a measured ``skew`` in seconds (0 resets)."""
+        with self._lock:  # + the Date header's 1 s resolution and the round trip
+            self._seconds = int(abs(skew)) + 5 if skew else 0
+
+    @property
+    def seconds(self) -> int:
+        """The current extra seconds for signed deadlines."""
+        return self._seconds
+
+    def now(self) -> float:
+        """The local time plus the slack: the instant signed deadlines are counted from."""
+        return time.time() + self._seconds
 
 
 def measure_skew(http: HttpClient, base_url: str) -> float | None:
@@ -84,16 +111,4 @@ def watch_first_response(http: HttpClient, on_skew: Callable[[float], None]) -> 
     http.observe(observer)
 
 
-def set_slack(seconds: float) -> None:
-    """Extra seconds for every deadline signed from now on in this process (0 = none)."""
-    global _slack
-    with _lock:
-        _slack = int(abs(seconds)) + 5 if seconds else 0  # + the Date header's 1 s resolution and the round trip
-
-
-def slack() -> int:
-    """The current extra seconds for signed deadlines."""
-    return _slack
-
-
-__all__ = ["SKEW_WARN_SECONDS", "measure_skew", "set_slack", "slack"]
+__all__ = ["SKEW_WARN_SECONDS", "DeadlineSlack", "measure_skew"]

@@ -6,8 +6,8 @@ import hashlib
 import time
 from urllib.parse import quote
 
-from . import clock
 from .auth import hmac_sign
+from .clock import DeadlineSlack
 from .config import Credentials
 
 
@@ -22,7 +22,7 @@ def private_download_url(
     """Sign ``url`` for a private bucket: append ``e=<deadline>`` then ``token=<AK>:<sign>`` (§2.7)."""
     if expires <= 0:
         raise ValueError("expires must be positive")
-    deadline = int(time.time() + clock.slack() if now is None else now) + expires
+    deadline = int(time.time() if now is None else now) + expires
     signed = f"{url}{'&' if '?' in url else '?'}e={deadline}"
     return f"{signed}&token={credentials.access_key}:{hmac_sign(credentials.secret_key, signed)}"
 
@@ -44,10 +44,11 @@ def timestamp_antileech_url(
 
 
 class UrlSigner:
-    """``client.urls``: the URL helpers bound to the client's credentials."""
+    """``client.urls``: the URL helpers bound to the client's credentials and deadline slack."""
 
-    def __init__(self, credentials: Credentials) -> None:
+    def __init__(self, credentials: Credentials, slack: DeadlineSlack | None = None) -> None:
         self._credentials = credentials
+        self._slack = slack or DeadlineSlack()
 
     def public(self, base_url: str, key: str) -> str:
         """See :func:`public_url`."""
@@ -55,7 +56,8 @@ class UrlSigner:
 
     def private(self, url: str, *, expires: int = 3600, now: float | None = None) -> str:
         """See :func:`private_download_url`."""
-        return private_download_url(self._credentials, url, expires=expires, now=now)
+        return private_download_url(self._credentials, url, expires=expires,
+                                    now=self._slack.now() if now is None else now)
 
     def private_object(
         self, base_url: str, key: str, *, expires: int = 3600, now: float | None = None,

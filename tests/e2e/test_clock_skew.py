@@ -3,8 +3,10 @@ and widens signed deadlines, so short-lived tokens still work against a server 1
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,23 +37,21 @@ def test_measure_skew_reads_the_server_date(tmp_path: Path) -> None:
 
 
 def test_server_ten_minutes_ahead_warns_and_short_tokens_still_work(tmp_path: Path) -> None:
-    try:
-        with skewed(tmp_path / "emu", AHEAD) as emu:
-            with KodoClient.for_endpoint(emu.url, AK, SK) as client:
-                client.upload.upload_bytes(PRIVATE, "k.txt", b"private", token_ttl=3600 + int(AHEAD))
-            make_tree(tmp_path / "src", {"u.txt": "up"})
-            m = write_manifest(
-                tmp_path, emu.url,
-                sync_job("./out", name="down", bucket=PRIVATE, direction="download", private=True,
-                         download={"url_ttl": "60s"}),
-                sync_job("./src", name="up", upload={"token_ttl": "60s"}))
-            res = cli("run", m)
-            assert res.code == 0, res.out + res.err
-            assert "clock skew" in res.err
-            assert (tmp_path / "out" / "k.txt").read_bytes() == b"private"
-            assert clock.slack() >= AHEAD
-    finally:
-        clock.set_slack(0)
+    with skewed(tmp_path / "emu", AHEAD) as emu:
+        with KodoClient.for_endpoint(emu.url, AK, SK) as client:
+            client.upload.upload_bytes(PRIVATE, "k.txt", b"private", token_ttl=3600 + int(AHEAD))
+        make_tree(tmp_path / "src", {"u.txt": "up"})
+        m = write_manifest(
+            tmp_path, emu.url,
+            sync_job("./out", name="down", bucket=PRIVATE, direction="download", private=True,
+                     download={"url_ttl": "60s"}),
+            sync_job("./src", name="up", upload={"token_ttl": "60s"}))
+        res = cli("run", m)
+        assert res.code == 0, res.out + res.err
+        assert "clock skew" in res.err
+        assert (tmp_path / "out" / "k.txt").read_bytes() == b"private"
+        widened = re.search(r"deadlines widened by (\d+)s", res.err)
+        assert widened is not None and int(widened.group(1)) >= AHEAD  # the run's client slack
 
 
 def test_without_the_widening_the_same_token_is_refused(tmp_path: Path) -> None:
@@ -60,12 +60,31 @@ def test_without_the_widening_the_same_token_is_refused(tmp_path: Path) -> None:
         client.upload.upload_bytes(PRIVATE, "k.txt", b"private", token_ttl=3600 + int(AHEAD))
         url = client.urls.private_object(f"{emu.url}/dl/{PRIVATE}", "k.txt", expires=60)
         assert client.http.session.get(url).status_code == 401
-        clock.set_slack(AHEAD)
-        try:
-            url = client.urls.private_object(f"{emu.url}/dl/{PRIVATE}", "k.txt", expires=60)
-            assert client.http.session.get(url).status_code == 200
-        finally:
-            clock.set_slack(0)
+        client.slack.set(AHEAD)
+        url = client.urls.private_object(f"{emu.url}/dl/{PRIVATE}", "k.txt", expires=60)
+        assert client.http.session.get(url).status_code == 200
+
+
+def test_two_clients_in_one_process_do_not_share_the_slack(tmp_path: Path) -> None:
+    """The slack is the client's: widening one client's deadlines leaves another's as signed."""
+    with skewed(tmp_path / "emu", AHEAD) as emu, KodoClient.for_endpoint(emu.url, AK, SK) as skewed_client, \
+            KodoClient.for_endpoint(emu.url, AK, SK) as plain_client:
+        skewed_client.upload.upload_bytes(PRIVATE, "k.txt", b"private", token_ttl=3600 + int(AHEAD))
+        skewed_client.slack.set(AHEAD)
+        assert plain_client.slack.seconds == 0
+        wide = skewed_client.urls.private_object(f"{emu.url}/dl/{PRIVATE}", "k.txt", expires=60)
+        narrow = plain_client.urls.private_object(f"{emu.url}/dl/{PRIVATE}", "k.txt", expires=60)
+        assert skewed_client.http.session.get(wide).status_code == 200
+        assert plain_client.http.session.get(narrow).status_code == 401
+        # upload tokens: the deadline in the policy carries the owning client's slack only
+        wide_deadline = _deadline(skewed_client.upload.token(PRIVATE, "k.txt", ttl=60))
+        narrow_deadline = _deadline(plain_client.upload.token(PRIVATE, "k.txt", ttl=60))
+        assert wide_deadline - narrow_deadline >= AHEAD
+
+
+def _deadline(token: str) -> int:
+    encoded = token.split(":")[2]
+    return int(json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))["deadline"])
 
 
 def test_the_measured_skew_is_in_the_report_and_the_json_log(tmp_path: Path) -> None:
@@ -73,10 +92,7 @@ def test_the_measured_skew_is_in_the_report_and_the_json_log(tmp_path: Path) -> 
         make_tree(tmp_path / "src", {"u.txt": "up"})
         m = write_manifest(tmp_path, emu.url, sync_job("./src", name="up", upload={"token_ttl": "2h"}))
         report = tmp_path / "report.json"
-        try:
-            res = cli("run", m, "--report", report, "--log-format", "json")
-        finally:
-            clock.set_slack(0)
+        res = cli("run", m, "--report", report, "--log-format", "json")
     assert res.code == 0, res.out + res.err
     got = json.loads(report.read_text())["clock"]
     assert abs(got["skew_seconds"] - AHEAD) < 3 and got["x_qiniu_date"] is True

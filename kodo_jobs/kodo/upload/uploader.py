@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from .. import errors
 from ..auth import PutPolicy, mint_upload_token
+from ..clock import DeadlineSlack
 from ..config import Credentials
 from ..hosts import HostResolver
 from ..retry import RetryPolicy
@@ -76,15 +77,16 @@ class Uploader:
     """Form and resumable uploads of files and bytes."""
 
     def __init__(self, credentials: Credentials, resolver: HostResolver, form: FormUploader,
-                 resumable: ResumableApi) -> None:
+                 resumable: ResumableApi, slack: DeadlineSlack | None = None) -> None:
         self._credentials = credentials
+        self._slack = slack or DeadlineSlack()  # the client's: a measured skew widens deadlines
         self._resolver = resolver
         self.form = form
         self.resumable = resumable
 
     def token(self, bucket: str, key: str | None, policy: PutPolicy | None = None, ttl: int = 3600) -> str:
         """An upload token for ``bucket:key`` (or the bucket) valid ``ttl`` seconds."""
-        return mint_upload_token(self._credentials, policy or _NO_POLICY, bucket, key, ttl=ttl)
+        return mint_upload_token(self._credentials, policy or _NO_POLICY, bucket, key, ttl=ttl, now=self._slack.now())
 
     def upload_bytes(
         self, bucket: str, key: str | None, data: bytes, *, policy: PutPolicy | None = None,
