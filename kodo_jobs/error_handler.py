@@ -3,6 +3,11 @@
 Every CLI command runs inside :func:`boundary`. Known errors print their message (which is
 written to carry the fix) to stderr; unexpected errors print one crash line, and the traceback
 only when ``KODO_JOBS_DEBUG=1``. No traceback is ever shown for bad input.
+
+The boundary is also the command run's scope for secrets: it installs a fresh
+:class:`~kodo_jobs.log.Redactor` (:func:`~kodo_jobs.log.redaction`) for the command and its own
+error message, so secrets registered by one command never mask another's output in the same
+process.
 """
 
 from __future__ import annotations
@@ -13,12 +18,17 @@ import traceback
 from collections.abc import Callable
 
 from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, KodoJobsError
-from kodo_jobs.log import redact_text
+from kodo_jobs.log import redact_text, redaction
 from kodo_jobs.textsafe import escape_lines
 
 
 def boundary(command: Callable[[], int]) -> int:
-    """Run ``command`` and turn whatever it raises into an exit code."""
+    """Run ``command`` with its own secret redactor and turn whatever it raises into an exit code."""
+    with redaction():
+        return _guarded(command)
+
+
+def _guarded(command: Callable[[], int]) -> int:
     try:
         return command()
     except KodoJobsError as exc:

@@ -101,3 +101,13 @@ def _only_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _own_secret_redactor() -> Iterator[None]:
+    """Each test registers secrets into its own redactor (kodo_jobs.log.redaction), as each CLI
+    command does: a secret registered by one test never masks the next test's output."""
+    from kodo_jobs.log import redaction
+
+    with redaction():
+        yield
