@@ -137,3 +137,16 @@ def test_manifest_sign_date_false_reaches_the_client(tmp_path: Path, monkeypatch
     assert manifest.target.sign_date is False
     with open_target(manifest.target, tmp_path) as client:
         assert client.sign_date is False
+
+
+def test_refused_credentials_on_a_skewed_machine_name_the_clock(tmp_path: Path) -> None:
+    """The run-fatal 401 line reads the run's client slack: a skewed clock is named as a cause."""
+    with skewed(tmp_path / "emu", AHEAD) as emu:
+        make_tree(tmp_path / "src", {"u.txt": "up"})
+        m = write_manifest(tmp_path, emu.url, sync_job("./src", name="up"))
+        m.write_text(m.read_text().replace(f"secret_key: {SK}", "secret_key: not-the-secret-key"))
+        res = cli("run", m)
+    assert res.code == 1, res.out + res.err
+    assert "refused the credentials" in res.out + res.err
+    hint = re.search(r"this machine's clock is (\d+)s off the server's", res.out + res.err)
+    assert hint is not None and int(hint.group(1)) >= AHEAD, res.out + res.err
