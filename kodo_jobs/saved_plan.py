@@ -17,7 +17,8 @@ The file itself is untrusted: before anything else :func:`check` reads every act
 refuses (exit 2, nothing run) a plan naming a job the manifest does not have (or with another
 kind), an action of a job the header does not list, a malformed line, and - for sync jobs -
 any action the job's planner could not have produced (:mod:`kodo_jobs.jobs.sync_trust`: wrong
-op or phase, key outside the prefix, a path that is not the job's file). The actions then run
+op or phase, key outside the prefix, a path that is not the job's file; for the other kinds
+:mod:`kodo_jobs.jobs.plan_trust`: the job's op, destinations, fops, URLs and output files). The actions then run
 with their local paths rebuilt from the job's folder and the key (:func:`trusted_actions`),
 never with the paths written in the file.
 """
@@ -31,7 +32,7 @@ from typing import Any
 
 from kodo_jobs.engine import in_shard
 from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
-from kodo_jobs.jobs import sync_trust
+from kodo_jobs.jobs import plan_trust, sync_trust
 from kodo_jobs.kodo.rs import ops
 from kodo_jobs.plan import Action, SavedPlan
 from kodo_jobs.textsafe import escape_text
@@ -102,10 +103,10 @@ def _actions(saved: SavedPlan, job: str | None) -> Iterator[Action]:
 
 
 def _trusted(saved: SavedPlan, spec: Any, action: Action) -> Action:
-    if getattr(spec, "kind", "") != "sync":
-        return action
     try:
-        return sync_trust.trusted(spec, action)
+        if getattr(spec, "kind", "") == "sync":
+            return sync_trust.trusted(spec, action)
+        return plan_trust.trusted(spec, action)
     except sync_trust.Untrusted as exc:
         raise _refuse(saved, f"job {action.job}: {action.op} {escape_text(action.key)}: {exc}") from exc
 

@@ -9,12 +9,12 @@ from pydantic import ValidationError
 
 from kodo_jobs.jobs import then
 from kodo_jobs.manifest.spec_sync import CdnRefreshThen, SyncJob
-from tests.jobs.test_pfop import DictState
+from tests.fixtures.memory_state import MemoryState
 
 
 class Ctx:
     def __init__(self) -> None:
-        self.state = DictState()  # the two StateView calls ``then`` uses, in memory
+        self.state = MemoryState()  # the two StateView calls ``then`` uses, in memory
 
 
 def _sync(tmp_path: Any, cdn: dict[str, Any]) -> SyncJob:
