@@ -49,6 +49,9 @@ def test_second_in_process_cli_run_is_not_masked_by_the_first_runs_secrets(
     code, out = _cli("run", first)
     assert code == 2, out
     assert FIRST not in out and MASK in out
+    code, out = _cli("plan", first)  # the plan's job note too (it printed the name in full)
+    assert code == 2, out
+    assert FIRST not in out and MASK in out
 
     # run 2, same process, declares another secret: the folder name is printed as it is
     code, out = _cli("run", second)

@@ -23,7 +23,7 @@ from kodo_jobs.errors import EXIT_CHANGES, EXIT_INVALID, EXIT_OK, JobInputError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState, state_file_errors
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.kodo.hosts import ReadOnlyStore
-from kodo_jobs.log import configure, get_logger
+from kodo_jobs.log import configure, get_logger, redact_text
 from kodo_jobs.plan import JobPlan, Plan, render_text, write_json
 from kodo_jobs.targets import open_target
 
@@ -64,7 +64,7 @@ def _plan(m: Any, manifest: Path, specs: list[Any], state_path: Path, *, as_json
                                                   unchanged_rows=as_json or show_all or out is not None)
                     except JobInputError as exc:
                         invalid = True
-                        job_plans.append(JobPlan(spec.name, spec.kind, {}, note=f"error: {exc}"))
+                        job_plans.append(JobPlan(spec.name, spec.kind, {}, note=redact_text(f"error: {exc}")))
                         continue
                     job_plans.append(JobPlan(spec.name, spec.kind, summary, note=_needs_note(spec, job_plans)))
             the_plan = Plan(str(manifest), tuple(job_plans), lambda: scratch.iter_actions(),
