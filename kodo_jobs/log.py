@@ -16,9 +16,10 @@ test, never sees the first one's secrets. :func:`register_secret` and :func:`red
 the installed redactor's methods; worker threads of the command see the same instance.
 
 structlog is imported only when a line is written: importing it pulls in ``structlog.dev``,
-``rich.pretty`` and ``asyncio`` (about 75 ms, a sixth of a no-op run's start-up), and a clean
-console run (warnings only) writes nothing. :func:`get_logger` returns a :class:`LazyLogger`
-that drops events below the configured level without importing anything.
+``rich.pretty`` and ``asyncio`` (a large share of a no-op run's start-up; figures:
+docs/bench.md), and a clean console run (warnings only) writes nothing. :func:`get_logger`
+returns a :class:`LazyLogger` that drops events below the configured level without importing
+anything.
 """
 
 from __future__ import annotations

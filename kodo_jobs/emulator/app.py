@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kodo_jobs.emulator")
 
 ADMIN_PREFIX = "/_emulator/"
-_CHUNK = 64 * 1024  # cheroot reads fastest in 64 KiB pieces (see bodies.READ)
+_CHUNK = 64 * 1024  # one read buffer's worth, as bodies.READ (why: there)
 
 
 def route_name(rule: Rule) -> str:

@@ -19,15 +19,15 @@ from kodo_jobs.emulator.errors import BadRequest
 from kodo_jobs.emulator.etag import StreamDigest
 
 CHUNK = 1024 * 1024  # what the hashing/writing side handles at a time
-# What is asked of the socket per read. cheroot's pure-Python buffered reader is fast for
-# reads up to 64 KiB and collapses above (measured on a 64 MiB body: 2.8 GB/s at 64 KiB,
-# 0.46 GB/s at 1 MiB), so reads stay at 64 KiB and are batched into CHUNK-sized pieces.
+# What is asked of the request stream per read: one ``sockio.BUFSIZE`` on plain sockets, and
+# the size cheroot's own buffered reader (still used on TLS) handles well; batched into
+# CHUNK-sized pieces for the hashing/writing side. figures: docs/bench.md
 READ = 64 * 1024
 IN_MEMORY = 16 * 1024 * 1024
 """A body of known length up to this size (a usual part or block) is read whole, then hashed and
 written in one go: each hash of the whole buffer releases the GIL once, where the pipeline's
 queues and helper threads cost hundreds of GIL hand-offs per part when several parts arrive at
-once (measured: ~960 futex calls per 4 MiB part with 4 parts in flight). Larger bodies stream."""
+once (figures: docs/bench.md). Larger bodies stream."""
 
 
 def temp_path(tmp_dir: Path, prefix: str = "body") -> Path:

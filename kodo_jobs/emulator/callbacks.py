@@ -10,9 +10,6 @@ stored, as on the real service). With `callbackFetchKey=1` the answer must be
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import urllib.parse
 from collections.abc import Mapping
@@ -20,20 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kodo_jobs.emulator import remote
+from kodo_jobs.emulator.errors import CallbackFailed
 from kodo_jobs.emulator.policy import render_template
+from kodo_jobs.emulator.verify import sign
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-
-
-class CallbackFailed(Exception):
-    """No callback URL answered 200 with JSON; the upload answers 579 with this message."""
-
-    status = 579
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +48,7 @@ def qbox_sign(secret_key: str, url: str, body: bytes, content_type: str) -> str:
     parts = urllib.parse.urlsplit(url)
     data = (parts.path or "/") + (f"?{parts.query}" if parts.query else "") + "\n"
     raw = data.encode() + (body if content_type == FORM and body else b"")
-    digest = hmac.new(secret_key.encode(), raw, hashlib.sha1).digest()
-    return base64.urlsafe_b64encode(digest).decode()
+    return sign(secret_key, raw)
 
 
 def perform(

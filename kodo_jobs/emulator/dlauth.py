@@ -8,13 +8,11 @@ answer to 401 (private) or 403 (anti-leech).
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import time
 import urllib.parse
 
-from kodo_jobs.emulator.verify import same_secret
+from kodo_jobs.emulator.verify import same_secret, sign
 
 
 def private_url_problem(
@@ -30,17 +28,14 @@ def private_url_problem(
         return "download token not specified"
     signed = f"{scheme}://{host}{raw_target[:cut]}"
     token = urllib.parse.unquote(raw_target[cut + len("&token="):].split("&", 1)[0])
-    ak, sep, sign = token.partition(":")
+    ak, sep, given = token.partition(":")
     if not sep or ak != access_key:
         return "bad token"
     query = urllib.parse.urlsplit(signed).query
     deadline = urllib.parse.parse_qs(query).get("e", [""])[-1]
     if not deadline.isdigit():
         return "bad token: e is missing"
-    expected = base64.urlsafe_b64encode(
-        hmac.new(secret_key.encode(), signed.encode(), hashlib.sha1).digest()
-    ).decode()
-    if not same_secret(expected, sign):
+    if not same_secret(sign(secret_key, signed.encode()), given):
         return "bad token"
     if int(deadline) < (time.time() if now is None else now):
         return "token out of date"
@@ -57,8 +52,8 @@ def anti_leech_problem(
     while a CDN domain would expose `/<key>`).
     """
     params = urllib.parse.parse_qs(query)
-    sign, t = params.get("sign", [""])[-1], params.get("t", [""])[-1]
-    if not sign or not t:
+    given, t = params.get("sign", [""])[-1], params.get("t", [""])[-1]
+    if not given or not t:
         return "anti-leech sign and t are required"
     try:
         deadline = int(t, 16)
@@ -66,7 +61,7 @@ def anti_leech_problem(
         return "anti-leech t is not hex"
     candidates = (raw_path, *alt_paths)
     if not any(
-        same_secret(hashlib.md5(f"{key}{p}{t}".encode()).hexdigest(), sign.lower())
+        same_secret(hashlib.md5(f"{key}{p}{t}".encode()).hexdigest(), given.lower())
         for p in candidates
     ):
         return "anti-leech sign does not match"

@@ -2,7 +2,7 @@
 
 Why: a management body is read into memory to check its signature, and a chunked body has no
 announced length, so without a cap a client could make the emulator buffer any amount before
-answering 401 (measured: RSS 61 MB -> 462 MB). Caps per kind of request:
+answering 401 (its memory grew with the body; figures: docs/bench.md). Caps per kind of request:
 
 * management bodies (rs, rsf, api, uc, fusion ...): :data:`MAX_SIGNED_BODY`;
 * form uploads: Kodo's own limit on a form upload's file, :data:`FORM_FILE_MAX` (1 GiB; larger

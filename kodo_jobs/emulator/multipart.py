@@ -2,8 +2,8 @@
 
 Why: werkzeug's streaming parser compiles two regular expressions per request (the boundary
 is part of the pattern and differs on every request, so ``re``'s cache never hits) and walks
-an event machine per chunk; for a 1 KiB form upload that was about a third of the emulator's
-CPU. Small bodies are read whole and split with ``bytes.find`` instead.
+an event machine per chunk; for a small form upload that was a large share of the emulator's
+CPU (figures: docs/bench.md). Small bodies are read whole and split with ``bytes.find`` instead.
 
 Strict on purpose: it accepts only the shape every real client sends (no preamble, CRLF line
 breaks, a plain ``--boundary`` line, no folded headers, fields without a Content-Type, at most

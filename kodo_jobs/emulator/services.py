@@ -105,10 +105,7 @@ def callback_hook(
     if not policy.get("callbackUrl"):
         return None
     variables = {**custom_vars, **ctx.upload_vars}
-    try:
-        result = callbacks.perform(policy.raw, variables, ctx.config.access_key, ctx.config.secret_key)
-    except callbacks.CallbackFailed as exc:
-        raise CallbackFailed(exc.message) from exc
+    result = callbacks.perform(policy.raw, variables, ctx.config.access_key, ctx.config.secret_key)
     if result.fetch_key and result.fetch_key != obj.key:
         ctx.store.move(obj.bucket, obj.key, obj.bucket, result.fetch_key, force=True)
     if isinstance(result.body, dict):
@@ -341,7 +338,7 @@ class Services:
                              "fsize": info.fsize, "mimeType": info.mime}
                 try:
                     callbacks.perform(policy, variables, self._ak, self._sk)
-                except callbacks.CallbackFailed as exc:
+                except CallbackFailed as exc:
                     return exc.message
             return None
         return "; ".join(problems) or "no url"

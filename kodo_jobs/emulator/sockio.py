@@ -3,7 +3,7 @@
 cheroot reads requests through ``_pyio.BufferedReader`` subclasses (its ``makefile`` module
 imports the pure-Python ``io`` on purpose, for a ``has_data()`` that peeks at the buffer), and
 writes through a ``_pyio.BufferedWriter`` that copies each answer once more. On a fresh sync of
-small files, a profile of the emulator put about a sixth of its CPU in those classes: every
+small files, a profile of the emulator put a large share of its CPU in those classes: every
 request line and header line goes through several Python-level calls per line.
 
 :class:`SocketReader` keeps its own ``bytearray`` and splits lines with ``bytearray.find`` (one
@@ -11,7 +11,7 @@ C call per line), reads large bodies straight into the result, and answers ``has
 its buffer. :class:`SocketWriter` hands each write to ``socket.sendall``. Both count bytes as
 cheroot's classes do (``bytes_read``, ``bytes_written``: its statistics read them).
 ``wire.CoalescingConnection`` uses them for plain sockets (a TLS adapter's ``makefile`` is left
-alone). Measured on a fresh sync of 5,000 small files: see docs/emulator.md.
+alone). figures: docs/bench.md
 
 Timeouts and socket errors surface exactly as from ``socket.SocketIO``: ``TimeoutError`` and
 ``OSError`` from ``recv``/``sendall``, which cheroot already handles.

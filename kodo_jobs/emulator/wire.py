@@ -2,8 +2,9 @@
 chunk instead of in a ``send`` of their own.
 
 Why: cheroot writes the headers and then every body chunk unbuffered, so a small JSON answer
-cost two ``send`` calls (two TCP segments, two wake-ups of the client); on loopback each send
-was ~0.1 ms of emulator CPU out of ~0.4 ms per small request. Bytes on the wire are unchanged.
+cost two ``send`` calls (two TCP segments, two wake-ups of the client); on loopback a send is
+a real share of a small request's emulator CPU (figures: docs/bench.md). Bytes on the wire are
+unchanged.
 Chunked answers (no Content-Length) and large first chunks are sent as cheroot does.
 
 The connection also reads and writes through :mod:`kodo_jobs.emulator.sockio` instead of

@@ -15,8 +15,8 @@ committed at once, because a part must be recorded before it is counted. WAL wit
 transactions, which a rerun redoes). Nothing secret is ever stored here.
 
 Damage: every open of an existing file runs ``PRAGMA quick_check`` (the b-tree structure of
-every page; about a third of ``integrity_check``'s cost, which also cross-checks index
-contents - see docs/bench.md) and refuses a damaged file with :class:`StateFileError` (exit 2)
+every page; cheaper than ``integrity_check``, which also cross-checks index contents;
+figures: docs/bench.md) and refuses a damaged file with :class:`StateFileError` (exit 2)
 naming it, leaving it untouched. Damage that only shows later (a page the check cannot judge,
 or the file changed under a run) surfaces as ``sqlite3.DatabaseError`` wherever it is read;
 the commands wrap their whole work in :func:`state_file_errors`, which turns it into the same
@@ -324,8 +324,9 @@ class Checkpoint:
 
         ``unchanged_rows=False`` (a real run): ``same``/``skip`` actions are only counted, into
         ``tallies``, which :meth:`counts` reports as ``skipped`` exactly as if they were rows.
-        Nothing executes, resumes or lists them in a run, and on a no-op resync of 20k files
-        storing a row (and its JSON params) per unchanged file was a fifth of the run's CPU.
+        Nothing executes, resumes or lists them in a run, and on a large no-op resync storing a
+        row (and its JSON params) per unchanged file was a large share of the run's CPU
+        (figures: docs/bench.md).
         ``plan`` keeps the rows: it lists them (``--all``, ``--json``, ``-o``).
         """
         counts: dict[str, list[int]] = {}

@@ -1,8 +1,9 @@
 """Hash-cache lookups in pages: one ordered query per run of paths instead of one per file.
 
-Why: a no-op resync looks up every walked file's cached etag; one ``SELECT`` per file was
-about a fifth of its wall time. The planner asks in walk order, which is (nearly always) path
-order, so a page of the next rows in path order answers the following lookups from memory.
+Why: a no-op resync looks up every walked file's cached etag; one ``SELECT`` per file was a
+large share of its wall time (figures: docs/bench.md). The planner asks in walk order, which
+is (nearly always) path order, so a page of the next rows in path order answers the following
+lookups from memory.
 
 The page is a window ``[low, high]`` of ``hash_cache`` in which *every* row is held: a path
 inside the window that is not in the page has no row. A lookup outside the window, or one

@@ -2,7 +2,7 @@
 
 * :class:`TokenBucket` - a thread-safe token bucket. ``acquire(n)`` blocks the calling worker
   until ``n`` tokens are available; a request larger than the burst goes into debt (the next
-  callers wait it off), so a 64 MiB chunk cannot slip through a 1 MiB/s limit. Used per job for
+  callers wait it off), so a 64 MiB chunk cannot slip through a limit of 1 MiB a second. Used per job for
   ``ops_per_second`` (one token per action) and ``bandwidth`` (one token per byte, fed from the
   transfer loops' progress callbacks, so the limit holds *during* a large file, not after it).
 * :class:`AdaptiveLimit` - the number of workers allowed to start a call: halved on every

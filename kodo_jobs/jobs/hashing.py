@@ -1,10 +1,10 @@
 """qetags of many local files: the hash cache first, then computed, in order and streaming.
 
-Why this shape (shared/PERF-LIMITS.md section 2): hashing a small file costs 6-25 us of which
-most is per-file overhead under the GIL, so threads do not help and ``ThreadPoolExecutor.map``
-per file is a net loss; two *processes* fed batches of paths gave 1.9x on the idle machine.
-Starting them costs about a third of a second and every batch several context switches (on
-the shared dev box under load, two workers measured no faster than inline hashing), so the
+Why this shape (shared/PERF-LIMITS.md section 2; figures: docs/bench.md): hashing a small file is mostly
+per-file overhead under the GIL, so threads do not help and ``ThreadPoolExecutor.map`` per file
+is a net loss; two *processes* fed batches of paths help on an idle machine. Starting them is
+slow and every batch costs several context switches (on a loaded machine two workers gain
+nothing over inline hashing), so the
 first :data:`INLINE_FIRST` misses of a stream are hashed inline (a resync with some edits never
 starts a pool) and only a long stream of misses starts one (``forkserver`` context, else ``spawn``:
 forking a process that runs threads, such as the embedded emulator, is unsafe). Workers get
@@ -41,12 +41,12 @@ if TYPE_CHECKING:  # the pool's modules load only when a pool starts (a resync r
 
 INLINE_FIRST = 1024
 """Misses hashed inline before a process pool is started. The pool starts in a background
-thread (its workers import the hashing code: about a quarter of a second on the other core)
+thread (its workers import the hashing code, which takes a while on the other core)
 while the stream goes on hashing inline; chunks go to the workers only once they are up, so a
 stream that ends first never waits for them."""
 BATCH_FILES = 256
 """Files per task sent to a worker process (each task costs several context switches, which a
-busy machine makes expensive; 256 small files measured best with plain-tuple tasks)."""
+busy machine makes expensive; this size did best with plain-tuple tasks: figures: docs/bench.md)."""
 BATCH_BYTES = 32 * 1024 * 1024
 """Bytes per task (a few large files make a batch on their own)."""
 WINDOW = 8192
@@ -64,7 +64,7 @@ class HashRequest(NamedTuple):
     """Hash ``path``, known to have this size and mtime_ns; ``part_size`` > 0: v2 hash with those parts.
 
     Requests and results are named tuples (not dataclasses): a resync makes one of each per
-    compared file, and a tuple is built several times faster."""
+    compared file, and a tuple is cheaper to build (figures: docs/bench.md)."""
 
     path: str
     size: int

@@ -95,7 +95,8 @@ def _whole(segments: Sequence[str]) -> str:
 def _translate(segment: str) -> str:
     """One segment's glob as regex text (pathspec's git wildmatch translation); raises
     GitIgnorePatternError for what git discards (an unclosed ``[``). pathspec is imported here,
-    on the first pattern, not with the module: about 10 ms that a job without filters skips."""
+    on the first pattern, not with the module: start-up that a job without filters skips
+    (figures: docs/bench.md)."""
     from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
     return GitIgnoreSpecPattern._translate_segment_glob(segment, "raise")

@@ -19,8 +19,8 @@ The walk yields three kinds of records (slotted dataclasses, about 220 bytes eac
   Names that are not valid UTF-8 cannot become keys; they are reported with ``ordered=False``
   and travel outside the key order.
 
-``os.scandir`` + ``entry.stat()`` is the fastest walk on this machine (about 3 us per file,
-PERF-LIMITS.md section 3); threads make it slower, so there are none.
+``os.scandir`` + ``entry.stat()`` is the fastest walk measured (PERF-LIMITS.md section 3;
+figures: docs/bench.md); threads make it slower, so there are none.
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ def _identity() -> tuple[int, frozenset[int]]:
 def readable(st: os.stat_result, euid: int, groups: frozenset[int]) -> bool:
     """Whether this process may read a file with this stat, from its mode bits alone.
 
-    About 0.2 us against 4 us for an ``access()`` call on this machine, which matters at
-    200k files; ACLs are not consulted (an upload of such a file still fails cleanly).
+    Much cheaper than an ``access()`` system call per file, which matters on large trees
+    (figures: docs/bench.md); ACLs are not consulted (an upload of such a file still fails cleanly).
     """
     if euid == 0:
         return True

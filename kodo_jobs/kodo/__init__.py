@@ -5,7 +5,7 @@ Boundary: ``kodo/`` imports nothing from ``kodo_jobs`` outside ``kodo/``. Every 
 
 The names below are imported on first use (PEP 562): a process that needs one piece, such as a
 hashing worker that imports ``kodo_jobs.kodo.etag``, does not pay for the HTTP stack and
-every API module (about 0.1 s of start-up).
+every API module (a share of start-up; figures: docs/bench.md).
 """
 
 from __future__ import annotations

@@ -107,8 +107,8 @@ def etag_file(path: str | os.PathLike[str]) -> str:
 
 def _etag_stream(f: io.FileIO) -> str:
     # The block buffer is an anonymous mmap, not a bytearray: page-aligned memory makes the
-    # kernel's copy into it and SHA-1's pass over it about 8% faster (a bytearray's data sits
-    # 16 bytes past a page boundary; 1 GiB warm: 0.70 s -> 0.64 s, separate processes).
+    # kernel's copy into it and SHA-1's pass over it faster (a bytearray's data sits 16 bytes
+    # past a page boundary). figures: docs/bench.md
     buf = mmap.mmap(-1, BLOCK_SIZE)
     try:
         with memoryview(buf) as view:

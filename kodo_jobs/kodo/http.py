@@ -361,7 +361,8 @@ class HttpClient:
         and sent by the session's adapter for that URL. ``Session.request`` would add, per
         request, a merge of session settings, a cookie jar pass and a redirect check; API calls
         need none of them (Kodo sets no cookies and its APIs do not redirect), and together they
-        were about a third of the client CPU of a small upload. Response hooks still run."""
+        are a large share of a small upload's client CPU (figures: docs/bench.md). Response
+        hooks still run."""
         import requests
 
         timeout = self.timeouts.as_tuple()

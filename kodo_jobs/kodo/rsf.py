@@ -26,8 +26,8 @@ class ListEntry(NamedTuple):
     """One listed object: its key and what the listing says about it (the fields of
     :class:`~kodo_jobs.kodo.rs.ObjectInfo`).
 
-    A named tuple rather than a dataclass because a listing makes one per object: a no-op
-    resync of 200k files parses 200k of them, and a tuple is built several times faster. The
+    A named tuple rather than a dataclass because a listing makes one per object and a tuple
+    is cheaper to build (figures: docs/bench.md). The
     ``put_time`` datetime is computed when asked for (the planners compare ``put_time_100ns``).
     """
 
@@ -109,11 +109,12 @@ def pages_ahead(fetch: PageFetch, marker: str = "") -> Generator[ListPage, None,
     on the current one.
 
     Why: a planner that asks for page n+1 only after it has processed page n waits for the
-    server once per page (about 9 ms a page on the local emulator, 175 ms of a 20k-file no-op
-    resync). As soon as a page is read its marker is known, so the next request starts in a
-    background thread at once. At most one page is fetched ahead (memory stays bounded: the
-    page being processed plus the one in flight). Errors, retries included, are the fetch's
-    own and are raised here, in the reader's thread, when the page they concern is due.
+    server once per page, a round trip per page that adds up on a large no-op resync
+    (figures: docs/bench.md). As soon as a page is read its marker is known, so the next
+    request starts in a background thread at once. At most one page is fetched ahead (memory
+    stays bounded: the page being processed plus the one in flight). Errors, retries included,
+    are the fetch's own and are raised here, in the reader's thread, when the page they concern
+    is due.
 
     Closing the iterator (or the reader failing, which closes it when the caller uses
     ``contextlib.closing``) sets the stop event and waits for the fetch in flight: no thread is

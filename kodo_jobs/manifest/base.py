@@ -11,9 +11,9 @@ FIELD_DOCS = os.environ.get(FIELD_DOCS_ENV) == "1"
 """Whether the models read their fields' docstrings into ``description``s.
 
 Only the JSON Schema generator needs them (``kodo_jobs.manifest.schema`` sets the variable in a
-child process). Reading them makes pydantic fetch and parse each model's source at import,
-about 70 ms of every command's start-up, so a normal process leaves them out; validation and
-error messages do not use descriptions.
+child process). Reading them makes pydantic fetch and parse each model's source at import, a
+visible share of every command's start-up (figures: docs/bench.md), so a normal process leaves them out;
+validation and error messages do not use descriptions.
 """
 
 

@@ -107,7 +107,7 @@ class UploadOptions(Model):
     part_md5: bool = False
     """Send a Content-MD5 with every v2 part (the SDK always does). Off by default: the object's
     etag is compared with the local file's after the upload, which already covers every byte,
-    and the MD5 pass costs about as much client CPU as sending the data."""
+    and the MD5 pass is a second full read of the data in client CPU (figures: docs/bench.md)."""
     mime_type: str | None = None
     """Content type to set (default: detected by Kodo)."""
     metadata: dict[Annotated[str, Field(pattern=META_NAME_PATTERN)], str] = Field(default_factory=dict)

@@ -208,8 +208,8 @@ def run_batch(store: Store, ops: list[str], now: float) -> tuple[list[dict[str, 
 def plain_batch_ops(body: bytes) -> list[str] | None:
     """The ``op`` values of a form body whose only escapes are ``%2F`` and ``%3D`` (what the SDK
     and kodo-jobs send for base64 entries), in order; None for anything else (the caller then
-    uses the general form parser). Why: werkzeug unquoted every field on its own, a tenth of a
-    1000-delete batch's server time."""
+    uses the general form parser). Why: werkzeug unquoted every field on its own, a visible
+    share of a large batch's server time (figures: docs/bench.md)."""
     try:
         text = body.decode("ascii")
     except UnicodeDecodeError:
