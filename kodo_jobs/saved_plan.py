@@ -67,13 +67,14 @@ def fingerprint(saved: SavedPlan) -> str:
     return digest.hexdigest()
 
 
-def applied_note(saved: SavedPlan, state: Any) -> str | None:
-    """When ``state`` (a checkpoint, or None) records that this very plan was applied in full:
+def applied_note(digest: str, state: Any) -> str | None:
+    """When ``state`` (a checkpoint, or None) records that the plan of this :func:`fingerprint`
+    was applied in full:
     which run did it and when. Re-applying it would otherwise be refused as "stale": every object
     it uploaded now exists, which the plan's facts said it did not."""
     if state is None:
         return None
-    value = state.get_value(APPLIED_PREFIX + fingerprint(saved))
+    value = state.get_value(APPLIED_PREFIX + digest)
     return None if value is None else str(value)
 
 

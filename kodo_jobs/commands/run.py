@@ -50,16 +50,19 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
     byte_budget = _byte_budget(max_bytes)
     m = engine.load_manifest(manifest)
     specs = engine.select_jobs(m, jobs or [])
-    source = _Source(shard=engine.parse_shard(shard), saved=_saved_plan(plan_file, manifest),
+    saved = _saved_plan(plan_file, manifest)
+    # the plan file's digest as it was checked: what a finished run records as applied
+    source = _Source(shard=engine.parse_shard(shard), saved=saved,
+                     saved_sha=saved_plan.fingerprint(saved) if saved is not None else "",
                      manifest_jobs=frozenset(s.name for s in specs))
     state_path = shard_state_path((state or engine.default_state_path(manifest)).resolve(), source.shard)
     if source.saved is not None:
-        already = _already_applied(source.saved, state_path)
+        already = _already_applied(source.saved_sha, state_path)
         if already is not None:
             sys.stdout.write(f"kodo-jobs: nothing to do: {plan_file} was already applied ({already}); "
                              "make a new plan with `kodo-jobs plan -o` for further changes\n")
             return EXIT_OK
-    if source.saved is not None:  # every fact re-checked before anything runs: a stale plan changes nothing
+        # every fact re-checked before anything runs: a stale plan changes nothing
         saved_plan.check(source.saved, {j.name: j for j in m.jobs})  # and every action is one m could plan
         with open_target(m.target, engine.manifest_dir(m, manifest)) as client:
             saved_plan.verify(source.saved, {s.name: s for s in specs}, client, shard=source.shard)
@@ -99,6 +102,8 @@ class _Source:
 
     shard: tuple[int, int] | None = None
     saved: SavedPlan | None = None
+    saved_sha: str = ""
+    """SHA-256 of the saved plan file, read once before it is checked."""
     manifest_jobs: frozenset[str] = frozenset()
 
     def skip_reason(self, spec: Any) -> str:
@@ -114,12 +119,12 @@ class _Source:
         engine.plan_job(spec, ctx, cp, gen=gen, keep_done_of=keep_done_of, shard=self.shard, actions=saved)
 
 
-def _already_applied(saved: SavedPlan, state_path: Path) -> str | None:
-    """Which run applied this saved plan in full, if this state file says one did."""
+def _already_applied(saved_sha: str, state_path: Path) -> str | None:
+    """Which run applied the saved plan of this digest in full, if this state file says one did."""
     if not state_path.exists():
         return None
     with Checkpoint(state_path, create=False, readonly=True) as cp:
-        return saved_plan.applied_note(saved, cp)
+        return saved_plan.applied_note(saved_sha, cp)
 
 
 def _saved_plan(plan_file: Path | None, manifest: Path) -> SavedPlan | None:
@@ -244,7 +249,7 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
                             invalid_input=invalid)
             cp.end_run(run_id, status, report.to_json())
             if status == "ok" and source.saved is not None:
-                cp.set_value(saved_plan.APPLIED_PREFIX + saved_plan.fingerprint(source.saved),
+                cp.set_value(saved_plan.APPLIED_PREFIX + source.saved_sha,
                              f"by run {run_id} at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
             if pending_error is not None:
                 report.render_text(sys.stdout)
