@@ -72,7 +72,7 @@ def kodo_jobs_each(paths: Sequence[str]) -> Callable[[], list[str]]:
     if len(paths) == 1:
         return lambda: [etag_file(paths[0])]
     try:
-        from kodo_jobs.jobs.hashing import Hasher, HashRequest
+        from kodo_jobs.jobs.sync.hashing import Hasher, HashRequest
     except ImportError:
         return lambda: [etag_file(p) for p in paths]
     requests = [HashRequest(p, st.st_size, st.st_mtime_ns) for p, st in ((p, os.stat(p)) for p in paths)]

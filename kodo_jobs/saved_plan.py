@@ -16,7 +16,7 @@ actions run as reviewed, guarded by the manifest fingerprint only.
 The file itself is untrusted: before anything else :func:`check` reads every action and
 refuses (exit 2, nothing run) a plan naming a job the manifest does not have (or with another
 kind), an action of a job the header does not list, a malformed line, and - for sync jobs -
-any action the job's planner could not have produced (:mod:`kodo_jobs.jobs.sync_trust`: wrong
+any action the job's planner could not have produced (:mod:`kodo_jobs.jobs.sync.trust`: wrong
 op or phase, key outside the prefix, a path that is not the job's file; for the other kinds
 :mod:`kodo_jobs.jobs.plan_trust`: the job's op, destinations, fops, URLs and output files). The actions then run
 with their local paths rebuilt from the job's folder and the key (:func:`trusted_actions`),
@@ -32,7 +32,8 @@ from typing import Any
 
 from kodo_jobs.engine import in_shard
 from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
-from kodo_jobs.jobs import plan_trust, sync_trust
+from kodo_jobs.jobs import plan_trust
+from kodo_jobs.jobs.sync import trust as sync_trust
 from kodo_jobs.kodo.rs import ops
 from kodo_jobs.plan import Action, SavedPlan
 from kodo_jobs.textsafe import escape_text

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from kodo_jobs.jobs.base import JobKind
 
 _MODULES: dict[str, str] = {
-    "sync": "kodo_jobs.jobs.sync",
+    "sync": "kodo_jobs.jobs.sync.kind",
     "batch": "kodo_jobs.jobs.batch",
     "fetch": "kodo_jobs.jobs.fetch",
     "pfop": "kodo_jobs.jobs.pfop",

@@ -4,7 +4,7 @@ A saved plan is untrusted input (``run --plan``): whoever can edit the file must
 turn a reviewed ``stat`` into a ``delete``, send a ``move`` to another bucket, or make a CDN
 report write a file anywhere on the machine. Each action must be one the job's own planner could
 have produced; what can be derived from the manifest is derived again and compared, and the
-action runs with the derived values. :mod:`kodo_jobs.jobs.sync_trust` does the same for sync.
+action runs with the derived values. :mod:`kodo_jobs.jobs.sync.trust` does the same for sync.
 
 What is derived: the op and its phase (every kind); for batch, the destination of a
 ``move``/``copy``/``rename`` (its bucket always; its key too unless a ``keys_file`` line gave it)
@@ -23,7 +23,7 @@ from typing import Any
 
 from kodo_jobs.jobs import batch
 from kodo_jobs.jobs.saveas import expand_fops
-from kodo_jobs.jobs.sync_trust import Untrusted
+from kodo_jobs.jobs.sync.trust import Untrusted
 from kodo_jobs.plan import ERROR_OP, Action
 
 NEVER_RUN = frozenset({"skip", "same", ERROR_OP})

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from kodo_jobs.emulator.server import RunningEmulator
-from kodo_jobs.jobs import hashing
+from kodo_jobs.jobs.sync import hashing
 from tests.e2e.sync_helpers import (
     assert_mirrored,
     bucket_objects,
@@ -76,7 +76,7 @@ def hash_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real(request)
 
     monkeypatch.setattr(hashing, "compute", counting)
-    monkeypatch.setattr("kodo_jobs.jobs.sync_exec.compute", counting)
+    monkeypatch.setattr("kodo_jobs.jobs.sync.execute.compute", counting)
     return calls
 
 
@@ -411,7 +411,7 @@ def test_unreadable_entries_are_errors_and_block_deletes(tmp_path: Path, emu: Ru
     assert _run(manifest).code == 0
     (src / "gone-later").unlink()
     (src / "secret").chmod(0o200)
-    monkeypatch.setattr("kodo_jobs.jobs.walk._identity", lambda: (os.getuid() or 4242, frozenset({4242})))
+    monkeypatch.setattr("kodo_jobs.jobs.sync.walk._identity", lambda: (os.getuid() or 4242, frozenset({4242})))
     ops = _plan(manifest)
     assert ops["error"] == ["secret"] and ops["delete"] == ["gone-later"]
     res = _run(manifest)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kodo_jobs.emulator.server import RunningEmulator
-from kodo_jobs.jobs import hashing
+from kodo_jobs.jobs.sync import hashing
 from tests.e2e.sync_helpers import assert_mirrored, cli, make_tree, serve, sync_job, write_manifest
 
 MIB = 1024 * 1024

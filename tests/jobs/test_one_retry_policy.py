@@ -14,7 +14,7 @@ import pytest
 
 from kodo_jobs.errors import RunAborted
 from kodo_jobs.executor.retry import policy_from_spec
-from kodo_jobs.jobs.sync_pairs import _page_fetch
+from kodo_jobs.jobs.sync.pairs import _page_fetch
 from kodo_jobs.jobs.tries import max_attempts, policy_for
 from kodo_jobs.kodo.errors import ServerError, Throttled
 from kodo_jobs.kodo.retry import RetryPolicy

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kodo_jobs.jobs.sync_exec import _upload_kwargs
+from kodo_jobs.jobs.sync.execute import _upload_kwargs
 from kodo_jobs.kodo import KodoClient, UpTokenAuth, errors
 from kodo_jobs.kodo.auth import urlsafe_b64
 from kodo_jobs.kodo.etag import etag_file

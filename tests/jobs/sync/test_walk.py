@@ -1,4 +1,4 @@
-"""The local walk (kodo_jobs.jobs.walk) and its gitignore-style filters (kodo_jobs.jobs.sync_filter)."""
+"""The local walk (kodo_jobs.jobs.sync.walk) and its gitignore-style filters (kodo_jobs.jobs.sync.filters)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
-from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, readable, walk
+from kodo_jobs.jobs.sync.filters import PathFilter, PatternError
+from kodo_jobs.jobs.sync.walk import Filtered, LocalFile, SourceMissing, WalkError, readable, walk
 
 
 def _make(root: Path, files: dict[str, bytes | str]) -> None:
@@ -104,8 +104,8 @@ def test_unreadable_dir_and_file_are_errors(tmp_path: Path, monkeypatch: pytest.
                 raise PermissionError(13, "Permission denied")
             return real_scandir(path)
 
-        monkeypatch.setattr("kodo_jobs.jobs.walk.os.scandir", scandir)
-        monkeypatch.setattr("kodo_jobs.jobs.walk._identity", lambda: (12345, frozenset({12345})))
+        monkeypatch.setattr("kodo_jobs.jobs.sync.walk.os.scandir", scandir)
+        monkeypatch.setattr("kodo_jobs.jobs.sync.walk._identity", lambda: (12345, frozenset({12345})))
     os.chmod(tmp_path / "locked", 0)
     os.chmod(tmp_path / "secret", 0)
     try:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from kodo_jobs.jobs.sync_filter import PathFilter
-from kodo_jobs.jobs.walk import Filtered, LocalFile, walk
+from kodo_jobs.jobs.sync.filters import PathFilter
+from kodo_jobs.jobs.sync.walk import Filtered, LocalFile, walk
 
 SEED = 20261203
 SETS = 160

@@ -51,7 +51,14 @@ from typing import Any
 
 from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.base import JobContext
-from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult, cache_path, compute, etag_kind_part_size
+from kodo_jobs.jobs.sync.hashing import (
+    Hasher,
+    HashRequest,
+    HashResult,
+    cache_path,
+    compute,
+    etag_kind_part_size,
+)
 from kodo_jobs.jobs.tries import policy_for
 from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.auth import PutPolicy

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kodo_jobs.jobs.download_check import Check, choose, digest
+from kodo_jobs.jobs.sync.download_check import Check, choose, digest
 from kodo_jobs.kodo.etag import etag_file, etag_file_parts, etag_file_v2
 
 MIB = 1024 * 1024

@@ -3,7 +3,7 @@
 Patterns match the path *relative to the sync root* (for a remote key: the key without the
 job's ``prefix``), always with ``/`` separators, in git's ``.gitignore`` syntax, and the
 verdicts are those of ``git check-ignore`` (tested against git itself on generated patterns,
-tests/jobs/test_sync_filter_git.py):
+tests/jobs/sync/test_filters_git.py):
 
 * a pattern without a ``/`` (other than a trailing one) matches a name at any depth
   (``*.tmp``); a leading or middle ``/`` anchors it to the root (``/build``, ``docs/*.md``);

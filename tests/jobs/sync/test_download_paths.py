@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kodo_jobs.jobs.sync_download import local_path, unsafe_reason
+from kodo_jobs.jobs.sync.download import local_path, unsafe_reason
 
 
 @pytest.mark.parametrize("rel", ["a", "a/b/c.txt", "dir/.hidden", "..a", "a..b/c", "名字/ファイル.txt", "a b/c"])
@@ -34,7 +34,7 @@ def test_a_symlinked_directory_cannot_lead_outside(tmp_path: Path) -> None:
 
 
 def _collision_checker() -> object:
-    from kodo_jobs.jobs.sync_download import _Planner
+    from kodo_jobs.jobs.sync.download import _Planner
 
     planner = _Planner.__new__(_Planner)
     planner.files, planner.dirs = {}, {}

@@ -1,10 +1,10 @@
-"""Table tests for the pure sync verdicts (kodo_jobs.jobs.sync_compare)."""
+"""Table tests for the pure sync verdicts (kodo_jobs.jobs.sync.compare)."""
 
 from __future__ import annotations
 
 import pytest
 
-from kodo_jobs.jobs.sync_compare import EtagRequired, Side, Verdict, needs_etag, verdict
+from kodo_jobs.jobs.sync.compare import EtagRequired, Side, Verdict, needs_etag, verdict
 
 S = Side
 

@@ -3,7 +3,7 @@
 Planning (read-only; see docs/sync.md): walk the folder in key order (:mod:`.walk`), list
 the prefix with rsf in the same order, march the two streams (:mod:`.march`), look up or
 compute the etags the verdict needs (:mod:`.hashing`, hash cache first) and give each key one
-verdict (:mod:`.sync_compare`), turned into one action:
+verdict (:mod:`.compare`), turned into one action:
 
 ========= ===== ========================================================================
 op        phase meaning
@@ -32,14 +32,16 @@ from contextlib import closing
 from typing import Any
 
 from kodo_jobs.errors import EXIT_INVALID, JobInputError, KodoJobsError
-from kodo_jobs.jobs import soft_delete, sync_exec, sync_once
+from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.base import JobContext
-from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult
-from kodo_jobs.jobs.sync_compare import Side, Verdict, needs_etag, verdict
-from kodo_jobs.jobs.sync_exec import hash_part_size
-from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
-from kodo_jobs.jobs.sync_pairs import Pair, classified, list_prefix
-from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
+from kodo_jobs.jobs.sync import execute as sync_exec
+from kodo_jobs.jobs.sync import once as sync_once
+from kodo_jobs.jobs.sync.compare import Side, Verdict, needs_etag, verdict
+from kodo_jobs.jobs.sync.execute import hash_part_size
+from kodo_jobs.jobs.sync.filters import PathFilter, PatternError
+from kodo_jobs.jobs.sync.hashing import Hasher, HashRequest, HashResult
+from kodo_jobs.jobs.sync.pairs import Pair, classified, list_prefix
+from kodo_jobs.jobs.sync.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
 from kodo_jobs.plan import Action, Outcome
 from kodo_jobs.textsafe import escape_text
 
@@ -152,7 +154,7 @@ class _Planner:
         return self._classify_other(local, remote)
 
     def _compare(self, local: LocalFile, remote: Any, hashed: HashResult | None) -> Action:
-        """A file and its object: upload, update or same (the verdict of :mod:`.sync_compare`)."""
+        """A file and its object: upload, update or same (the verdict of :mod:`.compare`)."""
         dest = _remote_side(remote)
         if hashed is None:
             source = Side(local.size, local.mtime_ns)
@@ -230,7 +232,7 @@ class SyncKind:
     def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
         """Stream the sync's actions; raises :class:`DeleteLimitExceeded` at the end if needed."""
         if spec.direction == "download":
-            from kodo_jobs.jobs import sync_download  # the mirror image: bucket -> folder
+            from kodo_jobs.jobs.sync import download as sync_download  # the mirror image: bucket -> folder
 
             yield from sync_download.plan(spec, ctx)
             return
@@ -246,7 +248,7 @@ class SyncKind:
     def run(self, actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
         """Uploads one by one; deletes in rs batches of up to 1000."""
         if getattr(ctx.spec, "direction", "upload") == "download":
-            from kodo_jobs.jobs import sync_download
+            from kodo_jobs.jobs.sync import download as sync_download
 
             return sync_download.run(actions, ctx)
         outcomes: list[Outcome] = []

@@ -1,4 +1,4 @@
-"""Table tests for the merge-join of the local walk and the remote listing (kodo_jobs.jobs.march)."""
+"""Table tests for the merge-join of the local walk and the remote listing (kodo_jobs.jobs.sync.march)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from kodo_jobs.jobs.march import MarchOrderError, march
+from kodo_jobs.jobs.sync.march import MarchOrderError, march
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.jobs.sync.test_hashing import DictState
 
-from kodo_jobs.jobs import sync as sync_mod
 from kodo_jobs.jobs.base import JobContext
-from kodo_jobs.jobs.sync import KIND, DeleteLimitExceeded
-from kodo_jobs.jobs.walk import LocalFile, WalkError
+from kodo_jobs.jobs.sync import kind as sync_mod
+from kodo_jobs.jobs.sync.kind import KIND, DeleteLimitExceeded
+from kodo_jobs.jobs.sync.walk import LocalFile, WalkError
 from kodo_jobs.kodo.etag import etag_file, etag_file_v2
 from kodo_jobs.manifest.spec_sync import SyncJob
-from tests.jobs.test_hashing import DictState
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def test_soft_delete_params(tmp_path: Path) -> None:
 
 
 def test_download_direction_plans_downloads(tmp_path: Path) -> None:
-    """direction: download is handled by jobs/sync_download.py (tests/e2e/test_download.py)."""
+    """direction: download is handled by jobs/sync/download.py (tests/e2e/test_download.py)."""
     rsf = FakeRsf(1, lambda i: Entry("only-remote", "h", 3))
     spec = _spec(tmp_path, direction="download")
     (action,) = KIND.plan(spec, JobContext(client=FakeClient(rsf), spec=spec, state=DictState()))
@@ -146,7 +146,7 @@ def test_download_direction_plans_downloads(tmp_path: Path) -> None:
 
 
 def test_download_from_a_bucket_without_domain_stops_before_listing(tmp_path: Path) -> None:
-    from kodo_jobs.jobs.sync_download import DownloadInputError
+    from kodo_jobs.jobs.sync.download import DownloadInputError
 
     rsf = FakeRsf(1, lambda i: Entry("only-remote", "h", 3))
     spec = _spec(tmp_path, direction="download")

@@ -31,7 +31,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kodo_jobs.jobs.sync_filter import PathFilter
+from kodo_jobs.jobs.sync.filters import PathFilter
 
 
 @dataclass(slots=True)

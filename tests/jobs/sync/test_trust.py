@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kodo_jobs.jobs.sync_trust import Untrusted, trusted, walked_path
+from kodo_jobs.jobs.sync.trust import Untrusted, trusted, walked_path
 from kodo_jobs.manifest.spec_sync import SyncJob
 from kodo_jobs.plan import Action
 

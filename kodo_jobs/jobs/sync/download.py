@@ -2,7 +2,7 @@
 
 The mirror image of the upload sync, built from the same parts: the bucket prefix is listed
 (rsf, key order) and the folder walked (:mod:`.walk`, key order), the two streams are marched
-(:mod:`.march`) and each key gets one verdict from :mod:`.sync_compare`, with the *object* as
+(:mod:`.march`) and each key gets one verdict from :mod:`.compare`, with the *object* as
 the source and the *file* as the destination:
 
 ========= ===== ==========================================================================
@@ -46,12 +46,12 @@ from typing import Any
 
 from kodo_jobs.errors import EXIT_INVALID, JobInputError, KodoJobsError
 from kodo_jobs.jobs.base import JobContext
-from kodo_jobs.jobs.download_check import Check, choose, digest
-from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult, cache_path
-from kodo_jobs.jobs.sync_compare import Side, Verdict, verdict
-from kodo_jobs.jobs.sync_filter import PathFilter, PatternError
-from kodo_jobs.jobs.sync_pairs import Pair, classified, list_prefix
-from kodo_jobs.jobs.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
+from kodo_jobs.jobs.sync.compare import Side, Verdict, verdict
+from kodo_jobs.jobs.sync.download_check import Check, choose, digest
+from kodo_jobs.jobs.sync.filters import PathFilter, PatternError
+from kodo_jobs.jobs.sync.hashing import Hasher, HashRequest, HashResult, cache_path
+from kodo_jobs.jobs.sync.pairs import Pair, classified, list_prefix
+from kodo_jobs.jobs.sync.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
 from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.download import DownloadResult, download_to
 from kodo_jobs.plan import Action, Outcome
@@ -319,7 +319,7 @@ def run(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
 
 
 def _delete_local(action: Action, ctx: JobContext) -> Outcome:
-    from kodo_jobs.jobs.sync_trust import Untrusted, walked_path
+    from kodo_jobs.jobs.sync.trust import Untrusted, walked_path
 
     spec = ctx.spec
     try:  # checked again right before unlinking: only a file inside the folder, named by the key

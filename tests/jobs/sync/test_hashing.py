@@ -1,4 +1,4 @@
-"""Etags of many files (kodo_jobs.jobs.hashing): cache first, ordered, inline or in processes."""
+"""Etags of many files (kodo_jobs.jobs.sync.hashing): cache first, ordered, inline or in processes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kodo_jobs.jobs import hashing
-from kodo_jobs.jobs.hashing import Hasher, HashRequest
+from kodo_jobs.jobs.sync import hashing
+from kodo_jobs.jobs.sync.hashing import Hasher, HashRequest
 from kodo_jobs.kodo.etag import etag_file, etag_file_v2
 
 

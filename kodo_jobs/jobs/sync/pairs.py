@@ -1,6 +1,6 @@
 """What both sync directions share: the retrying prefix listing and the march-and-classify loop.
 
-Upload (``jobs/sync.py``) and download (``jobs/sync_download.py``) differ only in how a
+Upload (``jobs/sync/kind.py``) and download (``jobs/sync/download.py``) differ only in how a
 (local, remote) pair becomes an action; listing the remote prefix and walking both sorted
 streams in step is the same code, kept here once.
 """
@@ -14,10 +14,10 @@ from typing import Any
 
 from kodo_jobs.errors import RunAborted
 from kodo_jobs.jobs.base import JobContext
-from kodo_jobs.jobs.hashing import Hasher, HashRequest, HashResult
-from kodo_jobs.jobs.march import MarchOrderError, march
+from kodo_jobs.jobs.sync.hashing import Hasher, HashRequest, HashResult
+from kodo_jobs.jobs.sync.march import MarchOrderError, march
+from kodo_jobs.jobs.sync.walk import WalkError, WalkRecord
 from kodo_jobs.jobs.tries import policy_for
-from kodo_jobs.jobs.walk import WalkError, WalkRecord
 from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.retry import call_with_retries
 from kodo_jobs.kodo.rsf import ListPage, PageFetch, pages_ahead
