@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from kodo_jobs.actions import Action
 from kodo_jobs.executor.checkpoint import Checkpoint
-from kodo_jobs.plan import Action
 
 
 def build(path: Path, n: int) -> None:

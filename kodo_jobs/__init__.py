@@ -2,11 +2,11 @@
 
 Data flow (one package per stage)::
 
+    pipeline/  load -> plan_job -> execute -> report: the run, step by step
     manifest/  YAML -> validated, immutable Manifest
     jobs/      spec + remote state -> actions (plan); action -> outcome (run)
-    plan.py    Action / Plan values, rendering
+    actions.py Action / Outcome values, the currency between the layers
     executor/  thread pool, retries, checkpoint, lock, progress
-    report.py  outcomes -> report, exit code
 
 Foundations usable on their own: ``kodo/`` (the Kodo client) and ``emulator/`` (a local
 Kodo-compatible server). Importing this package has no side effects.

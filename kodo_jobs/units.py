@@ -106,3 +106,13 @@ def parse_positive_duration(value: object) -> float:
     if seconds <= 0:
         raise ValueError(f"must be longer than 0 (got {value!r})")
     return seconds
+
+
+def human_bytes(n: int) -> str:
+    """``1536`` -> ``1.5 KiB``: binary units, as the manifest's sizes are written."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")

@@ -20,7 +20,7 @@ PKG = Path(__file__).resolve().parent.parent / "kodo_jobs"
 
 RULES: dict[str, tuple[str, ...]] = {
     "kodo": ("kodo_jobs.",),  # anything but kodo_jobs.kodo (checked below)
-    "emulator": ("kodo_jobs.kodo", "kodo_jobs.jobs", "kodo_jobs.executor", "kodo_jobs.manifest", "kodo_jobs.plan"),
+    "emulator": ("kodo_jobs.kodo", "kodo_jobs.jobs", "kodo_jobs.executor", "kodo_jobs.manifest", "kodo_jobs.actions", "kodo_jobs.pipeline"),
     "executor": ("kodo_jobs.jobs", "kodo_jobs.manifest"),
     "jobs": ("requests", "urllib3", "http.client", "kodo_jobs.emulator"),
     "manifest": ("kodo_jobs.kodo", "kodo_jobs.jobs", "kodo_jobs.executor", "kodo_jobs.emulator", "requests"),

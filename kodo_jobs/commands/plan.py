@@ -18,14 +18,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
-from kodo_jobs import engine, saved_plan
 from kodo_jobs.errors import EXIT_CHANGES, EXIT_INVALID, EXIT_OK, JobInputError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState, state_file_errors
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.kodo.hosts import ReadOnlyStore
 from kodo_jobs.log import configure, get_logger, redact_text
-from kodo_jobs.plan import JobPlan, Plan, render_text, write_json
-from kodo_jobs.targets import open_target
+from kodo_jobs.pipeline import saved_plan
+from kodo_jobs.pipeline.load import default_state_path, load_manifest, manifest_dir, manifest_sha, select_jobs
+from kodo_jobs.pipeline.plan_job import plan_job
+from kodo_jobs.pipeline.plan_render import JobPlan, Plan, render_text, write_json
+from kodo_jobs.pipeline.targets import open_target
 
 
 def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: Path | None = None,
@@ -33,9 +35,9 @@ def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: 
          log_format: str = "console") -> int:
     """Plan and print; exit 4 with ``--exit-code`` when something would change."""
     configure(log_format)
-    m = engine.load_manifest(manifest)
-    specs = engine.select_jobs(m, jobs or [])
-    state_path = (state or engine.default_state_path(manifest)).resolve()
+    m = load_manifest(manifest)
+    specs = select_jobs(m, jobs or [])
+    state_path = (state or default_state_path(manifest)).resolve()
     with state_file_errors(state_path):  # a damaged state file is exit 2 naming it, wherever it shows
         return _plan(m, manifest, specs, state_path, as_json=as_json, show_all=show_all, out=out,
                      detailed_exit=detailed_exit)
@@ -43,7 +45,7 @@ def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: 
 
 def _plan(m: Any, manifest: Path, specs: list[Any], state_path: Path, *, as_json: bool, show_all: bool,
           out: Path | None, detailed_exit: bool) -> int:
-    mdir = engine.manifest_dir(m, manifest)
+    mdir = manifest_dir(m, manifest)
     log = get_logger()
     real = Checkpoint(state_path) if state_path.exists() else None
     with tempfile.TemporaryDirectory(prefix="kodo-jobs-plan-") as tmp:
@@ -60,7 +62,7 @@ def _plan(m: Any, manifest: Path, specs: list[Any], state_path: Path, *, as_json
                                      log=log.bind(job=spec.name), manifest_dir=mdir)
                     try:
                         # unchanged files get a row only when something lists them
-                        summary = engine.plan_job(spec, ctx, scratch, gen="plan",
+                        summary = plan_job(spec, ctx, scratch, gen="plan",
                                                   unchanged_rows=as_json or show_all or out is not None)
                     except JobInputError as exc:
                         invalid = True
@@ -68,7 +70,7 @@ def _plan(m: Any, manifest: Path, specs: list[Any], state_path: Path, *, as_json
                         continue
                     job_plans.append(JobPlan(spec.name, spec.kind, summary, note=_needs_note(spec, job_plans)))
             the_plan = Plan(str(manifest), tuple(job_plans), lambda: scratch.iter_actions(),
-                            manifest_sha=engine.manifest_sha(manifest))
+                            manifest_sha=manifest_sha(manifest))
             if out is not None:
                 with out.open("w", encoding="utf-8") as f:
                     write_json(replace(the_plan, saved_header=saved_plan.header()), f)

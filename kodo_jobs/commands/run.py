@@ -17,8 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from kodo_jobs import engine, saved_plan
-from kodo_jobs.clock_check import ClockReading, watch_clock
+from kodo_jobs.actions import Action, ByteCount, Outcome
 from kodo_jobs.errors import EXIT_OK, Interrupted, JobInputError, KodoJobsError, RunAborted, UsageError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState, state_file_errors
 from kodo_jobs.executor.events import EventBus, Subscriber
@@ -27,17 +26,28 @@ from kodo_jobs.executor.progress import maybe_progress
 from kodo_jobs.executor.retry import call_with_retries
 from kodo_jobs.executor.runner import JobRun, Runner
 from kodo_jobs.executor.signals import stop_on_signals
-from kodo_jobs.job_limits import JobLimits
 from kodo_jobs.jobs import then
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.tries import policy_for
 from kodo_jobs.kodo.errors import KodoError, RunFatalError
 from kodo_jobs.kodo.hosts import ReadOnlyStore
 from kodo_jobs.log import configure, get_logger
-from kodo_jobs.plan import Action, ByteCount, Outcome, SavedPlan, read_saved_plan
-from kodo_jobs.report import FailureLine, JobReport, JobStatus, Report, RunStatus
-from kodo_jobs.shard import shard_state_path
-from kodo_jobs.targets import describe_target, open_target
+from kodo_jobs.pipeline import execute, saved_plan
+from kodo_jobs.pipeline.clock import ClockReading, watch_clock
+from kodo_jobs.pipeline.limits import JobLimits
+from kodo_jobs.pipeline.load import (
+    default_state_path,
+    load_manifest,
+    manifest_dir,
+    manifest_sha,
+    new_run_id,
+    select_jobs,
+)
+from kodo_jobs.pipeline.plan_job import plan_job
+from kodo_jobs.pipeline.report import FailureLine, JobReport, JobStatus, Report, RunStatus
+from kodo_jobs.pipeline.saved_plan import SavedPlan, read_saved_plan
+from kodo_jobs.pipeline.shard import parse_shard, shard_state_path
+from kodo_jobs.pipeline.targets import describe_target, open_target
 from kodo_jobs.units import parse_positive_duration, parse_size
 
 
@@ -48,14 +58,14 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
     """Carry out the manifest; returns the exit code (errors go through the boundary)."""
     configure(log_format)
     byte_budget = _byte_budget(max_bytes)
-    m = engine.load_manifest(manifest)
-    specs = engine.select_jobs(m, jobs or [])
+    m = load_manifest(manifest)
+    specs = select_jobs(m, jobs or [])
     saved = _saved_plan(plan_file, manifest)
     # the plan file's digest as it was checked: what a finished run records as applied
-    source = _Source(shard=engine.parse_shard(shard), saved=saved,
+    source = _Source(shard=parse_shard(shard), saved=saved,
                      saved_sha=saved_plan.fingerprint(saved) if saved is not None else "",
                      manifest_jobs=frozenset(s.name for s in specs))
-    state_path = shard_state_path((state or engine.default_state_path(manifest)).resolve(), source.shard)
+    state_path = shard_state_path((state or default_state_path(manifest)).resolve(), source.shard)
     if source.saved is not None:
         already = _already_applied(source.saved_sha, state_path)
         if already is not None:
@@ -64,9 +74,9 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
             return EXIT_OK
         # every fact re-checked before anything runs: a stale plan changes nothing
         saved_plan.check(source.saved, {j.name: j for j in m.jobs})  # and every action is one m could plan
-        with open_target(m.target, engine.manifest_dir(m, manifest)) as client:
+        with open_target(m.target, manifest_dir(m, manifest)) as client:
             saved_plan.verify(source.saved, {s.name: s for s in specs}, client, shard=source.shard)
-    run_id = engine.new_run_id()
+    run_id = new_run_id()
     log = get_logger(run_id=run_id)
     stop = threading.Event()
     timer = _deadline(max_duration, stop)
@@ -116,7 +126,7 @@ class _Source:
         """Store the job's actions into the checkpoint."""
         saved = (saved_plan.trusted_actions(self.saved, spec)
                  if self.saved is not None and spec.name in self.saved.jobs else None)
-        engine.plan_job(spec, ctx, cp, gen=gen, keep_done_of=keep_done_of, shard=self.shard, actions=saved)
+        plan_job(spec, ctx, cp, gen=gen, keep_done_of=keep_done_of, shard=self.shard, actions=saved)
 
 
 def _already_applied(saved_sha: str, state_path: Path) -> str | None:
@@ -135,7 +145,7 @@ def _saved_plan(plan_file: Path | None, manifest: Path) -> SavedPlan | None:
     except (OSError, ValueError) as exc:
         raise UsageError(f"--plan {plan_file}: {exc}") from exc
     sha = saved.head.get("manifest_sha")
-    if sha != engine.manifest_sha(manifest):
+    if sha != manifest_sha(manifest):
         raise UsageError(f"--plan {plan_file} was made from another version of {manifest} (or another "
                          "manifest): make a new plan with `kodo-jobs plan -o` and review it again")
     return saved
@@ -183,7 +193,7 @@ def _dry_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id:
     import tempfile
 
     started = time.time()
-    mdir = engine.manifest_dir(m, manifest)
+    mdir = manifest_dir(m, manifest)
     real = Checkpoint(state_path, create=False) if state_path.exists() else None
     with tempfile.TemporaryDirectory(prefix="kodo-jobs-dry-") as tmp:
         scratch = Checkpoint(Path(tmp) / "plan.kjstate")
@@ -212,7 +222,7 @@ def _dry_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id:
 def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id: str, log: Any,
               stop: threading.Event, concurrency: int | None, byte_budget: int | None, source: _Source) -> Report:
     started = time.time()
-    mdir = engine.manifest_dir(m, manifest)
+    mdir = manifest_dir(m, manifest)
     bus = EventBus(maybe_progress())
     if byte_budget is not None:
         bus.subscribers.append(_StopAfterBytes(byte_budget, stop))
@@ -221,7 +231,7 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
         try:
             if lock.taken_over:
                 log.warning("took over the lock of a run that is gone", previous=lock.taken_over)
-            sha = engine.manifest_sha(manifest)
+            sha = manifest_sha(manifest)
             resume = cp.unfinished_runs(sha)
             if resume:
                 log.info("resuming unfinished runs", previous_runs=resume)
@@ -308,14 +318,14 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
             bus.subscribers.append(recorder)
         results = _Results(spec.name)
         bus.subscribers.append(results)
-        limits = JobLimits(spec, stop, bus, concurrency=engine.concurrency(spec, concurrency))
+        limits = JobLimits(spec, stop, bus, concurrency=execute.concurrency(spec, concurrency))
         try:
             with limits:  # the job's max_duration/max_bytes, ops_per_second, bandwidth, 573 back-off
                 call_with_retries(plan_once, policy, on_retry=on_retry, stop=stop)
-                runner.execute(JobRun(spec.name, limits.wrap(engine.bind_run(spec, ctx)),
-                                      batch_size=engine.batch_size(spec),
-                                      phase_batch_sizes=engine.phase_batch_sizes(spec),
-                                      concurrency=engine.concurrency(spec, concurrency), policy=policy))
+                runner.execute(JobRun(spec.name, limits.wrap(execute.bind_run(spec, ctx)),
+                                      batch_size=execute.batch_size(spec),
+                                      phase_batch_sizes=execute.phase_batch_sizes(spec),
+                                      concurrency=execute.concurrency(spec, concurrency), policy=policy))
         except (RunAborted, RunFatalError) as exc:
             _detach(bus, results, recorder)
             job_status[spec.name] = "aborted"

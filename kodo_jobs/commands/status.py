@@ -13,19 +13,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kodo_jobs import engine
 from kodo_jobs.errors import EXIT_OK, UsageError
 from kodo_jobs.executor.checkpoint import Checkpoint, state_file_errors
 from kodo_jobs.executor.lock import lock_holder
-from kodo_jobs.plan import human_bytes
+from kodo_jobs.pipeline.load import default_state_path
 from kodo_jobs.textsafe import escape_text
+from kodo_jobs.units import human_bytes
 
 
 def status(manifest: Path, *, state: Path | None = None, as_json: bool = False) -> int:
     """Print the status; exit 0 (2 if there is no readable state file)."""
     if not manifest.exists() and state is None:
         raise UsageError(f"manifest {manifest} does not exist")
-    state_path = (state or engine.default_state_path(manifest)).resolve()
+    state_path = (state or default_state_path(manifest)).resolve()
     size = state_path.stat().st_size if state_path.exists() else None
     if not size:  # an empty file is a state file with no history (see executor/checkpoint.py)
         if as_json:

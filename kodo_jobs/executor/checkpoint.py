@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kodo_jobs.actions import ERROR_OP, NO_CHANGE_OPS, Action, OpCount, Outcome
 from kodo_jobs.errors import StateFileError
 from kodo_jobs.executor.etag_pages import EtagPages
 from kodo_jobs.log import redact_text
-from kodo_jobs.plan import ERROR_OP, NO_CHANGE_OPS, Action, OpCount, Outcome
 
 FORMAT = "kodo-jobs-state"
 SCHEMA_VERSION = 1

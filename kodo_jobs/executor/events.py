@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from kodo_jobs.plan import Action, Outcome
+from kodo_jobs.actions import Action, Outcome
 
 
 class Subscriber:

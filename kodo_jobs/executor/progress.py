@@ -6,8 +6,8 @@ import sys
 import threading
 from typing import Any
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.executor.events import Subscriber
-from kodo_jobs.plan import Action, Outcome
 from kodo_jobs.textsafe import escape_text
 
 

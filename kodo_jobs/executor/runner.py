@@ -22,12 +22,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from kodo_jobs.actions import Action, ByteCount, Outcome
 from kodo_jobs.errors import RunAborted
 from kodo_jobs.executor.checkpoint import PAGE, Checkpoint
 from kodo_jobs.executor.events import EventBus
 from kodo_jobs.executor.retry import RetryAgain, RetryPolicy, call_with_retries
 from kodo_jobs.kodo.errors import KodoError, RunFatalError, UploadRestartRequired
-from kodo_jobs.plan import Action, ByteCount, Outcome
 
 RunFn = Callable[[Sequence[Action]], list[Outcome]]
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from kodo_jobs.plan import Action, Outcome
+from kodo_jobs.actions import Action, Outcome
 
 __all__ = ["Action", "Events", "JobContext", "JobKind", "NullEvents", "Outcome", "StateView"]
 

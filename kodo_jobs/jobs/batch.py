@@ -23,6 +23,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
+from kodo_jobs.actions import ERROR_OP, Action, Outcome
 from kodo_jobs.jobs import batch_state as converge
 from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.base import JobContext
@@ -30,7 +31,6 @@ from kodo_jobs.jobs.keys import read_keys_file
 from kodo_jobs.jobs.select import from_spec as select_filter
 from kodo_jobs.jobs.tries import Tries, max_attempts, outcome_for_error
 from kodo_jobs.kodo.rs import MAX_BATCH, BatchOp, ops
-from kodo_jobs.plan import ERROR_OP, Action, Outcome
 
 PAIR_OPS = frozenset({"move", "copy", "rename"})
 """Ops with a destination key; a keys-file line ``src<TAB>dst`` gives it explicitly."""

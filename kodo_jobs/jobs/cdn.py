@@ -27,12 +27,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.jobs import cdn_once
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.quota import QuotaBooks, chunked
 from kodo_jobs.jobs.tries import Tries, max_attempts, outcome_for_error
 from kodo_jobs.kodo.errors import KodoError, QuotaExceeded, RunFatalError
-from kodo_jobs.plan import Action, Outcome
 
 QUOTA_CODES = {"refresh": 400034, "refresh_dir": 400035, "prefetch": 400033}
 INVALID_CODE = 400031

@@ -22,8 +22,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.jobs.base import JobContext
-from kodo_jobs.plan import Action, Outcome
 
 THEN_SUFFIX = ".then-cdn"
 """The name suffix of a sync's follow-up refresh job (see :mod:`.then`)."""

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kodo_jobs.actions import ERROR_OP, Action, Outcome
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.exports import ExportFiles
 from kodo_jobs.jobs.keys import UrlLine, key_from_url, read_keys_file, read_urls_file
@@ -28,7 +29,6 @@ from kodo_jobs.jobs.tries import Tries, max_attempts, outcome_for_error
 from kodo_jobs.kodo.errors import KodoError, NotFound, RunFatalError
 from kodo_jobs.kodo.fetch import AsyncFetchRequest
 from kodo_jobs.kodo.rs import MAX_BATCH, ops
-from kodo_jobs.plan import ERROR_OP, Action, Outcome
 
 ASYNC_TIMEOUT_S = 600.0
 """How long one run waits for queued async fetch tasks before leaving them for the next run."""

@@ -25,13 +25,13 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from kodo_jobs.actions import ERROR_OP, Action, Outcome
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.batch import key_sources
 from kodo_jobs.jobs.saveas import expand_fops
 from kodo_jobs.jobs.tries import Tries, max_attempts, outcome_for_error
 from kodo_jobs.kodo.errors import KodoError, RunFatalError
 from kodo_jobs.kodo.fop import NOTIFY_FAILED, SUCCEEDED, PfopStatus
-from kodo_jobs.plan import ERROR_OP, Action, Outcome
 
 _TRIES = Tries()
 

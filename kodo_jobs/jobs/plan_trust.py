@@ -21,10 +21,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kodo_jobs.actions import ERROR_OP, Action
 from kodo_jobs.jobs import batch
 from kodo_jobs.jobs.saveas import expand_fops
 from kodo_jobs.jobs.sync.trust import Untrusted
-from kodo_jobs.plan import ERROR_OP, Action
 
 NEVER_RUN = frozenset({"skip", "same", ERROR_OP})
 """Ops the executor never sends anywhere (an ``error`` only fails its job)."""

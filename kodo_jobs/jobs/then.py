@@ -25,11 +25,11 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.executor.events import Subscriber
 from kodo_jobs.jobs.base import StateView
 from kodo_jobs.jobs.pfop import state_key as pfop_state_key
 from kodo_jobs.kodo.urls import public_url
-from kodo_jobs.plan import Action, Outcome
 
 CHANGED_OPS = frozenset({"upload", "update", "delete"})
 UPLOADED_OPS = frozenset({"upload", "update"})

@@ -16,11 +16,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.executor.retry import policy_from_spec
 from kodo_jobs.kodo.errors import KodoError, RetryableError
 from kodo_jobs.kodo.retry import RetryPolicy
 from kodo_jobs.manifest import RetryPolicy as RetryBlock
-from kodo_jobs.plan import Action, Outcome
 
 
 class Tries:

@@ -127,7 +127,7 @@ def test_x_qiniu_date_switch(emulator: RunningEmulator, monkeypatch: pytest.Monk
 
 def test_manifest_sign_date_false_reaches_the_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from kodo_jobs.manifest import load
-    from kodo_jobs.targets import open_target
+    from kodo_jobs.pipeline.targets import open_target
 
     monkeypatch.delenv("DISABLE_QINIU_TIMESTAMP_SIGNATURE", raising=False)
     m = write_manifest(tmp_path, "http://127.0.0.1:9", sync_job("./src"))

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.executor.events import EventBus
 from kodo_jobs.executor.pacing import AdaptiveLimit, TokenBucket
-from kodo_jobs.job_limits import GROW_AFTER, JobLimits
 from kodo_jobs.kodo.errors import Throttled
-from kodo_jobs.plan import Action, Outcome
+from kodo_jobs.pipeline.limits import GROW_AFTER, JobLimits
 from tests.e2e.sync_helpers import assert_mirrored, cli, make_tree, serve, sync_job, write_manifest
 
 MIB = 1024 * 1024

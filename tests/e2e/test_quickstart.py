@@ -18,7 +18,7 @@ from typing import Any
 from kodo_jobs.emulator.config import EmulatorConfig
 from kodo_jobs.emulator.server import start_emulator
 from kodo_jobs.jobs.sync.filters import PathFilter
-from kodo_jobs.targets import EMBEDDED_AK, EMBEDDED_DIR, EMBEDDED_SK
+from kodo_jobs.pipeline.targets import EMBEDDED_AK, EMBEDDED_DIR, EMBEDDED_SK
 
 REPO = Path(__file__).resolve().parents[2]
 

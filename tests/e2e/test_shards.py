@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kodo_jobs.engine import in_shard
+from kodo_jobs.pipeline.shard import in_shard
 from tests.e2e.sync_helpers import (
     assert_mirrored,
     bucket_objects,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from kodo_jobs.actions import Action
 from kodo_jobs.executor.checkpoint import Checkpoint
-from kodo_jobs.plan import Action
 from tests.e2e.sync_helpers import cli, make_tree, serve, sync_job, write_manifest
 
 KIB = 1024

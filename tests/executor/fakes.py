@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from kodo_jobs.plan import Action, Outcome
+from kodo_jobs.actions import Action, Outcome
 
 Script = Callable[[Action, int], Outcome | BaseException | None]
 

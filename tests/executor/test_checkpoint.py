@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from kodo_jobs.actions import Action
 from kodo_jobs.errors import StateFileError
 from kodo_jobs.executor.checkpoint import Checkpoint
-from kodo_jobs.plan import Action
 
 from .fakes import actions
 
@@ -134,7 +134,7 @@ def test_200k_plan_streams_in_bounded_memory(tmp_path: Path) -> None:
     code = textwrap.dedent(f"""
         from pathlib import Path
         from kodo_jobs.executor.checkpoint import Checkpoint
-        from kodo_jobs.plan import Action
+        from kodo_jobs.actions import Action
         cp = Checkpoint(Path({str(tmp_path / 'big')!r}))
         gen = (Action("j", "upload", f"dir{{i // 1000:04d}}/file{{i:07d}}.jpg", size=i,
                       params={{"path": f"/src/dir/file{{i:07d}}.jpg", "mtime_ns": i}}) for i in range(200_000))
@@ -174,7 +174,7 @@ def test_resume_keeps_done_rows_of_the_unfinished_streak_only(tmp_path: Path) ->
         assert cp.unfinished_runs("A") == ["r3", "r2"]
         assert cp.unfinished_runs("B") == []  # another manifest version resumes nothing
         cp.store_plan("j", acts, gen="g1")
-        from kodo_jobs.plan import Outcome
+        from kodo_jobs.actions import Outcome
 
         cp.record(Outcome(acts[0].id, "done"), run_id="r1", attempts=1)  # an old, finished run
         cp.record(Outcome(acts[1].id, "done"), run_id="r2", attempts=1)  # the interrupted one
@@ -266,14 +266,14 @@ def test_read_only_view_of_a_file_from_before_tallies(tmp_path: Path) -> None:
 def test_plan_job_keeps_unchanged_rows_in_dry_runs_only_unless_told(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from kodo_jobs import engine
     from kodo_jobs.jobs.base import JobContext
+    from kodo_jobs.pipeline.plan_job import plan_job
 
     spec = SimpleNamespace(name="j", kind="sync")
     with Checkpoint(tmp_path / "s") as cp:
         def stored(dry_run: bool, rows: bool | None = None) -> list[str]:
             ctx = JobContext(client=None, spec=spec, state=cp, dry_run=dry_run)
-            engine.plan_job(spec, ctx, cp, gen=f"{dry_run}{rows}", actions=_unchanged_plan(), unchanged_rows=rows)
+            plan_job(spec, ctx, cp, gen=f"{dry_run}{rows}", actions=_unchanged_plan(), unchanged_rows=rows)
             assert cp.counts("j")["j"]["same"]["skipped"] == 300
             return sorted({a.op for a in cp.iter_actions("j")})
 
@@ -284,7 +284,7 @@ def test_plan_job_keeps_unchanged_rows_in_dry_runs_only_unless_told(tmp_path: Pa
 
 
 def test_failure_messages_are_stored_redacted(tmp_path: Path) -> None:
-    from kodo_jobs.plan import Outcome
+    from kodo_jobs.actions import Outcome
 
     p = tmp_path / "s.kjstate"
     with Checkpoint(p) as cp:

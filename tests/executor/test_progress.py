@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.executor.events import EventBus
 from kodo_jobs.executor.progress import RichProgress, maybe_progress
-from kodo_jobs.plan import Action, Outcome
 
 
 def test_no_progress_without_tty(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import structlog
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.errors import RunAborted
 from kodo_jobs.executor.checkpoint import Checkpoint
 from kodo_jobs.executor.events import EventBus
@@ -20,7 +21,6 @@ from kodo_jobs.kodo.errors import (
     Unauthorized,
     UploadRestartRequired,
 )
-from kodo_jobs.plan import Action, Outcome
 
 from .fakes import FakeKind, actions
 

@@ -47,11 +47,11 @@ def test_read_keys_file_missing_and_crlf(tmp_path: Path) -> None:
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
+from kodo_jobs.actions import ERROR_OP, Action  # noqa: E402
 from kodo_jobs.jobs.base import JobContext  # noqa: E402
 from kodo_jobs.jobs.batch import KIND, build_op, is_destructive  # noqa: E402
 from kodo_jobs.kodo.rs import BatchOp, BatchResult  # noqa: E402
 from kodo_jobs.manifest.spec_batch import BatchJob  # noqa: E402
-from kodo_jobs.plan import ERROR_OP, Action  # noqa: E402
 
 
 @dataclass(frozen=True)

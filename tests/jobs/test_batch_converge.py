@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kodo_jobs.actions import Action
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.batch import KIND
 from kodo_jobs.kodo.rs import BatchOp, BatchResult
 from kodo_jobs.kodo.rsf import ListEntry
 from kodo_jobs.manifest.spec_batch import BatchJob
-from kodo_jobs.plan import Action
 
 
 @dataclass
@@ -145,7 +145,7 @@ def test_a_soft_delete_that_expires_is_recorded_by_key_version() -> None:
 
 
 def test_stat_is_always_planned_and_is_no_change() -> None:
-    from kodo_jobs.plan import READ_ONLY_OPS
+    from kodo_jobs.actions import READ_ONLY_OPS
 
     client = Client(rsf=Rsf([entry("a")]))
     assert ops(plan(job(select={"prefix": ""}, op={"stat": {}}), client)) == [("stat", "a")]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from kodo_jobs.actions import ERROR_OP
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.exports import ExportFiles
 from kodo_jobs.jobs.fetch import KIND
@@ -16,7 +17,6 @@ from kodo_jobs.kodo.errors import BadRequest, ServerError
 from kodo_jobs.kodo.fetch import FetchResult
 from kodo_jobs.kodo.rs import BatchOp, BatchResult
 from kodo_jobs.manifest.spec_fetch import FetchJob
-from kodo_jobs.plan import ERROR_OP
 
 
 def test_parse_urls_formats() -> None:

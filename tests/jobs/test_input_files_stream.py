@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
+from kodo_jobs.actions import ERROR_OP
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.batch import KIND as BATCH
 from kodo_jobs.jobs.fetch import KIND as FETCH
 from kodo_jobs.jobs.keys import InputFileError, read_keys_file, read_urls_file
 from kodo_jobs.kodo.rs import BatchOp, BatchResult
 from kodo_jobs.manifest import BatchJob, FetchJob
-from kodo_jobs.plan import ERROR_OP
 
 LINES = 100_000
 

@@ -44,6 +44,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.errors import EXIT_INVALID, JobInputError, KodoJobsError
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.sync.compare import Side, Verdict, verdict
@@ -54,7 +55,6 @@ from kodo_jobs.jobs.sync.pairs import Pair, classified, list_prefix
 from kodo_jobs.jobs.sync.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
 from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.download import DownloadResult, download_to
-from kodo_jobs.plan import Action, Outcome
 from kodo_jobs.textsafe import escape_text
 
 PART_SUFFIX = ".kjpart"

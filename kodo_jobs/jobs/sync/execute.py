@@ -49,6 +49,7 @@ from concurrent.futures import Future
 from email.utils import formatdate
 from typing import Any
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.sync.hashing import (
@@ -66,7 +67,6 @@ from kodo_jobs.kodo.retry import RetryPolicy, call_with_retries
 from kodo_jobs.kodo.upload.calls import RetryNotice
 from kodo_jobs.kodo.upload.parts import adjust_part_size
 from kodo_jobs.kodo.upload.state import UploadState
-from kodo_jobs.plan import Action, Outcome
 
 LAST_MODIFIED_META = "!Last-Modified"
 """Metadata name the official SDK uses for ``keep_last_modified`` (an RFC 1123 date)."""

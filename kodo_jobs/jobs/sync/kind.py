@@ -31,6 +31,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from typing import Any
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.errors import EXIT_INVALID, JobInputError, KodoJobsError
 from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.base import JobContext
@@ -42,7 +43,6 @@ from kodo_jobs.jobs.sync.filters import PathFilter, PatternError
 from kodo_jobs.jobs.sync.hashing import Hasher, HashRequest, HashResult
 from kodo_jobs.jobs.sync.pairs import Pair, classified, list_prefix
 from kodo_jobs.jobs.sync.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
-from kodo_jobs.plan import Action, Outcome
 from kodo_jobs.textsafe import escape_text
 
 DELETE_BATCH = 1000

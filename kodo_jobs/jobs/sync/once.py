@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.jobs.base import JobContext
-from kodo_jobs.plan import Action, Outcome
 
 SENDS = frozenset({"upload", "update"})
 """The ops that send a file (the ones ``upload_once`` may skip)."""

@@ -12,6 +12,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from typing import Any
 
+from kodo_jobs.actions import Action
 from kodo_jobs.errors import RunAborted
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.sync.hashing import Hasher, HashRequest, HashResult
@@ -21,7 +22,6 @@ from kodo_jobs.jobs.tries import policy_for
 from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.retry import call_with_retries
 from kodo_jobs.kodo.rsf import ListPage, PageFetch, pages_ahead
-from kodo_jobs.plan import Action
 
 Pair = tuple[WalkRecord | None, Any]
 

@@ -29,9 +29,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kodo_jobs.actions import Action
 from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.sync.download import local_path
-from kodo_jobs.plan import Action
 
 UPLOAD_PHASES: Mapping[str, int] = {"upload": 0, "update": 0, "delete": 1, "same": 0, "skip": 0, "error": 0}
 """Ops an upload sync plans, and the phase of each."""

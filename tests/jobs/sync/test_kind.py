@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.jobs.sync.test_hashing import DictState
 
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.sync import kind as sync_mod
@@ -17,6 +16,7 @@ from kodo_jobs.jobs.sync.kind import KIND, DeleteLimitExceeded
 from kodo_jobs.jobs.sync.walk import LocalFile, WalkError
 from kodo_jobs.kodo.etag import etag_file, etag_file_v2
 from kodo_jobs.manifest.spec_sync import SyncJob
+from tests.jobs.sync.test_hashing import DictState
 
 
 @dataclass(frozen=True)

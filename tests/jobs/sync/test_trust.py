@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from kodo_jobs.actions import Action
 from kodo_jobs.jobs.sync.trust import Untrusted, trusted, walked_path
 from kodo_jobs.manifest.spec_sync import SyncJob
-from kodo_jobs.plan import Action
 
 
 def _spec(source: Path, **fields: Any) -> SyncJob:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kodo_jobs.log import register_secret
-from kodo_jobs.report import FailureLine, JobReport, Report
+from kodo_jobs.pipeline.report import FailureLine, JobReport, Report
 
 
 def _report(status: str = "ok", counts: dict[str, dict[str, int]] | None = None,
@@ -57,7 +57,7 @@ def test_json_written_atomically_and_redacted(tmp_path: Path) -> None:
 
 def test_payload_and_wire_bytes_per_job_and_run(tmp_path: Path) -> None:
     """Issue 22: the payload (each byte once) and the bytes on the wire (re-sends included)."""
-    from kodo_jobs.plan import ByteCount
+    from kodo_jobs.actions import ByteCount
 
     mib = 1 << 20
     a = JobReport("big", "sync", "ok", {"upload": {"done": 1, "bytes": 36 * mib, "sent": 36 * mib}},
@@ -78,7 +78,7 @@ def test_payload_and_wire_bytes_per_job_and_run(tmp_path: Path) -> None:
 
 
 def test_byte_count_of_an_outcome_that_did_not_measure_the_wire() -> None:
-    from kodo_jobs.plan import ByteCount, Outcome
+    from kodo_jobs.actions import ByteCount, Outcome
 
     assert ByteCount.of(Outcome("a", "done", bytes=10)) == ByteCount(10, 10)
     assert ByteCount.of(Outcome("a", "done", bytes=10, wire=25)) == ByteCount(10, 25)

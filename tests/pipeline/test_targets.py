@@ -11,7 +11,7 @@ from kodo_jobs.cli import cli
 from kodo_jobs.errors import UsageError
 from kodo_jobs.log import redact_text
 from kodo_jobs.manifest.target import Target
-from kodo_jobs.targets import EMBEDDED_DIR, hosts_for, open_target
+from kodo_jobs.pipeline.targets import EMBEDDED_DIR, hosts_for, open_target
 
 
 def test_endpoint_sends_every_service_to_one_url() -> None:

@@ -26,10 +26,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.executor.events import EventBus, Subscriber
 from kodo_jobs.executor.pacing import AdaptiveLimit, TokenBucket
 from kodo_jobs.kodo.errors import Throttled
-from kodo_jobs.plan import Action, Outcome
 
 GROW_AFTER = 20
 """Unthrottled calls in a row before one more worker may start a call."""

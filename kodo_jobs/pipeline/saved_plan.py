@@ -25,17 +25,21 @@ never with the paths written in the file.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from kodo_jobs.engine import in_shard
+from kodo_jobs.actions import Action
 from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
 from kodo_jobs.jobs import plan_trust
 from kodo_jobs.jobs.sync import trust as sync_trust
 from kodo_jobs.kodo.rs import ops
-from kodo_jobs.plan import Action, SavedPlan
+from kodo_jobs.pipeline.plan_render import ACTIONS_OPEN
+from kodo_jobs.pipeline.shard import in_shard
 from kodo_jobs.textsafe import escape_text
 
 CHUNK = 1000
@@ -248,3 +252,57 @@ def verify(saved: SavedPlan, specs: Mapping[str, Any], client: Any, *, shard: tu
 
 __all__ = ["APPLIED_PREFIX", "StalePlan", "UntrustedPlan", "applied_note", "check", "fingerprint",
            "trusted_actions", "verify"]
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPlan:
+    """A plan written by :func:`write_json` (``plan -o FILE``), read back one action at a time."""
+
+    path: Path
+    head: Mapping[str, Any]
+
+    @property
+    def jobs(self) -> tuple[str, ...]:
+        """Names of the jobs the saved plan covers."""
+        return tuple(str(j["name"]) for j in self.head.get("jobs", []))
+
+    def actions(self, job: str | None = None) -> Iterator[Action]:
+        """The saved actions (of ``job``), streamed from the file."""
+        with self.path.open(encoding="utf-8") as f:
+            f.readline()
+            for number, line in enumerate(f, start=2):
+                text = line.strip().rstrip(",")
+                if not text.startswith("{"):
+                    continue
+                action = _saved_action(text, f"{self.path} line {number}")
+                if job is None or action.job == job:
+                    yield action
+
+
+def _saved_action(text: str, where: str) -> Action:
+    """One action line of a saved plan, with its types checked (ValueError naming ``where``)."""
+    try:
+        d = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{where}: not a JSON action ({exc})") from exc
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: not a JSON action")
+    job, op, key, size, phase, params = (d.get("job"), d.get("op"), d.get("key"), d.get("size", 0),
+                                         d.get("phase", 0), d.get("params", {}))
+    if not (isinstance(job, str) and isinstance(op, str) and isinstance(key, str)):
+        raise ValueError(f"{where}: job, op and key must be strings")
+    if type(size) is not int or type(phase) is not int or size < 0 or not isinstance(params, dict):
+        raise ValueError(f"{where}: size and phase must be integers, params an object")
+    return Action(job=job, op=op, key=key, size=size, phase=phase, params=params)
+
+
+def read_saved_plan(path: Path) -> SavedPlan:
+    """Open a plan file written by ``kodo-jobs plan -o``; ValueError if it is not one."""
+    with path.open(encoding="utf-8") as f:
+        first = f.readline().rstrip("\n")
+    if not first.endswith(ACTIONS_OPEN):
+        raise ValueError(f"{path} is not a plan written by `kodo-jobs plan -o`")
+    head = json.loads(first[: -len(ACTIONS_OPEN)] + "}")
+    if not isinstance(head, dict) or "jobs" not in head:
+        raise ValueError(f"{path} is not a plan written by `kodo-jobs plan -o`")
+    return SavedPlan(path, head)

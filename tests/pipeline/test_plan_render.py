@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from kodo_jobs.plan import Action, JobPlan, OpCount, Plan, human_bytes, render_text, summarise, write_json
+from kodo_jobs.actions import Action, OpCount
+from kodo_jobs.pipeline.plan_render import JobPlan, Plan, render_text, summarise, write_json
+from kodo_jobs.units import human_bytes
 
 
 def _plan(actions: list[Action]) -> Plan:
@@ -85,7 +87,7 @@ def test_human_bytes() -> None:
 
 
 def test_saved_plan_round_trip(tmp_path: Path) -> None:
-    from kodo_jobs.plan import read_saved_plan
+    from kodo_jobs.pipeline.saved_plan import read_saved_plan
 
 
     acts = [Action("a", "upload", "line\nbreak \u00e9.txt", size=3, params={"p": 1}), Action("b", "delete", "x", phase=1)]

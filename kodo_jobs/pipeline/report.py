@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from kodo_jobs.actions import ERROR_OP, NO_CHANGE_OPS, READ_ONLY_OPS, ByteCount
 from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK
 from kodo_jobs.log import redact_text
-from kodo_jobs.plan import ERROR_OP, NO_CHANGE_OPS, READ_ONLY_OPS, ByteCount, human_bytes
 from kodo_jobs.textsafe import escape_lines, escape_text
+from kodo_jobs.units import human_bytes
 
 MAX_FAILURES = 100
 JobStatus = Literal["ok", "failed", "skipped", "interrupted", "aborted", "planned", "disabled"]
