@@ -6,7 +6,7 @@ microseconds per request; serialising it is simpler and safer than a connection 
 each ``tx()`` inside it is a savepoint, so one failing operation rolls back only itself, and
 files queued with ``after_commit`` are removed only once the rows that named them are committed.
 Object bytes live under the data folder as files, except small objects stored from memory,
-whose bytes are rows of ``inline_blobs`` (see ``store.INLINE_MAX``).
+whose bytes are rows of ``inline_blobs`` (see ``store/blobs.py``).
 
 Layout of the data folder::
 

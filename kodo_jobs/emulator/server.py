@@ -36,7 +36,7 @@ from kodo_jobs.emulator.gate import GatedConnection
 from kodo_jobs.emulator.hostroute import HostRouter, Tunnels
 from kodo_jobs.emulator.routes import all_rules
 from kodo_jobs.emulator.stats import Stats
-from kodo_jobs.emulator.store import Store
+from kodo_jobs.emulator.store import SqliteStore, Store
 from kodo_jobs.emulator.sweep import sweep_leftovers
 from kodo_jobs.emulator.uploads import Uploads
 
@@ -62,7 +62,7 @@ def build_app(config: EmulatorConfig, clock: Callable[[], float] = time.time) ->
     for leftover in db.tmp_dir.iterdir():  # bodies half-received when a previous run died
         leftover.unlink(missing_ok=True)
     sweep_leftovers(db)  # bytes a killed run put in place but never recorded
-    store = Store(db, clock=clock, auto_create=config.auto_create_buckets)
+    store = SqliteStore(db, clock=clock, auto_create=config.auto_create_buckets)
     for spec in config.bucket_specs():
         store.create_bucket(spec.name, spec.private)
     uploads = Uploads(db, clock=clock)
@@ -72,7 +72,7 @@ def build_app(config: EmulatorConfig, clock: Callable[[], float] = time.time) ->
     faults = FaultInjector(config.fault_rate, config.fault_seed)
     state.services["admin"] = _Admin(stats, faults, store)
     state.services["db"] = db
-    services.install(state)  # upload callbacks, persistentOps, fop and CDN workers: always there
+    services.install(state, store)  # upload callbacks, persistentOps, fop and CDN workers: always there
     return EmulatorApp(all_rules(), store, uploads, state, stats, faults)
 
 

@@ -60,16 +60,14 @@ def of(ctx: RequestContext) -> Services:
     return _ensure(ctx.emulator, ctx.store)
 
 
-def install(state: EmulatorState) -> None:
+def install(state: EmulatorState, store: Store) -> None:
     """Register the upload hooks and start the workers (so a restart resumes queued jobs).
 
     Hook order matters: persistentOps first, so `$(persistentId)` reaches the callback body.
     """
     state.after_upload_hooks.append(persistent_ops_hook)
     state.after_upload_hooks.append(callback_hook)
-    store = getattr(state.services.get("admin"), "store", None)
-    if isinstance(store, Store):
-        _ensure(state, store)
+    _ensure(state, store)
 
 
 def persistent_ops_hook(
@@ -168,7 +166,7 @@ def fetch_into(
     """
     store.require_bucket(bucket)
     digest = StreamDigest()
-    tmp = store.db.tmp_dir / f"fetch-{uuid.uuid4().hex}"
+    tmp = store.tmp_dir / f"fetch-{uuid.uuid4().hex}"
     try:
         with open(tmp, "wb") as out:
             def sink(chunk: bytes) -> None:

@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 
 from kodo_jobs.emulator.db import Database
-from kodo_jobs.emulator.store import INLINE_PREFIX
+from kodo_jobs.emulator.store.blobs import INLINE_PREFIX
 from kodo_jobs.emulator.uploads import ASSEMBLY
 
 log = logging.getLogger("kodo_jobs.emulator.sweep")

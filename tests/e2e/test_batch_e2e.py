@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from kodo_jobs.emulator import store as emulator_store
 from kodo_jobs.emulator.server import RunningEmulator
+from kodo_jobs.emulator.store import object_info as emulator_object_info
 from kodo_jobs.kodo.client import KodoClient
 from tests.e2e.sync_helpers import AK, BUCKET, SK, _sdk, bucket_objects, cli, serve, write_manifest
 
@@ -70,7 +70,7 @@ def test_batch_size_is_configurable(emu: RunningEmulator, tmp_path: Path) -> Non
 
 
 def test_every_op_on_keys(emu: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(emulator_store, "RESTORE_SECONDS", 3600.0)  # the restore stays in progress: status 1
+    monkeypatch.setattr(emulator_object_info, "RESTORE_SECONDS", 3600.0)  # the restore stays in progress: status 1
     seed(emu, ["m/a", "c/a", "r/a", "ty/a", "gm/a", "ex/a", "st/a", "ar/a", "lc/a", "s/a"])
     jobs = [
         batch("mv", keys=["m/a"], op={"move": {"bucket": OTHER, "dest_prefix": "moved/", "strip_prefix": "m/"}}),

@@ -15,7 +15,7 @@ from kodo_jobs.emulator.db import Database
 from kodo_jobs.emulator.errors import EmulatorError, NoSuchKey
 from kodo_jobs.emulator.handlers.rs import execute, plain_batch_ops, run_batch
 from kodo_jobs.emulator.server import RunningEmulator
-from kodo_jobs.emulator.store import Store
+from kodo_jobs.emulator.store import SqliteStore
 from tests.emulator.helpers import entry, mgmt
 
 B = "test-bucket"
@@ -84,16 +84,16 @@ def test_database_batch_savepoints(tmp_path: Path) -> None:
     db.close()
 
 
-# -- the bulk delete path (run_batch / Store.delete_many) gives what op-by-op execution gives ----
+# -- the bulk delete path (run_batch / SqliteStore.delete_many) gives what op-by-op execution gives ----
 
-def _store(path: Path, clock: list[float]) -> Store:
-    store = Store(Database(path), clock=lambda: clock[0])
+def _store(path: Path, clock: list[float]) -> SqliteStore:
+    store = SqliteStore(Database(path), clock=lambda: clock[0])
     store.create_bucket(B)
     store.create_bucket("other")
     return store
 
 
-def _one_by_one(store: Store, ops: list[str], now: float) -> list[dict[str, object]]:
+def _one_by_one(store: SqliteStore, ops: list[str], now: float) -> list[dict[str, object]]:
     """The reference: every op through ``execute`` on its own (what /batch did before the bulk path)."""
     out: list[dict[str, object]] = []
     with store.db.batch():
@@ -106,7 +106,7 @@ def _one_by_one(store: Store, ops: list[str], now: float) -> list[dict[str, obje
     return out
 
 
-def _state(store: Store) -> tuple[list[tuple[object, ...]], int]:
+def _state(store: SqliteStore) -> tuple[list[tuple[object, ...]], int]:
     rows = store.db.query("SELECT bucket, key, hash, expiration FROM objects ORDER BY bucket, key")
     return rows, sum(1 for p in store.db.objects_dir.rglob("*") if p.is_file())
 

@@ -17,7 +17,7 @@ from kodo_jobs.emulator.config import parse_bucket
 from kodo_jobs.emulator.db import Database
 from kodo_jobs.emulator.errors import NoSuchBucket
 from kodo_jobs.emulator.server import RunningEmulator
-from kodo_jobs.emulator.store import Store
+from kodo_jobs.emulator.store import SqliteStore
 from tests.emulator.helpers import mgmt
 
 RULE = "3-63 lowercase letters, digits or '-', starting and ending with a letter or digit"
@@ -38,7 +38,7 @@ def test_parse_bucket_accepts_kodo_names(name: str) -> None:
 
 @pytest.mark.parametrize("name", BAD)
 def test_auto_create_never_makes_an_invalid_bucket(tmp_path: Path, name: str) -> None:
-    store = Store(Database(tmp_path), clock=lambda: 0.0, auto_create=True)
+    store = SqliteStore(Database(tmp_path), clock=lambda: 0.0, auto_create=True)
     with pytest.raises(NoSuchBucket):
         store.put_object(name, "k", io.BytesIO(b"x"), mime="a/b", fsize=1, hash="h")
     assert store.list_buckets() == []

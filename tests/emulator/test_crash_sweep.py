@@ -20,25 +20,25 @@ from tests.emulator.helpers import up_token
 from tests.fixtures.emulator import sdk_for
 
 B = "test-bucket"
-BIG = 200 * 1024  # above store.INLINE_MAX: stored as a blob file
+BIG = 200 * 1024  # above store/blobs.py INLINE_MAX: stored as a blob file
 
 CHILD = textwrap.dedent("""
     import io, os, signal, sys, time
     from pathlib import Path
     from kodo_jobs.emulator.db import Database
-    from kodo_jobs.emulator.store import Store
+    from kodo_jobs.emulator.store import SqliteStore
     from kodo_jobs.emulator.uploads import Uploads
 
     data, step = Path(sys.argv[1]), sys.argv[2]
     db = Database(data)
-    store = Store(db, clock=time.time)
+    store = SqliteStore(db, clock=time.time)
     uploads = Uploads(db, clock=time.time)
 
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
 
     if step == "object":      # blob renamed into objects/, row never inserted
-        store._insert = die
+        store.objects.insert = die
         tmp = db.tmp_dir / "body"
         tmp.write_bytes(b"o" * {big})
         store.put_object("test-bucket", "lost", tmp, mime="text/plain", fsize={big}, hash="h")

@@ -11,7 +11,7 @@ import requests
 
 from kodo_jobs.emulator.server import RunningEmulator
 from tests.emulator.helpers import mgmt
-from tests.emulator.test_list import KEYS, _fill, reference
+from tests.emulator.store.test_listing import KEYS, _fill, reference
 
 
 def _v2(emulator: RunningEmulator, **params: Any) -> requests.Response:

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from kodo_jobs.emulator import services as emulator_services
-from kodo_jobs.emulator import store as emulator_store
+from kodo_jobs.emulator.store import object_info as emulator_object_info
 from kodo_jobs.kodo import KodoClient, errors, ops
 from kodo_jobs.kodo.auth import encoded_entry
 from kodo_jobs.kodo.config import Credentials, Hosts
@@ -82,7 +82,7 @@ def client_b64(text: str) -> str:
 
 def test_rs_operations_in_order(kodo: tuple[KodoClient, Recorder], source: tuple[str, dict[str, bytes]],
                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(emulator_store, "RESTORE_SECONDS", 3600.0)  # the restore stays in progress: status 1
+    monkeypatch.setattr(emulator_object_info, "RESTORE_SECONDS", 3600.0)  # the restore stays in progress: status 1
     client, rec = kodo
     _put(client, source, "k1", b"one")
     _put(client, source, "k9", b"nine")

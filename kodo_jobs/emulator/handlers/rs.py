@@ -83,12 +83,16 @@ def cmd_chgm(store: Store, segs: list[str], now: float) -> dict[str, Any] | None
     return None
 
 
-def _set_int(setter: Callable[..., object], name: str) -> Command:
+IntSetter = Callable[[Store, str, str, int, "dict[str, str] | None"], object]
+"""(store, bucket, key, value, cond): one of the store's integer attribute changes."""
+
+
+def _set_int(setter: IntSetter, name: str) -> Command:
     """``<cmd>/<entry>/<name>/<n>[/cond/<c>]``: one integer attribute (chtype, chstatus, restoreAr)."""
     def run(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
         bucket, key = _entry(segs[0])
         pairs = _pairs(segs[1:])
-        setter(store, bucket, key, _int(pairs.get(name, ""), name), cond=_cond(pairs))
+        setter(store, bucket, key, _int(pairs.get(name, ""), name), _cond(pairs))
         return None
     return run
 
@@ -119,10 +123,10 @@ COMMANDS: dict[str, Command] = {
     "copy": _transfer(move=False),
     "delete": cmd_delete,
     "chgm": cmd_chgm,
-    "chtype": _set_int(Store.change_type, "type"),
+    "chtype": _set_int(lambda s, b, k, n, cond: s.change_type(b, k, n, cond), "type"),
     "deleteAfterDays": cmd_delete_after_days,
-    "chstatus": _set_int(Store.change_status, "status"),
-    "restoreAr": _set_int(Store.restore_ar, "freezeAfterDays"),
+    "chstatus": _set_int(lambda s, b, k, n, cond: s.change_status(b, k, n, cond), "status"),
+    "restoreAr": _set_int(lambda s, b, k, n, cond: s.restore_ar(b, k, n, cond), "freezeAfterDays"),
     "lifecycle": cmd_lifecycle,
 }
 
@@ -163,7 +167,7 @@ def _plain_delete(op: str) -> str | None:
 
 
 def run_batch(store: Store, ops: list[str], now: float) -> tuple[list[dict[str, Any]], int]:
-    """Per-op results of a /batch and how many failed; call inside ``store.db.batch()``.
+    """Per-op results of a /batch and how many failed; call inside ``store.batch()``.
 
     Consecutive plain deletes go to :meth:`Store.delete_many` together (why: per-op overhead was
     most of a 1000-delete batch); every other op runs on its own, in order, after the deletes
@@ -245,7 +249,7 @@ def batch(ctx: RequestContext) -> Response:
         raise BadRequest("no op given")
     if len(ops) > MAX_BATCH:
         raise BadRequest(f"too many ops: at most {MAX_BATCH} per batch")
-    with ctx.store.db.batch():  # one transaction; each op is a savepoint (a failure undoes only itself)
+    with ctx.store.batch():  # one transaction; each op is a savepoint (a failure undoes only itself)
         results, failed = run_batch(ctx.store, ops, ctx.now())
     return json_response(results, status=298 if failed else 200)
 

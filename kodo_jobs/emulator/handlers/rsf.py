@@ -16,7 +16,8 @@ from werkzeug.wrappers import Response
 from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import BadRequest
 from kodo_jobs.emulator.responses import json_response
-from kodo_jobs.emulator.store import ObjectInfo, Store, encode_marker
+from kodo_jobs.emulator.store import ObjectInfo, Store
+from kodo_jobs.emulator.store.markers import encode_marker
 
 
 def _bucket_and_limit(ctx: RequestContext, default_limit: int) -> tuple[str, int]:

@@ -23,7 +23,7 @@ from kodo_jobs.emulator.hostroute import check_upload_host
 from kodo_jobs.emulator.multipart import parse_small
 from kodo_jobs.emulator.policy import UploadRequest, check_deadline, complete_upload
 from kodo_jobs.emulator.responses import empty_ok, json_response
-from kodo_jobs.emulator.store import INLINE_MAX
+from kodo_jobs.emulator.store.blobs import INLINE_MAX
 from kodo_jobs.emulator.uploads import MAX_PART, Assembled
 from kodo_jobs.emulator.verify import (
     PutPolicy,
@@ -103,7 +103,7 @@ def _parse_small_form(ctx: RequestContext, length: int, spooled: list[Path]) -> 
     digest.update(part.data)
     if len(part.data) <= INLINE_MAX:  # the store keeps it in its database: no temp file
         return _FormContent(parsed.fields, part.filename, part.content_type, None, digest, bytes(part.data))
-    path = temp_path(ctx.store.db.tmp_dir, "form")
+    path = temp_path(ctx.store.tmp_dir, "form")
     spooled.append(path)
     with open(path, "wb") as out:
         out.write(part.data)
@@ -115,7 +115,7 @@ def _parse_streamed_form(ctx: RequestContext, stream: IO[bytes], spooled: list[P
     """Stream the form (``formstream``): the token, when it comes before the file, is checked
     before a byte of the file is spooled; the file part spools to disk, hashed on the way."""
     def new_spool() -> HashingFile:
-        spool = HashingFile(temp_path(ctx.store.db.tmp_dir, "form"))
+        spool = HashingFile(temp_path(ctx.store.tmp_dir, "form"))
         spooled.append(spool.path)
         return spool
 

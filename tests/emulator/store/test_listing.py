@@ -9,7 +9,7 @@ import pytest
 import qiniu
 
 from kodo_jobs.emulator.server import RunningEmulator
-from kodo_jobs.emulator.store import ObjectInfo
+from kodo_jobs.emulator.store.object_info import ObjectInfo
 from tests.fixtures.emulator import sdk_for
 
 KEYS = [

@@ -1,4 +1,4 @@
-"""Small objects keep their bytes in the emulator's database (store.INLINE_MAX), through the
+"""Small objects keep their bytes in the emulator's database (store/blobs.py INLINE_MAX), through the
 whole object life cycle, checked with the official SDK as the client: no file is written for a
 small form upload, downloads (whole, Range, HEAD) serve the same bytes, copy/move/overwrite/
 delete/batch delete leave no row behind, and the bytes survive a restart. Larger objects stay
@@ -15,7 +15,7 @@ import requests
 from qiniu.utils import etag_stream
 
 from kodo_jobs.emulator.server import RunningEmulator
-from kodo_jobs.emulator.store import INLINE_MAX, INLINE_PREFIX
+from kodo_jobs.emulator.store.blobs import INLINE_MAX, INLINE_PREFIX
 from tests.emulator.helpers import entry, mgmt
 from tests.fixtures.emulator import sdk_for
 

@@ -1,4 +1,4 @@
-"""Store unit tests with a controllable clock: expiry, insert-only, copies, crash-safe layout."""
+"""SqliteStore unit tests with a controllable clock: expiry, insert-only, copies, crash-safe layout."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from kodo_jobs.emulator.db import Database
-from kodo_jobs.emulator.errors import KeyExists, NoSuchBucket, NoSuchKey
-from kodo_jobs.emulator.store import Store, midnight_after, next_prefix
+from kodo_jobs.emulator.errors import KeyExists, NoSuchKey
+from kodo_jobs.emulator.store import SqliteStore
+from kodo_jobs.emulator.store.changes import midnight_after
 
 DAY = 86400
 
@@ -23,18 +24,18 @@ class Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> tuple[Store, Clock]:
+def store(tmp_path: Path) -> tuple[SqliteStore, Clock]:
     clock = Clock(1_700_000_000.0)
-    s = Store(Database(tmp_path), clock=clock)
+    s = SqliteStore(Database(tmp_path), clock=clock)
     s.create_bucket("b")
     return s, clock
 
 
-def _put(s: Store, key: str, data: bytes, **kw: object) -> None:
+def _put(s: SqliteStore, key: str, data: bytes, **kw: object) -> None:
     s.put_object("b", key, io.BytesIO(data), mime="text/plain", fsize=len(data), hash=f"h-{data!r}", **kw)  # type: ignore[arg-type]
 
 
-def test_delete_after_days_expires_object_lazily(store: tuple[Store, Clock]) -> None:
+def test_delete_after_days_expires_object_lazily(store: tuple[SqliteStore, Clock]) -> None:
     s, clock = store
     _put(s, "k", b"x", delete_after_days=1)
     expiration = s.stat("b", "k").expiration
@@ -50,7 +51,7 @@ def test_delete_after_days_expires_object_lazily(store: tuple[Store, Clock]) -> 
     assert s.stat("b", "k").fsize == 3
 
 
-def test_insert_only_same_hash_is_success_different_is_614(store: tuple[Store, Clock]) -> None:
+def test_insert_only_same_hash_is_success_different_is_614(store: tuple[SqliteStore, Clock]) -> None:
     s, _ = store
     _put(s, "k", b"one")
     _put(s, "k", b"one", insert_only=True)
@@ -59,20 +60,3 @@ def test_insert_only_same_hash_is_success_different_is_614(store: tuple[Store, C
     with open(s.get_object_path("b", "k"), "rb") as f:
         assert f.read() == b"one"
     assert len([p for p in s.db.objects_dir.rglob("*") if p.is_file()]) == 1  # the refused blob was removed
-
-
-def test_unknown_bucket_and_auto_create(tmp_path: Path) -> None:
-    s = Store(Database(tmp_path), clock=Clock(0.0))
-    with pytest.raises(NoSuchBucket):
-        _put(s, "k", b"x")
-    auto = Store(Database(tmp_path / "auto"), clock=Clock(0.0), auto_create=True)
-    auto.put_object("fresh", "k", io.BytesIO(b"x"), mime="a/b", fsize=1, hash="h")
-    assert auto.list_buckets() == ["fresh"]
-
-
-def test_next_prefix_is_byte_order_successor() -> None:
-    assert next_prefix("a/") == "a0"
-    assert next_prefix("ab") == "ac"
-    assert next_prefix("a\U0010ffff") == "b"
-    assert next_prefix("x\ud7ff") == "x\ue000"  # skips the surrogate range
-    assert next_prefix("") is None
