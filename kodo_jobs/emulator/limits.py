@@ -7,7 +7,7 @@ answering 401 (its memory grew with the body; figures: docs/bench.md). Caps per 
 * management bodies (rs, rsf, api, uc, fusion ...): :data:`MAX_SIGNED_BODY`;
 * form uploads: Kodo's own limit on a form upload's file, :data:`FORM_FILE_MAX` (1 GiB; larger
   files must use resumable uploads), plus :data:`FORM_FIELDS_MAX` for the other fields;
-* resumable parts and blocks: their own protocol limits (``uploads.MAX_PART``, the block size).
+* resumable parts and blocks: their own protocol limits (``uploads/sessions.py`` ``MAX_PART``, the block size).
 
 ``CountingInput`` wraps each request's ``wsgi.input``: it counts received bytes and enforces the
 request's cap (``RequestContext.allow_body`` raises it for the upload routes). Over the cap it

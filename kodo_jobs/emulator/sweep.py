@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from kodo_jobs.emulator.db import Database
 from kodo_jobs.emulator.store.blobs import INLINE_PREFIX
-from kodo_jobs.emulator.uploads import ASSEMBLY
+from kodo_jobs.emulator.uploads.in_place import ASSEMBLY
 
 log = logging.getLogger("kodo_jobs.emulator.sweep")
 

@@ -44,14 +44,14 @@ CHILD = textwrap.dedent("""
         store.put_object("test-bucket", "lost", tmp, mime="text/plain", fsize={big}, hash="h")
     elif step == "block":     # v1 block file written, row never inserted
         db.tx = die
-        uploads.mkblk(4, io.BytesIO(b"abcd"), 4)
+        uploads.v1.mkblk(4, io.BytesIO(b"abcd"), 4)
     elif step == "part":      # v2 part file in place, row never recorded
         upload_id = sys.argv[3]
-        uploads._record_part = die
-        uploads.put_part(upload_id, "test-bucket", sys.argv[4], 2, io.BytesIO(b"p" * {big}), None, None)
+        uploads.v2._record_part = die
+        uploads.v2.put_part(upload_id, "test-bucket", sys.argv[4], 2, io.BytesIO(b"p" * {big}), None, None)
     elif step == "session":   # v2 session folder made, row never inserted
         db.tx = die
-        uploads.initiate("test-bucket", "b2s=")
+        uploads.v2.initiate("test-bucket", "b2s=")
     raise SystemExit("the kill did not happen")
 """).format(big=BIG)
 

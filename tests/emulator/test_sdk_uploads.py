@@ -171,7 +171,7 @@ def test_sdk_resumes_v2_upload_with_same_upload_id(emulator: RunningEmulator, tm
 
     auth, _ = sdk_for(emulator)
     path = _file(tmp_path, "resume.bin", 3 * MiB + 10, seed=4)
-    real_put_part = emulator.uploads.put_part
+    real_put_part = emulator.uploads.v2.put_part
     calls: list[tuple[str, int]] = []
     failed: list[int] = []
 
@@ -182,7 +182,7 @@ def test_sdk_resumes_v2_upload_with_same_upload_id(emulator: RunningEmulator, tm
             raise ServerError("injected for this test")
         return real_put_part(upload_id, bucket, obj, number, *args, **kwargs)  # type: ignore[arg-type]
 
-    emulator.uploads.put_part = flaky  # type: ignore[method-assign]
+    emulator.uploads.v2.put_part = flaky  # type: ignore[method-assign]
     (tmp_path / "records").mkdir()
     recorder = qiniu.UploadProgressRecorder(str(tmp_path / "records"))
     token = auth.upload_token("test-bucket", "resumed")

@@ -8,7 +8,7 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
@@ -24,7 +24,9 @@ from kodo_jobs.emulator.multipart import parse_small
 from kodo_jobs.emulator.policy import UploadRequest, check_deadline, complete_upload
 from kodo_jobs.emulator.responses import empty_ok, json_response
 from kodo_jobs.emulator.store.blobs import INLINE_MAX
-from kodo_jobs.emulator.uploads import MAX_PART, Assembled
+from kodo_jobs.emulator.uploads import Assembled
+from kodo_jobs.emulator.uploads.blocks import BlockAnswer
+from kodo_jobs.emulator.uploads.sessions import MAX_PART
 from kodo_jobs.emulator.verify import (
     PutPolicy,
     b64decode_str,
@@ -164,7 +166,7 @@ def _store_form(ctx: RequestContext, content: _FormContent) -> Response:
 
 
 # -- resumable v1 ----------------------------------------------------------------------------
-def _block_answer(ctx: RequestContext, a: Any) -> Response:
+def _block_answer(ctx: RequestContext, a: BlockAnswer) -> Response:
     return json_response({"ctx": a.ctx, "checksum": a.checksum, "crc32": a.crc32, "offset": a.offset,
                           "host": f"http://{ctx.host()}", "expired_at": a.expired_at})
 
@@ -174,7 +176,7 @@ def mkblk(ctx: RequestContext, block_size: int) -> Response:
     token starts nothing: 401, as Kodo)."""
     check_deadline(ctx, _policy_from_header(ctx))
     ctx.allow_body(BLOCK)
-    answer = ctx.uploads.mkblk(block_size, ctx.request.stream, ctx.request.content_length)
+    answer = ctx.uploads.v1.mkblk(block_size, ctx.request.stream, ctx.request.content_length)
     return _block_answer(ctx, answer)
 
 
@@ -182,7 +184,7 @@ def bput(ctx: RequestContext, ctx_token: str, offset: int) -> Response:
     """``POST /bput/<ctx>/<offset>``: the next chunk of a block."""
     _policy_from_header(ctx)
     ctx.allow_body(BLOCK)
-    answer = ctx.uploads.bput(ctx_token, offset, ctx.request.stream, ctx.request.content_length)
+    answer = ctx.uploads.v1.bput(ctx_token, offset, ctx.request.stream, ctx.request.content_length)
     return _block_answer(ctx, answer)
 
 
@@ -204,9 +206,9 @@ def mkfile(ctx: RequestContext, fsize: int, params: str = "") -> Response:
         custom_vars={k: v for k, v in pairs if k.startswith("x:")},
         metadata={k: v for k, v in pairs if k.startswith("x-qn-meta-")},
     )
-    content, block_ids = ctx.uploads.assemble_v1(fsize, ctxs)
+    content, block_ids = ctx.uploads.v1.assemble(fsize, ctxs)
     response = complete_upload(ctx, policy, req, content)
-    ctx.uploads.finish_v1(block_ids)
+    ctx.uploads.v1.finish(block_ids)
     return response
 
 
@@ -225,7 +227,7 @@ def initiate(ctx: RequestContext, bucket: str, obj: str) -> Response:
     starts nothing (401, as Kodo)."""
     check_deadline(ctx, _v2_policy(ctx, bucket, obj))
     ctx.store.require_bucket(bucket)
-    upload_id, expires = ctx.uploads.initiate(bucket, obj)
+    upload_id, expires = ctx.uploads.v2.initiate(bucket, obj)
     return json_response({"uploadId": upload_id, "expireAt": expires})
 
 
@@ -233,7 +235,7 @@ def upload_part(ctx: RequestContext, bucket: str, obj: str, upload_id: str, part
     """``PUT .../uploads/<id>/<n>``: store one part (Content-MD5 checked when given)."""
     _v2_policy(ctx, bucket, obj)
     ctx.allow_body(MAX_PART)
-    part = ctx.uploads.put_part(upload_id, bucket, obj, part_number, ctx.request.stream,
+    part = ctx.uploads.v2.put_part(upload_id, bucket, obj, part_number, ctx.request.stream,
                                 ctx.request.content_length, ctx.request.headers.get("Content-MD5"))
     return json_response({"etag": part.etag, "md5": part.md5})
 
@@ -253,19 +255,19 @@ def _complete(ctx: RequestContext, bucket: str, obj: str, upload_id: str) -> Res
         custom_vars={str(k): str(v) for k, v in custom.items() if str(k).startswith("x:")},
         metadata={str(k): str(v) for k, v in meta.items() if str(k).startswith("x-qn-meta-")},
     )
-    content = ctx.uploads.assemble_v2(upload_id, bucket, obj, doc.get("parts") or [])
+    content = ctx.uploads.v2.assemble(upload_id, bucket, obj, doc.get("parts") or [])
     try:
         response = complete_upload(ctx, policy, req, content)
     except BaseException:
-        ctx.uploads.release_v2(upload_id)  # refused (614, 403 ...): the session stays usable
+        ctx.uploads.v2.release(upload_id)  # refused (614, 403 ...): the session stays usable
         raise
-    ctx.uploads.finish_v2(upload_id)
+    ctx.uploads.v2.finish(upload_id)
     return response
 
 
 def _abort(ctx: RequestContext, bucket: str, obj: str, upload_id: str) -> Response:
     _v2_policy(ctx, bucket, obj)
-    ctx.uploads.abort(upload_id, bucket, obj)
+    ctx.uploads.v2.abort(upload_id, bucket, obj)
     return empty_ok()
 
 
@@ -277,7 +279,7 @@ def _list_parts(ctx: RequestContext, bucket: str, obj: str, upload_id: str) -> R
         marker = int(args.get("part-number-marker") or args.get("part-number_marker") or 0)
     except ValueError as exc:
         raise BadRequest("invalid max-parts or part-number-marker") from exc
-    parts, next_marker, expires = ctx.uploads.list_parts(upload_id, bucket, obj, max_parts, marker)
+    parts, next_marker, expires = ctx.uploads.v2.list_parts(upload_id, bucket, obj, max_parts, marker)
     return json_response({
         "uploadId": upload_id, "expireAt": expires, "partNumberMarker": next_marker,
         "parts": [{"size": p.size, "etag": p.etag, "partNumber": p.part_number, "putTime": p.put_time}

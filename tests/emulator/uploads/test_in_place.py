@@ -1,4 +1,4 @@
-"""v2 parts written in place (emulator/uploads.py): the assembly file becomes the object without
+"""v2 parts written in place (emulator/uploads/in_place.py): the assembly file becomes the object without
 a copy when a complete names parts 1..N of the stride; every other case (out-of-stride sizes,
 re-uploads, subsets, refused completes, restarts) still yields exactly the uploaded bytes."""
 
@@ -13,7 +13,9 @@ import pytest
 
 from kodo_jobs.emulator.db import Database
 from kodo_jobs.emulator.errors import BadRequest
-from kodo_jobs.emulator.uploads import ASSEMBLY, Uploads
+from kodo_jobs.emulator.uploads import Uploads
+from kodo_jobs.emulator.uploads.in_place import ASSEMBLY
+from kodo_jobs.emulator.uploads.sessions import Sessions
 from kodo_jobs.kodo.etag import etag_bytes
 
 MIB = 1024 * 1024
@@ -24,11 +26,11 @@ class Clock:
         return 1_700_000_000.0
 
 
-def _uploads(root: Path) -> Uploads:
-    return Uploads(Database(root), clock=Clock())
+def _uploads(root: Path) -> Sessions:
+    return Uploads(Database(root), clock=Clock()).v2
 
 
-def _put(u: Uploads, upload_id: str, number: int, data: bytes, md5: str | None = None) -> str:
+def _put(u: Sessions, upload_id: str, number: int, data: bytes, md5: str | None = None) -> str:
     return u.put_part(upload_id, "b", "o", number, io.BytesIO(data), len(data), md5).etag
 
 
@@ -36,8 +38,8 @@ def _parts(count: int, size: int = MIB, last: int = 300_000) -> list[bytes]:
     return [os.urandom(size) for _ in range(count - 1)] + [os.urandom(last)]
 
 
-def _complete(u: Uploads, upload_id: str, numbers_etags: list[tuple[int, str]]) -> tuple[bytes, Path]:
-    done = u.assemble_v2(upload_id, "b", "o", [{"partNumber": n, "etag": e} for n, e in numbers_etags])
+def _complete(u: Sessions, upload_id: str, numbers_etags: list[tuple[int, str]]) -> tuple[bytes, Path]:
+    done = u.assemble(upload_id, "b", "o", [{"partNumber": n, "etag": e} for n, e in numbers_etags])
     return done.path.read_bytes(), done.path
 
 
@@ -52,7 +54,7 @@ def test_uniform_parts_in_any_order_become_the_object_without_a_copy(tmp_path: P
     assert len(found) == 1
     assert os.stat(found[0]).st_ino == os.stat(path).st_ino  # a hard link: no second copy of the bytes
     assert not [p for p in found[0].parent.iterdir() if p.name != ASSEMBLY]  # no part files
-    u.finish_v2(upload_id)
+    u.finish(upload_id)
     assert path.read_bytes() == b"".join(parts)  # the object keeps its bytes after the session is gone
 
 
@@ -77,7 +79,7 @@ def test_reupload_subset_and_refused_complete_keep_exact_bytes(tmp_path: Path) -
     body, path = _complete(u, upload_id, [(1, etags[1]), (2, etags[2])])  # a subset
     assert body == parts[0] + replacement
     path.unlink()
-    u.release_v2(upload_id)  # as the handler does when the store refuses the object
+    u.release(upload_id)  # as the handler does when the store refuses the object
     body, path = _complete(u, upload_id, sorted(etags.items()))
     assert body == parts[0] + replacement + parts[2]
 
