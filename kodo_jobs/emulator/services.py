@@ -27,7 +27,8 @@ from kodo_jobs.emulator.cdn import CdnService
 from kodo_jobs.emulator.db import connect_wal
 from kodo_jobs.emulator.errors import BadRequest, CallbackFailed, EmulatorError, NoSuchKey, SourceFailed
 from kodo_jobs.emulator.etag import StreamDigest, digest_bytes
-from kodo_jobs.emulator.fops import Content, FopEngine, StoredObject
+from kodo_jobs.emulator.fops.commands import Content
+from kodo_jobs.emulator.fops.engine import FopEngine, StoredObject
 from kodo_jobs.emulator.store import ObjectInfo, Store
 from kodo_jobs.emulator.worker import Worker
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import time
 import urllib.parse
@@ -12,115 +11,10 @@ from pathlib import Path
 import pytest
 import qiniu
 from qiniu.services.cdn.manager import create_timestamp_anti_leech_url
-from qiniu.utils import etag_stream
 
-from kodo_jobs.emulator import callbacks, cdn, dlauth, fops, remote
-
-
-# -- fops parsing and derivation -----------------------------------------------------------------
-def test_parse_fops_splits_ops_pipes_and_saveas() -> None:
-    entry = qiniu.urlsafe_base64_encode("out:thumb.jpg")
-    specs = fops.parse_fops(f"avinfo;vframe/jpg/offset/1|imageView2/1/w/10|saveas/{entry}/deleteAfterDays/3")
-    assert [s.stages for s in specs] == [("avinfo",), ("vframe/jpg/offset/1", "imageView2/1/w/10")]
-    assert (specs[1].save_bucket, specs[1].save_key, specs[1].delete_after_days) == ("out", "thumb.jpg", 3)
-    bucket_only = fops.parse_fops("avthumb/mp4|saveas/" + qiniu.urlsafe_base64_encode("out"))[0]
-    assert (bucket_only.save_bucket, bucket_only.save_key) == ("out", None)
+from kodo_jobs.emulator import callbacks, cdn, dlauth, remote
 
 
-@pytest.mark.parametrize("bad", ["", ";", "avthumb/mp4|saveas/%%%", "|saveas/b3V0"])
-def test_parse_fops_rejects_malformed(bad: str) -> None:
-    with pytest.raises(fops.FopError) as info:
-        fops.parse_fops(bad)
-    assert info.value.status == 400
-
-
-def test_run_stage_is_deterministic_and_names_input() -> None:
-    video = fops.Content.of(b"video bytes", "video/mp4")
-    out1, mime = fops.run_stage("vframe/jpg/offset/1", video)
-    out2, _ = fops.run_stage("vframe/jpg/offset/1", video)
-    other, _ = fops.run_stage("vframe/jpg/offset/1", fops.Content.of(b"other bytes", "video/mp4"))
-    assert out1 == out2 != other
-    assert mime == "image/jpeg"
-    assert b"vframe/jpg/offset/1" in out1 and b"input-size: 11" in out1
-    with pytest.raises(ValueError, match="unsupported fop: 'nosuchfop'"):
-        fops.run_stage("nosuchfop/x", fops.Content.of(b"", "text/plain"))
-
-
-class MemObjects:
-    """A recording in-memory ObjectAccess."""
-
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str], fops.StoredObject] = {}
-        self.writes: list[tuple[str, str]] = []
-
-    def read_object(self, bucket: str, key: str) -> fops.StoredObject | None:
-        return self.objects.get((bucket, key))
-
-    def write_object(self, bucket: str, key: str, data: bytes, mime: str, delete_after_days: int | None) -> str:
-        h = etag_stream(io.BytesIO(data))
-        self.objects[(bucket, key)] = fops.StoredObject(fops.Content.of(data, mime), h)
-        self.writes.append((bucket, key))
-        return h
-
-    def bucket_exists(self, bucket: str) -> bool:
-        return bucket in ("src", "out")
-
-
-def _wait_done(engine: fops.FopEngine, job: str) -> dict[str, object]:
-    for _ in range(200):
-        status = engine.status(job)
-        assert status is not None
-        if status["code"] not in (fops.WAITING, fops.PROCESSING):
-            return status
-        time.sleep(0.01)
-    raise AssertionError("job did not finish")
-
-
-def test_engine_lifecycle_saveas_force_and_unknown(tmp_path: Path) -> None:
-    objects = MemObjects()
-    objects.objects[("src", "a.mp4")] = fops.StoredObject(fops.Content.of(b"movie", "video/mp4"), "Fhash")
-    notes: list[tuple[str, bytes]] = []
-    engine = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: notes.append((u, b)) or True,
-                            step_seconds=0.01)
-    entry = qiniu.urlsafe_base64_encode("out:a.jpg")
-    job = engine.submit("src", "a.mp4", f"vframe/jpg/offset/1|saveas/{entry};bogus/1;avinfo",
-                        notify_url="http://127.0.0.1:1/n")
-    first = engine.status(job)
-    assert first is not None and first["code"] == fops.WAITING
-    done = _wait_done(engine, job)
-    assert done["code"] == fops.FAILED  # one item failed
-    items = done["items"]
-    assert isinstance(items, list)
-    assert items[0]["code"] == 0 and items[0]["key"] == "a.jpg" and items[0]["returnOld"] == 0
-    assert items[1]["code"] == 3 and "unsupported fop" in items[1]["error"]
-    assert items[2]["code"] == 0 and items[2]["result"]["fop"] == "avinfo"
-    assert objects.writes == [("out", "a.jpg")]
-    assert len(notes) == 1 and json.loads(notes[0][1])["id"] == job
-    # Same target again without force: old result returned, nothing written.
-    again = _wait_done(engine, engine.submit("src", "a.mp4", f"vframe/jpg/offset/1|saveas/{entry}"))
-    assert again["items"][0]["returnOld"] == 1 and objects.writes == [("out", "a.jpg")]  # type: ignore[index]
-    forced = _wait_done(engine, engine.submit("src", "a.mp4", f"vframe/jpg/offset/1|saveas/{entry}", force=True))
-    assert forced["items"][0]["returnOld"] == 0 and len(objects.writes) == 2  # type: ignore[index]
-    with pytest.raises(fops.FopError) as missing:
-        engine.submit("src", "nope", "avinfo")
-    assert missing.value.status == 612
-    engine.stop()
-    # Persisted: a new engine on the same file still knows the job.
-    reopened = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: True)
-    assert (reopened.status(job) or {})["code"] == fops.FAILED
-    reopened.stop()
-
-
-def test_engine_notify_failure_sets_code_4(tmp_path: Path) -> None:
-    objects = MemObjects()
-    objects.objects[("src", "k")] = fops.StoredObject(fops.Content.of(b"x", "text/plain"), "Fh")
-    engine = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: False, step_seconds=0.01)
-    done = _wait_done(engine, engine.submit("src", "k", "md2html", notify_url="http://127.0.0.1:1/"))
-    assert done["code"] == fops.NOTIFY_FAILED
-    engine.stop()
-
-
-# -- CDN ----------------------------------------------------------------------------------------
 def test_cdn_quotas_limits_and_invalid(tmp_path: Path) -> None:
     svc = cdn.CdnService(tmp_path / "c.db", cdn.CdnLimits(url_quota=3, dir_quota=1, prefetch_quota=2,
                                                           urls_per_request=2, dirs_per_request=1))
@@ -230,35 +124,3 @@ def test_anti_leech_from_sdk_is_accepted_and_bad_refused() -> None:
     rel = create_timestamp_anti_leech_url("http://127.0.0.1:9/dl/b", "k.txt", "x=1", "secret", deadline)
     rparts = urllib.parse.urlsplit(rel)
     assert dlauth.anti_leech_problem(rparts.path, rparts.query, "secret", alt_paths=("/k.txt",)) is None
-
-
-def test_engine_survives_a_crashing_store(tmp_path: Path) -> None:
-    objects = MemObjects()
-    objects.objects[("src", "k")] = fops.StoredObject(fops.Content.of(b"x", "video/mp4"), "Fh")
-
-    def broken(*args: object) -> str:
-        raise OSError("disk full")
-
-    objects.write_object = broken  # type: ignore[method-assign]
-    engine = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: True, step_seconds=0.01)
-    failed = _wait_done(engine, engine.submit("src", "k", "md2html"))
-    assert failed["code"] == fops.FAILED and "disk full" in failed["items"][0]["error"]  # type: ignore[index]
-    still = _wait_done(engine, engine.submit("src", "k", "avinfo"))
-    assert still["code"] == fops.DONE
-    engine.stop()
-
-
-def test_unfinished_jobs_resume_after_a_restart(tmp_path: Path) -> None:
-    objects = MemObjects()
-    objects.objects[("src", "k")] = fops.StoredObject(fops.Content.of(b"x", "text/plain"), "Fh")
-    slow = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: True, step_seconds=60)
-    slow.start()
-    job = slow.submit("src", "k", "md2html|saveas/" + qiniu.urlsafe_base64_encode("out:k.html"))
-    assert (slow.status(job) or {})["code"] == fops.WAITING
-    slow.stop()
-    assert objects.writes == []
-    fast = fops.FopEngine(tmp_path / "s.db", objects, lambda u, b: True, step_seconds=0.01)
-    fast.start()
-    assert _wait_done(fast, job)["code"] == fops.DONE
-    assert objects.writes == [("out", "k.html")]
-    fast.stop()

@@ -1,6 +1,6 @@
 """api service: `/pfop` (persistent processing), `/status/get/prefop`, `/sisyphus/fetch`.
 
-pfop jobs live in `emulator.fops.FopEngine` (simulated, persisted, advanced in the background);
+pfop jobs live in `emulator.fops.engine.FopEngine` (simulated, persisted, advanced in the background);
 async fetches in `emulator.services.Services`. Both accept QBox or Qiniu signatures.
 """
 
@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from kodo_jobs.emulator import services
 from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import BadRequest, EmulatorError, NoSuchKey
-from kodo_jobs.emulator.fops import FopError
+from kodo_jobs.emulator.fops.commands import FopError
 from kodo_jobs.emulator.responses import json_response
 from kodo_jobs.emulator.verify import FORM_TYPE
 

@@ -1,22 +1,14 @@
-"""Simulated persistent data processing (pfop / prefop) for the emulator.
+"""The pfop job engine: jobs persisted in SQLite, advanced by a background worker.
 
-Nothing here decodes media. Each known fop turns its input bytes into a small, deterministic
-output (a header naming the fop plus the SHA-1 and size of the input), so tests can check that
-the right command ran on the right input without shipping ffmpeg. What *is* real is the job
-lifecycle a client observes: a job is persisted in SQLite, moves waiting (1) -> processing (2)
--> done (0) / failed (3) (or 4 when the notifyURL could not be told), `saveas` writes a real
-object through the emulator's store, and `notifyURL` receives the prefop JSON by POST.
-
-Layers: `parse_fops` / `run_stage` are pure; `FopEngine` owns the SQLite table and the
-background worker and reaches objects only through the small `ObjectAccess` protocol, so the
-engine does not depend on the store's internals.
+What is real is the job lifecycle a client observes: a job is persisted, moves waiting (1) ->
+processing (2) -> done (0) / failed (3) (or 4 when the notifyURL could not be told), ``saveas``
+writes a real object through the emulator's store, and ``notifyURL`` receives the prefop JSON
+by POST. What each fop produces is simulated (:mod:`.commands`). The engine reaches objects
+only through the small :class:`ObjectAccess` protocol, so it does not depend on the store.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import json
 import logging
 import sqlite3
@@ -30,7 +22,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kodo_jobs.emulator.db import connect_wal, write_tx
-from kodo_jobs.emulator.media import MediaKind, kind_of_mime
+from kodo_jobs.emulator.fops.commands import (
+    INFO_FOPS,
+    Content,
+    FopError,
+    FopSpec,
+    command_of,
+    default_output_key,
+    info_result,
+    input_problem,
+    parse_fops,
+    run_stage,
+)
 from kodo_jobs.emulator.worker import Worker
 
 log = logging.getLogger("kodo_jobs.emulator.fops")
@@ -43,90 +46,6 @@ DESCRIPTIONS = {
     FAILED: "The fop is failed",
     NOTIFY_FAILED: "Callback failed",
 }
-
-# Commands whose result is a JSON document returned in `result` (never stored as an object).
-INFO_FOPS = frozenset({"avinfo", "imageInfo", "exif", "imageAve"})
-# Commands that transform their input into a new object, with the MIME type of the output
-# (None: keep the source MIME unless the fop names a format).
-TRANSFORM_FOPS: dict[str, str | None] = {
-    "avthumb": None,
-    "vframe": None,
-    "imageView2": None,
-    "imageMogr2": None,
-    "odconv": None,
-    "md2html": "text/html",
-    "vsample": None,
-    "avconcat": None,
-}
-_FORMAT_MIME = {
-    "mp4": "video/mp4", "m3u8": "application/vnd.apple.mpegurl", "flv": "video/x-flv",
-    "webm": "video/webm", "mp3": "audio/mpeg", "aac": "audio/aac", "ogg": "audio/ogg",
-    "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
-    "gif": "image/gif", "avif": "image/avif", "pdf": "application/pdf", "html": "text/html",
-}
-
-
-class FopError(Exception):
-    """A request-level pfop problem; `status` is the HTTP/Kodo status to answer with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class FopSpec:
-    """One `;`-separated fop: its pipe stages and where its result goes."""
-
-    cmd: str  # the whole text as submitted, echoed back in prefop `items[].cmd`
-    stages: tuple[str, ...]
-    save_bucket: str | None = None
-    save_key: str | None = None
-    delete_after_days: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Content:
-    """What a simulated fop looks at: the SHA-1 and size of its input (never the bytes, so a
-    large video costs one streaming hash, not its size in memory), its MIME type, and the
-    kind of media its bytes hold (``media.kind_of``; None: not an image, audio or video)."""
-
-    sha1: str
-    size: int
-    mime: str
-    kind: MediaKind | None = None
-
-    @classmethod
-    def of(cls, data: bytes, mime: str) -> Content:
-        """The content descriptor of a previous pipe stage's output: a stand-in whose kind is
-        the one its MIME type names (a real fop would have produced that media)."""
-        return cls(hashlib.sha1(data).hexdigest(), len(data), mime, kind_of_mime(mime))
-
-
-# The media kinds each decoding fop accepts, and Kodo's error for any other input (prefop
-# ``items[].error``; the av text is Kodo's, the image text follows its pattern).
-IMAGE_FOPS = frozenset({"imageView2", "imageMogr2", "imageInfo", "exif", "imageAve", "watermark"})
-AV_INPUTS: dict[str, frozenset[MediaKind]] = {
-    "avthumb": frozenset({"audio", "video"}),
-    "avinfo": frozenset({"audio", "video"}),
-    "avconcat": frozenset({"audio", "video"}),
-    "vframe": frozenset({"video"}),
-    "vsample": frozenset({"video"}),
-}
-NOT_AN_IMAGE = "execute fop cmd failed: not a valid image"
-NOT_MEDIA = "execute fop cmd failed: not a valid media"
-
-
-def input_problem(name: str, source: Content) -> str | None:
-    """Kodo's error when fop ``name`` cannot decode ``source``, else None."""
-    if name in IMAGE_FOPS and source.kind != "image":
-        return NOT_AN_IMAGE
-    accepted = AV_INPUTS.get(name)
-    if accepted is not None and source.kind not in accepted:
-        return NOT_MEDIA
-    return None
-
 
 @dataclass(frozen=True, slots=True)
 class StoredObject:
@@ -148,91 +67,6 @@ class ObjectAccess(Protocol):
     def bucket_exists(self, bucket: str) -> bool: ...
 
 
-def _b64decode(text: str) -> str:
-    padded = text + "=" * (-len(text) % 4)
-    return base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode("utf-8")
-
-
-def parse_fops(fops: str) -> list[FopSpec]:
-    """Split a pfop `fops` value into specs; raise FopError(400) on malformed saveas."""
-    specs: list[FopSpec] = []
-    for raw in fops.split(";"):
-        if not raw.strip():
-            continue
-        stages: list[str] = []
-        save_bucket = save_key = None
-        days: int | None = None
-        for stage in raw.split("|"):
-            if stage.startswith("saveas/"):
-                parts = stage.split("/")
-                try:
-                    entry = _b64decode(parts[1])
-                except (IndexError, ValueError, binascii.Error, UnicodeDecodeError) as exc:
-                    raise FopError(400, f"invalid saveas entry in fop {raw!r}") from exc
-                bucket, sep, key = entry.partition(":")
-                if not bucket:
-                    raise FopError(400, f"saveas in fop {raw!r} names no bucket")
-                save_bucket, save_key = bucket, (key if sep else None)
-                if len(parts) >= 4 and parts[2] == "deleteAfterDays" and parts[3].isdigit():
-                    days = int(parts[3])
-            elif stage.strip():
-                stages.append(stage)
-        if not stages:
-            raise FopError(400, f"fop {raw!r} has no command")
-        specs.append(FopSpec(raw, tuple(stages), save_bucket, save_key, days))
-    if not specs:
-        raise FopError(400, "fops is empty")
-    return specs
-
-
-def command_of(stage: str) -> str:
-    """The command name of a pipe stage (`imageView2/1/w/100` -> `imageView2`)."""
-    return stage.split("/", 1)[0]
-
-
-def _format_of(stage: str) -> str | None:
-    parts = stage.split("/")
-    name = parts[0]
-    if "format" in parts[1:-1]:
-        return parts[parts.index("format") + 1]
-    if name in ("avthumb", "vframe", "odconv") and len(parts) > 1:
-        return parts[1]
-    return None
-
-
-def run_stage(stage: str, source: Content) -> tuple[bytes, str]:
-    """Apply one transforming stage: a deterministic stand-in for the real output."""
-    name = command_of(stage)
-    if name not in TRANSFORM_FOPS:
-        raise ValueError(f"unsupported fop: {name!r} (the emulator simulates "
-                         f"{', '.join(sorted(set(TRANSFORM_FOPS) | INFO_FOPS))})")
-    fmt = _format_of(stage)
-    out_mime = TRANSFORM_FOPS[name] or _FORMAT_MIME.get(fmt or "", source.mime)
-    header = (
-        f"kodo-jobs emulator fop: {stage}\n"
-        f"input-sha1: {source.sha1}\n"
-        f"input-size: {source.size}\n"
-    )
-    return header.encode(), out_mime
-
-
-def info_result(name: str, source: Content) -> dict[str, Any]:
-    """The JSON result of an info fop (avinfo, imageInfo...), derived from the input."""
-    return {
-        "format": {"format_name": source.mime, "size": str(source.size),
-                   "duration": f"{source.size / 1000:.3f}"},
-        "streams": [],
-        "fop": name,
-        "sha1": source.sha1,
-    }
-
-
-def default_output_key(source_key: str, spec: FopSpec, input_hash: str) -> str:
-    """Key used when a fop has no saveas target: stable for the same input and command."""
-    digest = hashlib.sha1(f"{spec.cmd}\n{input_hash}".encode()).digest()
-    return base64.urlsafe_b64encode(b"\x16" + digest).decode()
-
-
 def _now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
 
@@ -246,6 +80,9 @@ CREATE TABLE IF NOT EXISTS fop_jobs (
 )
 """
 
+JobRow = tuple[str, str, str, str, str, str | None, int, int, int, float, float, str, str, str]
+"""One ``fop_jobs`` row: id, bucket, key, fops, pipeline, notify_url, force, type, code, created,
+changed, creation_date, reqid, items (the prefop ``items`` as JSON text)."""
 _CLAIMED = 1e18  # `changed` value of a job that a thread is running right now
 
 Notifier = Callable[[str, bytes], bool]
@@ -368,7 +205,7 @@ class FopEngine:
             row = self._conn.execute("SELECT * FROM fop_jobs WHERE id=?", (job_id,)).fetchone()
         return None if row is None else self._render(row)
 
-    def _render(self, row: tuple[Any, ...]) -> dict[str, Any]:
+    def _render(self, row: JobRow) -> dict[str, Any]:
         (job_id, bucket, key, _fops, pipeline, _notify, _force, ptype, code, _c, _ch,
          creation_date, reqid, items) = row
         return {
@@ -381,7 +218,7 @@ class FopEngine:
     def advance(self) -> None:
         """Move every job whose time has come one state further (and run due jobs)."""
         now = time.time()
-        due: list[tuple[Any, ...]] = []
+        due: list[JobRow] = []
         with self._tx() as conn:
             conn.execute(
                 "UPDATE fop_jobs SET code=?, changed=? WHERE code=? AND changed<=?",
@@ -405,7 +242,7 @@ class FopEngine:
                     conn.execute("UPDATE fop_jobs SET code=?, items=?, changed=? WHERE id=? AND code=?",
                                  (FAILED, json.dumps(failed), time.time(), row[0], PROCESSING))
 
-    def _finish(self, row: tuple[Any, ...]) -> None:
+    def _finish(self, row: JobRow) -> None:
         job_id, bucket, key, fops, _p, notify_url, force = row[:7]
         try:
             items = [self._run_one(spec, bucket, key, bool(force)) for spec in parse_fops(fops)]
