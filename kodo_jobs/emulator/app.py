@@ -16,7 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed as WzMethodNotAllowed
@@ -45,7 +45,7 @@ _CHUNK = 64 * 1024  # one read buffer's worth, as bodies.READ (why: there)
 
 def route_name(rule: Rule) -> str:
     """Stats name of a route: ``<service module>.<handler name>``."""
-    endpoint: Any = rule.endpoint
+    endpoint: object = rule.endpoint
     name = getattr(endpoint, "route_name", None)
     if name:
         return str(name)

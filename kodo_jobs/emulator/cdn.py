@@ -74,7 +74,7 @@ class FusionError(Exception):
         return {"code": self.code, "error": self.message, "requestId": request_id, **self.extra}
 
 
-def valid_url(url: Any) -> bool:
+def valid_url(url: object) -> bool:
     """An absolute http(s) URL with a host, not a directory."""
     if not isinstance(url, str):
         return False
@@ -82,7 +82,7 @@ def valid_url(url: Any) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname) and not url.endswith("/")
 
 
-def valid_dir(url: Any) -> bool:
+def valid_dir(url: object) -> bool:
     """An absolute http(s) URL ending with `/` (or `/*`)."""
     if not isinstance(url, str):
         return False
@@ -232,7 +232,7 @@ class CdnService:
         return asdict(self.limits)
 
 
-def _string_list(value: Any, name: str) -> list[str]:
+def _string_list(value: object, name: str) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -247,7 +247,7 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
-def _parse_date(text: Any, name: str) -> datetime:
+def _parse_date(text: object, name: str) -> datetime:
     for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d-%H-%M"):
         try:
             return datetime.strptime(str(text), fmt)
@@ -256,7 +256,7 @@ def _parse_date(text: Any, name: str) -> datetime:
     raise FusionError(400000, f"invalid {name} {text!r}: use YYYY-MM-DD")
 
 
-def _domains(value: Any) -> list[str]:
+def _domains(value: object) -> list[str]:
     domains = [d.strip() for d in str(value or "").split(";") if d.strip()]
     if not domains:
         raise FusionError(400000, "domains is empty")

@@ -53,7 +53,7 @@ class EmulatorState:
     clock: Callable[[], float] = time.time
     url: str = ""
     after_upload_hooks: list[AfterUploadHook] = field(default_factory=list)
-    services: dict[str, Any] = field(default_factory=dict)
+    services: dict[str, object] = field(default_factory=dict)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
 

@@ -28,6 +28,12 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 
+SqlValue = str | int | float | bytes | None
+"""A statement parameter."""
+Row = tuple[Any, ...]
+"""A result row. The one untyped seam: SQLite gives each column the schema's type, and callers
+unpack rows into typed values (``store/objects.py`` ``ObjectRow``, ``fops/engine.py`` ``JobRow``)."""
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS buckets (
@@ -133,15 +139,15 @@ class Database:
                 "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
             )
 
-    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, params: tuple[SqlValue, ...] = ()) -> list[Row]:
         """Run a read and return every row."""
         with self.lock:
             return self._conn.execute(sql, params).fetchall()
 
-    def one(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
+    def one(self, sql: str, params: tuple[SqlValue, ...] = ()) -> Row | None:
         """Run a read and return the first row or None."""
         with self.lock:
-            row: tuple[Any, ...] | None = self._conn.execute(sql, params).fetchone()
+            row: Row | None = self._conn.execute(sql, params).fetchone()
             return row
 
     @contextmanager

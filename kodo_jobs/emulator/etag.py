@@ -14,7 +14,10 @@ import base64
 import hashlib
 import zlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hashlib import _Hash  # typeshed's name for a hashlib object's type
 
 BLOCK = 4 * 1024 * 1024
 
@@ -90,12 +93,12 @@ class StreamDigest:
                 self._block = hashlib.sha1()
                 self._block_fill = 0
 
-    def detach_md5(self) -> Any:
+    def detach_md5(self) -> _Hash | None:
         """Hand the md5 state to another thread (which updates it alone) until ``attach_md5``."""
         md5, self._md5 = self._md5, None
         return md5
 
-    def attach_md5(self, md5: Any) -> None:
+    def attach_md5(self, md5: _Hash | None) -> None:
         """Take back the md5 state given out by ``detach_md5``."""
         self._md5 = md5
 

@@ -33,26 +33,15 @@ from kodo_jobs.emulator.context import EmulatorState
 from kodo_jobs.emulator.db import Database
 from kodo_jobs.emulator.faults import FaultInjector
 from kodo_jobs.emulator.gate import GatedConnection
+from kodo_jobs.emulator.handlers.admin import ADMIN_KEY, Admin
 from kodo_jobs.emulator.hostroute import HostRouter, Tunnels
 from kodo_jobs.emulator.routes import all_rules
 from kodo_jobs.emulator.stats import Stats
-from kodo_jobs.emulator.store import SqliteStore, Store
+from kodo_jobs.emulator.store import SqliteStore
 from kodo_jobs.emulator.sweep import sweep_leftovers
 from kodo_jobs.emulator.uploads import Uploads
 
 THREADS = 24
-
-
-class _Admin:
-    """What the admin handlers reach through ``state.services["admin"]``."""
-
-    def __init__(self, stats: Stats, faults: FaultInjector, store: Store) -> None:
-        self.stats = stats
-        self.faults = faults
-        self.store = store
-
-    def stats_snapshot(self) -> dict[str, Any]:
-        return self.stats.snapshot(objects=self.store.count_objects())
 
 
 def build_app(config: EmulatorConfig, clock: Callable[[], float] = time.time) -> EmulatorApp:
@@ -70,7 +59,7 @@ def build_app(config: EmulatorConfig, clock: Callable[[], float] = time.time) ->
     network.install(state)
     stats = Stats()
     faults = FaultInjector(config.fault_rate, config.fault_seed)
-    state.services["admin"] = _Admin(stats, faults, store)
+    state.services[ADMIN_KEY] = Admin(stats, faults, store)
     state.services["db"] = db
     services.install(state, store)  # upload callbacks, persistentOps, fop and CDN workers: always there
     return EmulatorApp(all_rules(), store, uploads, state, stats, faults)

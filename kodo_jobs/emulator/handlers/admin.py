@@ -8,13 +8,40 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from kodo_jobs.emulator.context import RequestContext
+from kodo_jobs.emulator.context import EmulatorState, RequestContext
 from kodo_jobs.emulator.errors import BadRequest
+from kodo_jobs.emulator.faults import FaultInjector
 from kodo_jobs.emulator.responses import json_response
+from kodo_jobs.emulator.stats import Stats
+from kodo_jobs.emulator.store import Store
+
+ADMIN_KEY = "admin"
 
 
-def _admin(ctx: RequestContext) -> Any:
-    return ctx.emulator.services["admin"]
+class Admin:
+    """What the admin routes (and download counting) reach through ``state.services["admin"]``."""
+
+    def __init__(self, stats: Stats, faults: FaultInjector, store: Store) -> None:
+        self.stats = stats
+        self.faults = faults
+        self.store = store
+
+    def stats_snapshot(self) -> dict[str, Any]:
+        """The stats document, with the current object count."""
+        return self.stats.snapshot(objects=self.store.count_objects())
+
+
+def admin_of(state: EmulatorState) -> Admin | None:
+    """The emulator's admin services (None for a state assembled without ``server.build_app``)."""
+    admin = state.services.get(ADMIN_KEY)
+    return admin if isinstance(admin, Admin) else None
+
+
+def _admin(ctx: RequestContext) -> Admin:
+    admin = admin_of(ctx.emulator)
+    if admin is None:
+        raise LookupError("no admin services: the app was not assembled by server.build_app")
+    return admin
 
 
 def stats(ctx: RequestContext) -> Response:

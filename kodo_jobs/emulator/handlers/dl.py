@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.routing import Rule
@@ -28,6 +27,7 @@ from werkzeug.wrappers import Response
 from kodo_jobs.emulator import dlauth
 from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import EmulatorError, Forbidden, NotFound, Unauthorized
+from kodo_jobs.emulator.handlers.admin import admin_of
 from kodo_jobs.emulator.responses import json_response
 from kodo_jobs.emulator.stats import Stats
 from kodo_jobs.emulator.verify import request_target
@@ -54,9 +54,8 @@ def authorise(ctx: RequestContext, bucket: str) -> None:
 
 
 def _stats(ctx: RequestContext) -> Stats | None:
-    admin: Any = ctx.emulator.services.get("admin")
-    stats = getattr(admin, "stats", None)
-    return stats if isinstance(stats, Stats) else None
+    admin = admin_of(ctx.emulator)
+    return admin.stats if admin is not None else None
 
 
 def _counted(body: Iterable[bytes] | Iterable[str], stats: Stats, status: int) -> Iterator[bytes]:
