@@ -15,14 +15,13 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from kodo_jobs.emulator.errors import BadRequest, ConditionFailed
-from kodo_jobs.emulator.store.object_info import TRANSITION_FIELDS, ObjectInfo
+from kodo_jobs.emulator.store.object_info import TICKS_PER_SECOND, TRANSITION_FIELDS, ObjectInfo
 
 Change = Callable[[ObjectInfo], ObjectInfo]
 """A new version of an object, computed from its current one."""
 
 _DAY = 86400
 _CST = 8 * 3600
-_TICKS = 10_000_000  # put_time units per second
 
 
 def midnight_after(ts: float, days: int) -> int:
@@ -72,7 +71,7 @@ def delete_after_change(days: int) -> Change:
         raise BadRequest("invalid deleteAfterDays")
 
     def change(o: ObjectInfo) -> ObjectInfo:
-        exp = midnight_after(o.put_time / _TICKS, days) if days else None
+        exp = midnight_after(o.put_time / TICKS_PER_SECOND, days) if days else None
         return replace(o, expiration=exp)
     return change
 
@@ -108,7 +107,7 @@ def lifecycle_change(to_ia: int = 0, to_archive_ir: int = 0, to_archive: int = 0
             raise BadRequest("invalid lifecycle days")
 
     def change(o: ObjectInfo) -> ObjectInfo:
-        put_s = o.put_time / _TICKS
+        put_s = o.put_time / TICKS_PER_SECOND
         trans = dict(o.transitions)
         for name, days in rules.items():
             if days == -1:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+TICKS_PER_SECOND = 10_000_000
+"""``put_time`` units per second (Kodo counts putTime in 100-ns units)."""
 RESTORE_SECONDS = 1.0
 """How long a simulated archive restore takes (restoreStatus 1 -> 2); tests lengthen it."""
 TRANSITION_FIELDS = ("transitionToIA", "transitionToArchiveIR", "transitionToARCHIVE", "transitionToDeepArchive")

@@ -29,11 +29,9 @@ from kodo_jobs.emulator.store import changes
 from kodo_jobs.emulator.store.blobs import Blobs
 from kodo_jobs.emulator.store.buckets import Buckets
 from kodo_jobs.emulator.store.listing import Page, list_page
-from kodo_jobs.emulator.store.object_info import ObjectInfo
+from kodo_jobs.emulator.store.object_info import TICKS_PER_SECOND, ObjectInfo
 from kodo_jobs.emulator.store.objects import ObjectTable
 from kodo_jobs.emulator.store.protocol import Cond
-
-_TICKS = 10_000_000  # put_time units (100 ns) per second
 
 
 class SqliteStore:
@@ -90,7 +88,7 @@ class SqliteStore:
         blob, data = self.blobs.stage(src)
         obj = ObjectInfo(
             bucket=bucket, key=key, fsize=fsize, hash=hash, md5=md5, mime=mime,
-            put_time=int(now * _TICKS), type=file_type, end_user=end_user or None,
+            put_time=int(now * TICKS_PER_SECOND), type=file_type, end_user=end_user or None,
             metadata=dict(metadata or {}),
             expiration=changes.midnight_after(now, delete_after_days) if delete_after_days > 0 else None,
             parts=tuple(parts) if parts is not None else None, blob=blob,
@@ -214,7 +212,7 @@ class SqliteStore:
                 raise KeyExists()
             if keep:
                 moved = replace(src, bucket=dst_b, key=dst_k, blob=self.blobs.duplicate(c, src.blob),
-                                put_time=int(self.clock() * _TICKS))
+                                put_time=int(self.clock() * TICKS_PER_SECOND))
             else:
                 self.objects.delete(c, src_b, src_k)
                 moved = replace(src, bucket=dst_b, key=dst_k)
