@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "import-libs": simple("import-libs", [py, "-c", "import pydantic, yaml, click"]),
         f"resync-{args.files}": resync,
     }
-    print(f"| case | runs | wall s: median (min-max) | CPU s: median (min-max) |")
+    print("| case | runs | wall s: median (min-max) | CPU s: median (min-max) |")
     print("| --- | --- | --- | --- |")
     for name, case in cases.items():
         if args.only and name not in args.only:
