@@ -31,11 +31,12 @@ import sys
 import threading
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Any
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING, Any
 
 from kodo_jobs.kodo.network import mask_url_credentials
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
 
 MASK = "***"
 
@@ -63,7 +64,7 @@ class Redactor:
         """Mask every later occurrence of ``value`` (shorter than 4 characters: ignored)."""
         if value is None:
             return
-        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        raw = value if isinstance(value, str) else value.get_secret_value()
         if raw and len(raw) >= 4:
             with self._lock:
                 self._secrets.add(raw)
@@ -82,10 +83,10 @@ class Redactor:
 
     def redact_value(self, value: Any) -> Any:
         """``value`` with every string in it redacted (dicts, lists, exceptions; ``SecretStr``: masked)."""
-        if isinstance(value, SecretStr):
-            return MASK
         if isinstance(value, str):
             return self.redact_text(value)
+        if _is_secret_str(value):
+            return MASK
         if isinstance(value, dict):
             return {k: MASK if _secret_key_name(k) else self.redact_value(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
@@ -93,6 +94,15 @@ class Redactor:
         if isinstance(value, BaseException):
             return self.redact_text(str(value))
         return value
+
+
+def _is_secret_str(value: object) -> bool:
+    """Whether ``value`` is a pydantic ``SecretStr``, without importing pydantic for the question.
+
+    This module is imported by every command, ``--help`` included, which needs no pydantic; a
+    ``SecretStr`` can only exist once ``pydantic.types`` (where the class lives) is imported."""
+    types = sys.modules.get("pydantic.types")
+    return types is not None and isinstance(value, types.SecretStr)
 
 
 _installed = Redactor()

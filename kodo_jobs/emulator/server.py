@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import socket
 import sys
 import threading
 import time
@@ -101,7 +102,7 @@ class RunningEmulator:
         if self._stopped:
             return
         self._stopped = True
-        self._server.stop()
+        _stop_promptly(self._server, self.host, self.port)
         self._thread.join(timeout=10)
         for callback in list(self.state.on_stop):
             with contextlib.suppress(Exception):  # stopping must finish
@@ -116,6 +117,25 @@ class RunningEmulator:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _stop_promptly(server: wsgi.Server, host: str, port: int) -> None:
+    """``server.stop()``, without waiting for the selector's next wake-up.
+
+    cheroot's ``stop()`` asks its selector loop to finish and then waits for it, but the loop
+    sees the request only when ``select()`` returns: at the next ``expiration_interval`` tick
+    when nothing arrives. A connection to the listening socket makes it return at once, so
+    ``stop()`` runs in a helper thread while this one connects until it is done. A connection
+    accepted just before the loop ends is served like any client that hangs up at once (a
+    worker reads end-of-file and closes it); once the socket is closed, connecting fails fast.
+    """
+    stopping = threading.Thread(target=server.stop, name="kodo-emulator-stop", daemon=True)
+    stopping.start()
+    target = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    while stopping.is_alive():
+        with contextlib.suppress(OSError), socket.create_connection((target, port), timeout=0.5):
+            pass
+        stopping.join(0.005)
 
 
 def start_emulator(config: EmulatorConfig, clock: Callable[[], float] = time.time) -> RunningEmulator:

@@ -28,7 +28,6 @@ from typing import Any
 from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.executor.events import Subscriber
 from kodo_jobs.jobs.base import StateView
-from kodo_jobs.jobs.pfop import state_key as pfop_state_key
 from kodo_jobs.kodo.urls import public_url
 
 CHANGED_OPS = frozenset({"upload", "update", "delete"})
@@ -83,6 +82,7 @@ def followups(spec: Any, changes: Iterable[tuple[str, str]], ctx: Any) -> list[A
     then = getattr(spec, "then", None)
     if then is None:
         return []
+    from kodo_jobs.jobs.pfop import state_key as pfop_state_key  # the pfop kind: only for then.pfop
     from kodo_jobs.manifest.spec_cdn import CdnJob
     from kodo_jobs.manifest.spec_pfop import PfopJob
 

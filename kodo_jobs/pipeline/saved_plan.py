@@ -35,9 +35,6 @@ from typing import Any
 
 from kodo_jobs.actions import Action
 from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
-from kodo_jobs.jobs import plan_trust
-from kodo_jobs.jobs.sync import trust as sync_trust
-from kodo_jobs.kodo.rs import ops
 from kodo_jobs.pipeline.plan_render import ACTIONS_OPEN
 from kodo_jobs.pipeline.shard import in_shard
 from kodo_jobs.textsafe import escape_text
@@ -109,6 +106,10 @@ def _actions(saved: SavedPlan, job: str | None) -> Iterator[Action]:
 
 
 def _trusted(saved: SavedPlan, spec: Any, action: Action) -> Action:
+    # the kinds' checks load with the first saved action: a run without --plan needs none of them
+    from kodo_jobs.jobs import plan_trust
+    from kodo_jobs.jobs.sync import trust as sync_trust
+
     try:
         if getattr(spec, "kind", "") == "sync":
             return sync_trust.trusted(spec, action)
@@ -205,6 +206,8 @@ def _expected_remote(a: Action, direction: str) -> object:
 
 def _remote_problems(client: Any, bucket: str, chunk: Sequence[tuple[Action, object]]) -> dict[str, str]:
     """key -> why its remote fact changed, for the keys of ``chunk`` (one rs batch)."""
+    from kodo_jobs.kodo.rs import ops
+
     results = client.rs.batch([ops.stat(bucket, a.key) for a, _ in chunk])
     problems: dict[str, str] = {}
     for (a, want), res in zip(chunk, results, strict=True):

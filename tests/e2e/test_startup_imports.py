@@ -68,3 +68,49 @@ def test_sync_runs_load_the_transport_but_not_structlog(tmp_path: Path) -> None:
         logged = _run("run", str(manifest), "--state", state, "--log-format", "json")
         assert logged["code"] == 0
         assert isinstance(logged["modules"], list) and "structlog" in logged["modules"]
+
+
+ALL_MODULES = """
+import json, runpy, sys
+sys.argv = ["kodo-jobs", *sys.argv[1:]]
+try:
+    runpy.run_module("kodo_jobs", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+NOT_FOR_A_SYNC_RUN = (
+    "kodo_jobs.emulator", "werkzeug", "cheroot",  # the endpoint is another process
+    "kodo_jobs.jobs.batch", "kodo_jobs.jobs.pfop", "kodo_jobs.jobs.fetch", "kodo_jobs.jobs.cdn",
+    "kodo_jobs.jobs.plan_trust", "kodo_jobs.jobs.sync.trust",  # other kinds; saved-plan checks
+    "multiprocessing",  # nothing to hash: no hashing pool
+)
+
+
+def _all_modules(*args: str) -> tuple[object, set[str]]:
+    done = subprocess.run([sys.executable, "-c", ALL_MODULES, *args], capture_output=True, text=True, timeout=120)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result["code"], set(result["modules"])
+
+
+def _under(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted({n for n in names for m in modules if m == n or m.startswith(n + ".")})
+
+
+def test_a_sync_run_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """Issue 16: a no-op sync against a running emulator loads neither the emulator, nor the other
+    job kinds, nor the saved-plan checks, nor a process pool (start-up is most of such a run)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        (src / f"f{i}.txt").write_text(f"file {i}\n")
+    with serve(tmp_path / "emu") as emu:
+        manifest = write_manifest(tmp_path, emu.url, sync_job(str(src)))
+        state = str(tmp_path / "state.kjstate")
+        first_code, first = _all_modules("run", str(manifest), "--state", state)
+        again_code, again = _all_modules("run", str(manifest), "--state", state)
+    assert first_code == 0 and again_code == 0
+    assert {"kodo_jobs.jobs.sync.kind", "requests"} <= again  # the probe sees what a run loads
+    assert _under(first, NOT_FOR_A_SYNC_RUN) == []
+    assert _under(again, NOT_FOR_A_SYNC_RUN) == []
