@@ -31,7 +31,7 @@ import sys
 import threading
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
@@ -224,6 +224,31 @@ def _structlog() -> Any:
     return structlog
 
 
+class BoundLogger(Protocol):
+    """What logging code needs of a logger: :class:`LazyLogger`, or structlog's own bound logger
+    (tests capture with it). Events are keyword-only fields; secrets are redacted on output."""
+
+    def bind(self, **more: object) -> BoundLogger:
+        """A logger with more fields bound."""
+        ...
+
+    def debug(self, event: str | None = None, **kw: object) -> object:
+        """Log at debug level."""
+        ...
+
+    def info(self, event: str | None = None, **kw: object) -> object:
+        """Log at info level."""
+        ...
+
+    def warning(self, event: str | None = None, **kw: object) -> object:
+        """Log at warning level."""
+        ...
+
+    def error(self, event: str | None = None, **kw: object) -> object:
+        """Log at error level."""
+        ...
+
+
 class LazyLogger:
     """A bound logger that imports and configures structlog on its first enabled event.
 
@@ -233,41 +258,41 @@ class LazyLogger:
 
     __slots__ = ("_bound",)
 
-    def __init__(self, bound: dict[str, Any]) -> None:
+    def __init__(self, bound: dict[str, object]) -> None:
         self._bound = bound
 
-    def bind(self, **more: Any) -> LazyLogger:
+    def bind(self, **more: object) -> LazyLogger:
         """A logger with more fields bound."""
         return LazyLogger({**self._bound, **more})
 
-    def _emit(self, method: str, event: str | None, kw: dict[str, Any]) -> Any:
+    def _emit(self, method: str, event: str | None, kw: dict[str, object]) -> object:
         settings = _settings
         if settings is not None and _LEVELS.get(method, logging.CRITICAL) < settings[1]:
             return None
         real = _structlog().get_logger("kodo_jobs").bind(**self._bound)
         return getattr(real, method)(event, **kw)
 
-    def debug(self, event: str | None = None, **kw: Any) -> Any:
+    def debug(self, event: str | None = None, **kw: object) -> object:
         return self._emit("debug", event, kw)
 
-    def info(self, event: str | None = None, **kw: Any) -> Any:
+    def info(self, event: str | None = None, **kw: object) -> object:
         return self._emit("info", event, kw)
 
-    def warning(self, event: str | None = None, **kw: Any) -> Any:
+    def warning(self, event: str | None = None, **kw: object) -> object:
         return self._emit("warning", event, kw)
 
     warn = warning
 
-    def error(self, event: str | None = None, **kw: Any) -> Any:
+    def error(self, event: str | None = None, **kw: object) -> object:
         return self._emit("error", event, kw)
 
-    def exception(self, event: str | None = None, **kw: Any) -> Any:
+    def exception(self, event: str | None = None, **kw: object) -> object:
         return self._emit("exception", event, kw)
 
-    def critical(self, event: str | None = None, **kw: Any) -> Any:
+    def critical(self, event: str | None = None, **kw: object) -> object:
         return self._emit("critical", event, kw)
 
 
-def get_logger(**bind: Any) -> LazyLogger:
+def get_logger(**bind: object) -> LazyLogger:
     """A logger with ``bind`` fields (structlog underneath, imported on first use)."""
     return LazyLogger(dict(bind))
