@@ -21,7 +21,7 @@ from typing import Any
 from kodo_jobs.errors import UsageError
 from kodo_jobs.kodo.client import KodoClient
 from kodo_jobs.kodo.config import Credentials, Hosts, Timeouts
-from kodo_jobs.kodo.hosts import ValueStore
+from kodo_jobs.kodo.hosts import ReadOnlyStore, ValueStore
 from kodo_jobs.kodo.network import Network, url_credentials
 from kodo_jobs.log import register_secret
 
@@ -65,6 +65,11 @@ def open_target(target: Any, manifest_dir: Path, state: ValueStore | None = None
                     sign_date=getattr(target, "sign_date", None)) as client:
         client.persist_regions(state)
         yield client
+
+
+def read_only_store(state: ValueStore | None) -> ValueStore:
+    """The state file's saved uc answers for a client that must write nothing (``plan``, dry runs)."""
+    return ReadOnlyStore(state)
 
 
 def _set_mirrors(url: str, mirrors: dict[str, str], timeouts: Timeouts) -> None:
