@@ -31,11 +31,15 @@ import sys
 import threading
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Any, Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
 from kodo_jobs.kodo.network import mask_url_credentials
+
+if TYPE_CHECKING:
+    from structlog.typing import Processor
 
 MASK = "***"
 
@@ -80,7 +84,7 @@ class Redactor:
             text = pattern.sub(_sub, text)
         return _TOKEN.sub(MASK, text)
 
-    def redact_value(self, value: Any) -> Any:
+    def redact_value(self, value: object) -> object:
         """``value`` with every string in it redacted (dicts, lists, exceptions; ``SecretStr``: masked)."""
         if isinstance(value, SecretStr):
             return MASK
@@ -145,7 +149,7 @@ def _secret_key_name(name: object) -> bool:
     }
 
 
-def escape_console(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def escape_console(_logger: object, _method: str, event_dict: MutableMapping[str, object]) -> MutableMapping[str, object]:
     """structlog processor of the console log: control and bidi characters in any string field
     are made visible (:func:`kodo_jobs.textsafe.escape_text`); the JSON log stays exact."""
     from kodo_jobs.textsafe import escape_text
@@ -158,7 +162,7 @@ def escape_console(_logger: Any, _method: str, event_dict: MutableMapping[str, A
     return event_dict
 
 
-def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact(_logger: object, _method: str, event_dict: MutableMapping[str, object]) -> MutableMapping[str, object]:
     """structlog processor: mask secrets in every field (with the running command's redactor)."""
     redactor = _installed
     for k in list(event_dict):
@@ -193,7 +197,7 @@ def configure(fmt: str = "console", level: str | None = None) -> None:
         _structlog()
 
 
-def _structlog() -> Any:
+def _structlog() -> ModuleType:
     """The structlog module, configured as :func:`configure` asked (once)."""
     global _applied
     import structlog
@@ -201,7 +205,7 @@ def _structlog() -> Any:
     with _apply_lock:
         if _settings is not None and not _applied:
             fmt, numeric = _settings
-            renderer: Any
+            renderer: Processor
             if fmt == "json":
                 renderer = structlog.processors.JSONRenderer()
             else:
