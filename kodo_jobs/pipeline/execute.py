@@ -264,7 +264,7 @@ def run_job(spec: AnyJob, run: JobsRun) -> JobEnd:
                                 moved=run.runner.moved if counted else None)
 
     def on_retry(exc: BaseException, attempt: int, wait: float) -> None:
-        log.warning("retrying plan", attempt=attempt, wait=round(wait, 3), reqid=getattr(exc, "reqid", ""),
+        log.warning("retrying plan", attempt=attempt, wait=round(wait, 3), reqid=exc.reqid if isinstance(exc, KodoError) else "",
                     error=str(exc))
 
     recorder = then.ChangeRecorder(spec.name) if spec.kind == "sync" and spec.then is not None else None
