@@ -11,11 +11,10 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from kodo_jobs.errors import EXIT_OK, UsageError
 from kodo_jobs.pipeline.load import default_state_path
-from kodo_jobs.pipeline.status import read_status
+from kodo_jobs.pipeline.status import StatusDoc, read_status
 from kodo_jobs.textsafe import escape_text
 from kodo_jobs.units import human_bytes
 
@@ -47,7 +46,7 @@ def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _render(doc: dict[str, Any]) -> None:
+def _render(doc: StatusDoc) -> None:
     out = sys.stdout
     e = escape_text  # keys, names and hosts are untrusted: no control or bidi character gets out
     out.write(f"state: {e(doc['state'])}\n")

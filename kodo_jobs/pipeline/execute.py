@@ -105,8 +105,8 @@ def execute_run(setup: RunSetup, *, run_id: str, log: BoundLogger, stop: threadi
                                resume=tuple(resume), concurrency=concurrency, log=log,
                                runner=Runner(cp, run_id=run_id, events=bus, stop=stop, log=log))
                 result = run_jobs(setup.specs, jobs)
-        except KeyboardInterrupt:  # before the jobs started (while they run: see run_jobs)
-            result = JobsResult("interrupted", (), "interrupted")
+        except KeyboardInterrupt:  # outside the jobs (while they run: see run_jobs); ended jobs are kept
+            result = JobsResult("interrupted", result.reports, "interrupted")
         finally:
             bus.close()
             cp.flush()

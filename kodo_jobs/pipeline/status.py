@@ -8,13 +8,49 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from kodo_jobs.executor.checkpoint import Checkpoint, state_file_errors
 from kodo_jobs.executor.lock import lock_holder
 
 
-def read_status(state_path: Path) -> dict[str, Any]:
+class LastRun(TypedDict):
+    """The last run recorded in the state file."""
+
+    id: str
+    status: str
+    started: float
+    ended: float | None
+    jobs: list[str]
+    report: list[object]
+    """The ``jobs`` of its JSON report, as written."""
+
+
+class PartialUpload(TypedDict):
+    """A chunked upload with a saved session: the bytes already on the server."""
+
+    job: str
+    op: str
+    key: str
+    bytes_done: int
+    size: int | None
+    updated: float
+
+
+class StatusDoc(TypedDict):
+    """The ``status --json`` document."""
+
+    state: str
+    lock_holder: dict[str, object] | None
+    running: bool
+    last_run: LastRun | None
+    counts: dict[str, dict[str, dict[str, int]]]
+    """job -> op -> status (and ``bytes``/``sent``) -> count."""
+    pending: int
+    partial_uploads: list[PartialUpload]
+
+
+def read_status(state_path: Path) -> StatusDoc:
     """The status document of the state file at ``state_path`` (which exists and is not empty)."""
     with state_file_errors(state_path), Checkpoint(state_path, create=False) as cp:
         return collect(cp, state_path)
@@ -53,27 +89,25 @@ def upload_progress(state_json: str) -> tuple[int, int | None]:
     return done, size
 
 
-def collect(cp: Checkpoint, state_path: Path) -> dict[str, Any]:
+def collect(cp: Checkpoint, state_path: Path) -> StatusDoc:
     """The status document of ``status --json``: the last run, the lock holder, counts per job, op
     and status, pending actions and partial chunked uploads (JSON values)."""
     last = cp.last_run()
     holder, running = lock_holder(state_path)
-    uploads = []
+    uploads: list[PartialUpload] = []
     for action_id, state_json, updated in cp.uploads():
         done, size = upload_progress(state_json)
         job, _, rest = action_id.partition("\x1f")
         op, _, key = rest.partition("\x1f")
-        uploads.append({"job": job, "op": op, "key": key, "bytes_done": done, "size": size, "updated": updated})
-    return {
-        "state": str(state_path),
-        "lock_holder": holder,
-        "running": running,
-        "last_run": None if last is None else {
-            "id": last.id, "status": last.status, "started": last.started, "ended": last.ended,
-            "jobs": list(last.jobs),
-            "report": last.summary.get("jobs", []) if last.summary else [],
-        },
-        "counts": cp.counts(),
-        "pending": cp.pending_count(),
-        "partial_uploads": uploads,
-    }
+        uploads.append(PartialUpload(job=job, op=op, key=key, bytes_done=done, size=size, updated=updated))
+    return StatusDoc(
+        state=str(state_path),
+        lock_holder=holder,
+        running=running,
+        last_run=None if last is None else LastRun(
+            id=last.id, status=last.status, started=last.started, ended=last.ended, jobs=list(last.jobs),
+            report=last.summary.get("jobs", []) if last.summary else []),
+        counts=cp.counts(),
+        pending=cp.pending_count(),
+        partial_uploads=uploads,
+    )
