@@ -6,7 +6,8 @@ sees that job's effects): it takes the job's actions from the run's :class:`Sour
 planner, or the reviewed saved plan - keeps the shard's keys, and stores them with
 :func:`plan_job`. ``plan`` and ``run --dry-run`` plan into a scratch checkpoint instead
 (:func:`scratch_state`): nothing remote and nothing in the state file changes, except that newly
-computed etags extend its hash cache; :func:`dry_run` is ``run --dry-run``'s whole run.
+computed etags extend its hash cache. :func:`plan_manifest` is ``plan``'s whole plan and
+:func:`dry_run` is ``run --dry-run``'s whole run.
 """
 
 from __future__ import annotations
@@ -20,18 +21,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import Action, OpCount
+from kodo_jobs.errors import JobInputError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
 from kodo_jobs.jobs import KINDS
 from kodo_jobs.jobs.base import JobContext
-from kodo_jobs.log import BoundLogger
-from kodo_jobs.pipeline.load import RunSetup, Source
+from kodo_jobs.log import BoundLogger, redact_text
+from kodo_jobs.pipeline.load import RunSetup, Source, manifest_dir, manifest_sha
+from kodo_jobs.pipeline.plan_render import JobPlan, Plan
 from kodo_jobs.pipeline.report import JobReport, Report, build_job_report
 from kodo_jobs.pipeline.shard import in_shard
 from kodo_jobs.pipeline.targets import open_target, read_only_store
 
 if TYPE_CHECKING:
     from kodo_jobs.kodo.client import KodoClient
-    from kodo_jobs.manifest.models import AnyJob
+    from kodo_jobs.manifest.models import AnyJob, Manifest
 
 
 def plan_from(source: Source, spec: AnyJob, ctx: JobContext, checkpoint: Checkpoint, *, gen: str,
@@ -119,4 +122,56 @@ def dry_run(setup: RunSetup, run_id: str, log: BoundLogger) -> Report:
     return Report(str(setup.manifest_path), run_id, started, time.time(), "dry-run", tuple(reports), dry_run=True)
 
 
-__all__ = ["ScratchState", "dry_run", "plan_from", "plan_job", "scratch_state"]
+@dataclass(frozen=True)
+class ManifestPlan:
+    """``plan``'s result: the plan (its actions stream from the scratch checkpoint while the
+    :func:`plan_manifest` block is open), and whether a job's own input was invalid (exit 2)."""
+
+    plan: Plan
+    invalid: bool
+
+
+@contextmanager
+def plan_manifest(manifest: Manifest, path: Path, specs: Iterable[AnyJob], state_path: Path, *,
+                  unchanged_rows: bool, log: BoundLogger) -> Iterator[ManifestPlan]:
+    """Plan every job of ``specs`` against the current remote state, changing nothing.
+
+    A job whose own input is invalid (a missing source folder) gets the error as its note and the
+    other jobs are still planned. Jobs are planned against today's bucket: a job that ``needs``
+    another with changes says it is planned again when it runs. ``unchanged_rows``: list
+    unchanged actions one by one (``plan --all``/``--json``/``-o``)."""
+    mdir = manifest_dir(manifest, path)
+    with scratch_state(state_path, prefix="kodo-jobs-plan-", create_real=True) as state:
+        job_plans: list[JobPlan] = []
+        invalid = False
+        with open_target(manifest.target, mdir, state=read_only_store(state.real)) as client:
+            for spec in specs:
+                if not spec.enabled:
+                    job_plans.append(JobPlan(spec.name, spec.kind, {}, note="disabled (enabled: false)"))
+                    continue
+                ctx = state.context(client, spec, log, mdir)
+                try:
+                    summary = plan_job(spec, ctx, state.scratch, gen="plan", unchanged_rows=unchanged_rows)
+                except JobInputError as exc:
+                    invalid = True
+                    job_plans.append(JobPlan(spec.name, spec.kind, {}, note=redact_text(f"error: {exc}")))
+                    continue
+                job_plans.append(JobPlan(spec.name, spec.kind, summary, note=_needs_note(spec, job_plans)))
+        scratch = state.scratch
+        yield ManifestPlan(Plan(str(path), tuple(job_plans), lambda: scratch.iter_actions(),
+                                manifest_sha=manifest_sha(path)), invalid)
+
+
+def _needs_note(spec: AnyJob, planned: list[JobPlan]) -> str:
+    """Say so when a job this one ``needs`` has changes in this plan (or could not be planned):
+    this job's plan was made against today's bucket and is made again when it runs."""
+    by_name = {j.name: j for j in planned}
+    waiting = [n for n in spec.needs if n in by_name
+               and (by_name[n].changes or by_name[n].note.startswith("error:"))]
+    if not waiting:
+        return ""
+    return (f"planned again after {', '.join(waiting)} runs: this plan does not include "
+            f"{'its' if len(waiting) == 1 else 'their'} changes")
+
+
+__all__ = ["ManifestPlan", "ScratchState", "dry_run", "plan_from", "plan_job", "plan_manifest", "scratch_state"]
