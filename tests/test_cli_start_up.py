@@ -38,7 +38,9 @@ HEAVY_FOR_HELP = ("pydantic", "pydantic_core", "yaml", "requests", "urllib3", "w
 HEAVY_FOR_VALIDATE = ("requests", "urllib3", "werkzeug", "cheroot", "structlog", "rich", "sqlite3",
                       "tenacity", "pathspec", "multiprocessing", "concurrent", "ssl")
 """Libraries ``validate`` has no use for: it reads YAML and checks it with the models, nothing more."""
-OWN_FOR_VALIDATE = ("kodo_jobs.emulator", "kodo_jobs.executor", "kodo_jobs.jobs", "kodo_jobs.pipeline")
+OWN_FOR_VALIDATE = ("kodo_jobs.emulator", "kodo_jobs.executor", "kodo_jobs.jobs", "kodo_jobs.pipeline.execute",
+                    "kodo_jobs.pipeline.plan_job", "kodo_jobs.pipeline.targets", "kodo_jobs.pipeline.saved_plan")
+"""Our own modules ``validate`` has no use for (it enters the pipeline only at ``pipeline.load``)."""
 
 
 def _probe(*args: str) -> dict[str, object]:

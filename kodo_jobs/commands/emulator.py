@@ -39,7 +39,7 @@ def emulator(*, host: str, port: int, data_dir: Path, access_key: str, secret_ke
     ``proxy on http://HOST:PORT`` with a proxy port)."""
     from kodo_jobs.emulator.config import EmulatorConfig
     from kodo_jobs.emulator.server import serve_forever
-    from kodo_jobs.manifest.types import parse_duration
+    from kodo_jobs.units import parse_duration
 
     check_exposure(host, secret_key)
     try:

@@ -11,12 +11,10 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from kodo_jobs.errors import EXIT_OK, UsageError
-from kodo_jobs.executor.checkpoint import Checkpoint, state_file_errors
-from kodo_jobs.executor.lock import lock_holder
 from kodo_jobs.pipeline.load import default_state_path
+from kodo_jobs.pipeline.status import StatusDoc, read_status
 from kodo_jobs.textsafe import escape_text
 from kodo_jobs.units import human_bytes
 
@@ -34,70 +32,12 @@ def status(manifest: Path, *, state: Path | None = None, as_json: bool = False) 
             why = "does not exist" if size is None else "is empty"
             sys.stdout.write(f"no run recorded yet ({state_path} {why})\n")
         return EXIT_OK
-    with state_file_errors(state_path), Checkpoint(state_path, create=False) as cp:
-        doc = _collect(cp, state_path)
+    doc = read_status(state_path)
     if as_json:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
         _render(doc)
     return EXIT_OK
-
-
-def upload_progress(state_json: str) -> tuple[int, int | None]:
-    """(bytes done, file size) read from a saved upload session, whatever its exact shape.
-
-    The client's UploadState is opaque to the engine; the fields looked for are the common
-    ones (``parts``/``blocks``/``contexts`` lists whose items carry a ``size``, plus
-    ``size``/``file_size``/``part_size``), so a new field never breaks ``status``.
-    """
-    try:
-        doc = json.loads(state_json)
-    except ValueError:
-        return 0, None
-    if not isinstance(doc, dict):
-        return 0, None
-    size = next((doc[k] for k in ("file_size", "size", "fsize") if isinstance(doc.get(k), int)), None)
-    part_size = doc.get("part_size") if isinstance(doc.get("part_size"), int) else None
-    done = 0
-    for key in ("parts", "finished", "done_parts", "blocks", "contexts", "ctxs"):
-        items = doc.get(key)
-        if isinstance(items, dict):
-            items = list(items.values())
-        if not isinstance(items, list):
-            continue
-        for item in items:
-            if isinstance(item, dict) and isinstance(item.get("size"), int):
-                done += item["size"]
-            elif part_size:
-                done += part_size
-        break
-    if size is not None:
-        done = min(done, size)
-    return done, size
-
-
-def _collect(cp: Checkpoint, state_path: Path) -> dict[str, Any]:
-    last = cp.last_run()
-    holder, running = lock_holder(state_path)
-    uploads = []
-    for action_id, state_json, updated in cp.uploads():
-        done, size = upload_progress(state_json)
-        job, _, rest = action_id.partition("\x1f")
-        op, _, key = rest.partition("\x1f")
-        uploads.append({"job": job, "op": op, "key": key, "bytes_done": done, "size": size, "updated": updated})
-    return {
-        "state": str(state_path),
-        "lock_holder": holder,
-        "running": running,
-        "last_run": None if last is None else {
-            "id": last.id, "status": last.status, "started": last.started, "ended": last.ended,
-            "jobs": list(last.jobs),
-            "report": last.summary.get("jobs", []) if last.summary else [],
-        },
-        "counts": cp.counts(),
-        "pending": cp.pending_count(),
-        "partial_uploads": uploads,
-    }
 
 
 def _when(ts: float | None) -> str:
@@ -106,7 +46,7 @@ def _when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _render(doc: dict[str, Any]) -> None:
+def _render(doc: StatusDoc) -> None:
     out = sys.stdout
     e = escape_text  # keys, names and hosts are untrusted: no control or bidi character gets out
     out.write(f"state: {e(doc['state'])}\n")

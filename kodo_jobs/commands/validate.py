@@ -1,29 +1,23 @@
 """``kodo-jobs validate MANIFEST...``: check manifests without touching any storage.
 
 Prints one ``<file>: ok (...)`` line per valid manifest on stdout. Every problem of every
-invalid manifest is collected into one :class:`ManifestError` (exit 2), which the error
-boundary prints as ``file:line:col: path: message`` lines. A folder stands for the ``*.yaml``
-and ``*.yml`` files directly inside it. Besides the manifest itself, the local inputs of its
-enabled jobs are checked (upload ``source`` folders, ``keys_file``, ``urls_file``).
+invalid manifest is collected into one ``ManifestError`` (exit 2), which the error boundary
+prints as ``file:line:col: path: message`` lines. A folder stands for the ``*.yaml`` and
+``*.yml`` files directly inside it. Besides the manifest itself, the local inputs of its
+enabled jobs are checked (upload ``source`` folders, ``keys_file``, ``urls_file``); see
+:func:`kodo_jobs.pipeline.load.validate_manifests`.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kodo_jobs.manifest import Manifest, ManifestError, Problem, load
+from kodo_jobs.pipeline.load import validate_manifests
 
-
-def _expand(paths: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-            files.extend(found or [path])
-        else:
-            files.append(path)
-    return files
+if TYPE_CHECKING:
+    from kodo_jobs.pipeline.load import Manifest
 
 
 def _summary(manifest: Manifest) -> str:
@@ -34,18 +28,9 @@ def _summary(manifest: Manifest) -> str:
 
 def validate(paths: list[Path]) -> int:
     """Validate each manifest; return 0 when all are valid, raise ``ManifestError`` otherwise."""
-    problems: list[Problem] = []
-    for path in _expand(paths):
-        if path.is_dir():
-            problems.append(Problem(str(path), 1, 1, "", "no *.yaml or *.yml manifests in this folder"))
-            continue
-        try:
-            manifest = load(path, check_paths=True)  # local inputs too: see kodo_jobs.manifest.local_paths
-        except ManifestError as exc:
-            problems.extend(exc.problems)
-            continue
-        sys.stdout.write(f"{path}: {_summary(manifest)}\n")
-    sys.stdout.flush()
-    if problems:
-        raise ManifestError(problems)
+    try:
+        for path, manifest in validate_manifests(paths):
+            sys.stdout.write(f"{path}: {_summary(manifest)}\n")
+    finally:
+        sys.stdout.flush()
     return 0

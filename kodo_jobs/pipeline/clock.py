@@ -17,9 +17,13 @@ against its own clock, so a skewed machine should know before its first 401.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.kodo import clock
+from kodo_jobs.log import BoundLogger
+
+if TYPE_CHECKING:
+    from kodo_jobs.kodo.client import KodoClient
 
 
 @dataclass
@@ -30,16 +34,16 @@ class ClockReading:
     sign_date: bool
     skew: float | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, float | bool | None]:
         """The report's ``clock`` field."""
         return {"skew_seconds": None if self.skew is None else round(self.skew, 1),
                 "x_qiniu_date": self.sign_date}
 
 
-def watch_clock(client: Any, log: Any) -> ClockReading:
+def watch_clock(client: KodoClient, log: BoundLogger) -> ClockReading:
     """Reset the client's deadline slack and measure the skew on its first answer."""
     client.slack.set(0)
-    reading = ClockReading(sign_date=bool(getattr(client, "sign_date", True)))
+    reading = ClockReading(sign_date=bool(client.sign_date))
 
     def on_skew(skew: float) -> None:
         reading.skew = skew

@@ -1,7 +1,11 @@
-"""A job's own run window and pacing: ``max_duration``, ``max_bytes``, ``ops_per_second``, ``bandwidth``,
-plus adaptive concurrency on 573.
+"""Limits: the run's own window (``--max-duration``, ``--max-bytes``), and a job's run window and
+pacing (``max_duration``, ``max_bytes``, ``ops_per_second``, ``bandwidth``), plus adaptive
+concurrency on 573.
 
-:class:`JobLimits` is set up by ``commands/run.py`` around one job and uses only the run's stop
+The run's window: :func:`run_deadline` and :class:`StopAfterBytes` set the run's stop event, so
+the run stops exactly like on SIGTERM (exit 130, the rest resumes next run).
+
+:class:`JobLimits` is set up by :mod:`kodo_jobs.pipeline.execute` around one job and uses only the run's stop
 event, its event bus and the job's bound ``run`` callable, so neither the executor nor the
 kinds need to know about it:
 
@@ -24,18 +28,48 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.executor.events import EventBus, Subscriber
 from kodo_jobs.executor.pacing import AdaptiveLimit, TokenBucket
 from kodo_jobs.kodo.errors import Throttled
 
+if TYPE_CHECKING:
+    from kodo_jobs.manifest.models import AnyJob
+
 GROW_AFTER = 20
 """Unthrottled calls in a row before one more worker may start a call."""
 THROTTLE_CODES = frozenset({573, 429, 509})
 
 RunFn = Callable[[Sequence[Action]], list[Outcome]]
+
+
+def run_deadline(seconds: float | None, stop: threading.Event) -> threading.Timer | None:
+    """``--max-duration``: a started timer that sets ``stop`` after ``seconds`` (cancel it when the
+    run ends); None without a limit."""
+    if seconds is None:
+        return None
+    timer = threading.Timer(seconds, stop.set)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+class StopAfterBytes(Subscriber):
+    """``--max-bytes``: asks the run to stop cleanly once ``limit`` bytes were sent (the rest
+    resumes next run)."""
+
+    def __init__(self, limit: int, stop: threading.Event) -> None:
+        self.limit, self.stop, self.sent = limit, stop, 0
+        self._lock = threading.Lock()
+
+    def progress(self, nbytes: int) -> None:
+        """Count sent bytes; set the stop event at the limit."""
+        with self._lock:
+            self.sent += nbytes
+            if self.sent >= self.limit:
+                self.stop.set()
 
 
 class _Bytes(Subscriber):
@@ -51,12 +85,12 @@ class _Bytes(Subscriber):
 class JobLimits:
     """One job's windows and pacing (a context manager around planning and running the job)."""
 
-    def __init__(self, spec: Any, stop: threading.Event, bus: EventBus, *, concurrency: int) -> None:
+    def __init__(self, spec: AnyJob, stop: threading.Event, bus: EventBus, *, concurrency: int) -> None:
         self.stop, self.bus = stop, bus
-        self.max_duration: float | None = _float(getattr(spec, "max_duration", None))
-        self.max_bytes: int | None = _int(getattr(spec, "max_bytes", None))
-        ops = _float(getattr(spec, "ops_per_second", None))
-        bw = _float(getattr(spec, "bandwidth", None))
+        self.max_duration: float | None = _float(spec.max_duration)
+        self.max_bytes: int | None = _int(spec.max_bytes)
+        ops = _float(spec.ops_per_second)
+        bw = _float(spec.bandwidth)
         self.ops = TokenBucket(ops) if ops else None
         self.bandwidth = TokenBucket(bw, start_full=False) if bw else None
         self.adaptive = AdaptiveLimit(max(1, concurrency), grow_after=GROW_AFTER)
@@ -140,4 +174,4 @@ def _int(value: object) -> int | None:
     return int(value) if isinstance(value, int | float) and value > 0 else None
 
 
-__all__ = ["GROW_AFTER", "JobLimits"]
+__all__ = ["GROW_AFTER", "JobLimits", "StopAfterBytes", "run_deadline"]

@@ -1,26 +1,35 @@
-"""The run report: per job counts per op and status, bytes, duration, failures; exit code.
+"""Step 4 of the pipeline: the run report: per job counts per op and status, bytes, duration,
+failures; the run's exit code.
 
-Built from the checkpoint's aggregate queries (never from a list of every outcome), so its size
-is bounded by jobs x ops x statuses plus at most :data:`MAX_FAILURES` failures per job.
-Rendered as a console summary (one line when nothing changed, so a cron mail stays empty of
-noise) and as the ``--report PATH`` JSON document. Nothing in it is secret: keys, codes,
-request ids and messages pass the log redactor first.
+:func:`build_job_report` builds one job's account from the checkpoint's aggregate queries (never
+from a list of every outcome), so its size is bounded by jobs x ops x statuses plus at most
+:data:`MAX_FAILURES` failures per job; :class:`ResultsCollector` keeps the (capped) results kinds
+return; :class:`Report` is the run's account. Rendered as a console summary (one line when
+nothing changed, so a cron mail stays empty of noise) and as the ``--report PATH`` JSON
+document. Nothing in it is secret: keys, codes, request ids and messages pass the log redactor
+first.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
-from kodo_jobs.actions import ERROR_OP, NO_CHANGE_OPS, READ_ONLY_OPS, ByteCount
-from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK
+from kodo_jobs.actions import ERROR_OP, NO_CHANGE_OPS, READ_ONLY_OPS, Action, ByteCount, Outcome
+from kodo_jobs.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, RunAborted
+from kodo_jobs.executor.events import Subscriber
 from kodo_jobs.log import redact_text
 from kodo_jobs.textsafe import escape_lines, escape_text
 from kodo_jobs.units import human_bytes
+
+if TYPE_CHECKING:
+    from kodo_jobs.executor.checkpoint import Checkpoint
+    from kodo_jobs.manifest.models import AnyJob
 
 MAX_FAILURES = 100
 JobStatus = Literal["ok", "failed", "skipped", "interrupted", "aborted", "planned", "disabled"]
@@ -196,3 +205,59 @@ def _moved(moved: ByteCount) -> str:
     if moved.wire > moved.payload:
         text += f" ({human_bytes(moved.wire)} on the wire)"
     return text
+
+
+def build_job_report(cp: Checkpoint, spec: AnyJob, status: JobStatus, duration: float, note: str = "",
+                     moved: Mapping[str, ByteCount] | None = None) -> JobReport:
+    """One job's account, from the checkpoint's counts and first failures (``moved``: the bytes
+    the run moved per job, :attr:`kodo_jobs.executor.runner.Runner.moved`)."""
+    counts = cp.counts(spec.name).get(spec.name, {})
+    failures, total = cp.failures(spec.name)
+    return JobReport(
+        name=spec.name, kind=spec.kind, status=status, counts=counts, duration=duration,
+        failures=tuple(FailureLine(f.op, f.key, f.code, f.reqid, f.message) for f in failures),
+        failures_total=total, note=note, moved=(moved or {}).get(spec.name, ByteCount()),
+    )
+
+
+class ResultsCollector(Subscriber):
+    """Collects the ``result`` of one job's finished actions for the report (capped at ``LIMIT``)."""
+
+    LIMIT = 1000
+
+    def __init__(self, job: str) -> None:
+        self.job = job
+        self.items: list[dict[str, Any]] = []  # JSON: what the kinds return, as the report shows it
+        self._lock = threading.Lock()
+
+    def action_done(self, action: Action, outcome: Outcome) -> None:
+        """Keep the result of a done or failed action of this job."""
+        if action.job == self.job and outcome.result and outcome.status in ("done", "failed"):
+            with self._lock:
+                if len(self.items) < self.LIMIT:
+                    self.items.append({"op": action.op, "key": action.key, "status": outcome.status,
+                                       **dict(outcome.result)})
+
+
+def fatal_message(exc: BaseException, target: str, skew: int) -> str:
+    """The one line that says why the whole run stopped, and what to check.
+
+    A 401 names the target that refused and the two manifest fields to check (and the clock,
+    when this run measured a skew: ``skew`` is the client's deadline slack); anything else
+    run-wide keeps its own message."""
+    from kodo_jobs.kodo.errors import KodoError, NoSuchBucket, Unauthorized
+
+    root: BaseException | None = exc
+    while root is not None and not isinstance(root, KodoError):
+        root = root.__cause__
+    if isinstance(root, Unauthorized):
+        clock_hint = (f"; this machine's clock is {abs(skew)}s off the server's: fix it (NTP)" if skew else "")
+        return (f"run stopped: {target} refused the credentials ({root}). Check target.access_key and "
+                f"target.secret_key in the manifest (often ${{QINIU_ACCESS_KEY}} / ${{QINIU_SECRET_KEY}}): "
+                f"they must be a valid AccessKey/SecretKey pair of the account that owns the bucket"
+                f"{clock_hint}")
+    if isinstance(root, NoSuchBucket):
+        return f"run stopped: {exc} (the bucket does not exist at {target}: check `bucket:` and the target)"
+    if isinstance(exc, RunAborted):
+        return str(exc)
+    return f"run stopped: {exc} (no further request can succeed; check the credentials, bucket and target)"

@@ -31,13 +31,18 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kodo_jobs.actions import Action
 from kodo_jobs.errors import EXIT_INVALID, KodoJobsError
 from kodo_jobs.pipeline.plan_render import ACTIONS_OPEN
 from kodo_jobs.pipeline.shard import in_shard
 from kodo_jobs.textsafe import escape_text
+
+if TYPE_CHECKING:
+    from kodo_jobs.kodo.client import KodoClient
+    from kodo_jobs.kodo.hosts import ValueStore
+    from kodo_jobs.manifest.models import AnyJob
 
 CHUNK = 1000
 """Actions checked per rs batch (Kodo's batch limit)."""
@@ -49,7 +54,7 @@ FORMAT = 1
 """Version of the saved plan file (``format`` in its header); ``run --plan`` refuses newer ones."""
 
 
-def header() -> dict[str, Any]:
+def header() -> dict[str, int | str]:
     """Header fields a saved plan adds to the ``plan --json`` document: format and creation time."""
     return {"format": FORMAT, "created": datetime.now(UTC).isoformat(timespec="seconds")}
 
@@ -69,7 +74,7 @@ def fingerprint(saved: SavedPlan) -> str:
     return digest.hexdigest()
 
 
-def applied_note(digest: str, state: Any) -> str | None:
+def applied_note(digest: str, state: ValueStore | None) -> str | None:
     """When ``state`` (a checkpoint, or None) records that the plan of this :func:`fingerprint`
     was applied in full:
     which run did it and when. Re-applying it would otherwise be refused as "stale": every object
@@ -105,26 +110,26 @@ def _actions(saved: SavedPlan, job: str | None) -> Iterator[Action]:
         raise _refuse(saved, str(exc)) from exc
 
 
-def _trusted(saved: SavedPlan, spec: Any, action: Action) -> Action:
+def _trusted(saved: SavedPlan, spec: AnyJob, action: Action) -> Action:
     # the kinds' checks load with the first saved action: a run without --plan needs none of them
     from kodo_jobs.jobs import plan_trust
     from kodo_jobs.jobs.sync import trust as sync_trust
 
     try:
-        if getattr(spec, "kind", "") == "sync":
+        if spec.kind == "sync":
             return sync_trust.trusted(spec, action)
         return plan_trust.trusted(spec, action)
     except sync_trust.Untrusted as exc:
         raise _refuse(saved, f"job {action.job}: {action.op} {escape_text(action.key)}: {exc}") from exc
 
 
-def trusted_actions(saved: SavedPlan, spec: Any) -> Iterator[Action]:
+def trusted_actions(saved: SavedPlan, spec: AnyJob) -> Iterator[Action]:
     """The saved actions of ``spec``'s job, each checked and with its local paths rebuilt."""
     for action in _actions(saved, str(spec.name)):
         yield _trusted(saved, spec, action)
 
 
-def check(saved: SavedPlan, manifest_jobs: Mapping[str, Any]) -> int:
+def check(saved: SavedPlan, manifest_jobs: Mapping[str, AnyJob]) -> int:
     """Refuse (:class:`UntrustedPlan`) a plan the manifest could not have produced; returns the
     number of actions read. One streaming pass over the file, before anything is run."""
     listed: dict[str, str] = {}
@@ -204,7 +209,7 @@ def _expected_remote(a: Action, direction: str) -> object:
     return None
 
 
-def _remote_problems(client: Any, bucket: str, chunk: Sequence[tuple[Action, object]]) -> dict[str, str]:
+def _remote_problems(client: KodoClient, bucket: str, chunk: Sequence[tuple[Action, object]]) -> dict[str, str]:
     """key -> why its remote fact changed, for the keys of ``chunk`` (one rs batch)."""
     from kodo_jobs.kodo.rs import ops
 
@@ -228,7 +233,7 @@ def _remote_problems(client: Any, bucket: str, chunk: Sequence[tuple[Action, obj
     return problems
 
 
-def verify(saved: SavedPlan, specs: Mapping[str, Any], client: Any, *, shard: tuple[int, int] | None = None) -> int:
+def verify(saved: SavedPlan, specs: Mapping[str, AnyJob], client: KodoClient, *, shard: tuple[int, int] | None = None) -> int:
     """Raise :class:`StalePlan` at the first stale action; returns how many actions were checked."""
     fmt = saved.head.get("format", FORMAT)
     if not isinstance(fmt, int) or fmt > FORMAT:
@@ -236,9 +241,9 @@ def verify(saved: SavedPlan, specs: Mapping[str, Any], client: Any, *, shard: tu
     checked = 0
     for name in saved.jobs:
         spec = specs.get(name)
-        if spec is None or getattr(spec, "kind", "") != "sync":
+        if spec is None or spec.kind != "sync":
             continue
-        direction = str(getattr(spec, "direction", "upload"))
+        direction = str(spec.direction)
         actions = (a for a in trusted_actions(saved, spec) if a.changes and (shard is None or in_shard(a.key, shard)))
         for chunk in _chunks(actions, CHUNK):
             remote = [(a, w) for a in chunk if (w := _expected_remote(a, direction)) is not None]

@@ -16,34 +16,37 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.errors import UsageError
 from kodo_jobs.kodo.client import KodoClient
 from kodo_jobs.kodo.config import Credentials, Hosts, Timeouts
-from kodo_jobs.kodo.hosts import ValueStore
+from kodo_jobs.kodo.hosts import ReadOnlyStore, ValueStore
 from kodo_jobs.kodo.network import Network, url_credentials
 from kodo_jobs.log import register_secret
+
+if TYPE_CHECKING:
+    from pydantic import AnyHttpUrl
+
+    from kodo_jobs.manifest.target import Target
 
 EMBEDDED_DIR = ".kodo-jobs"
 EMBEDDED_AK = "kodo-jobs-embedded-ak"
 EMBEDDED_SK = "kodo-jobs-embedded-sk"  # local-only emulator key: not a secret
 
 
-def _timeouts(target: Any) -> Timeouts:
-    t = getattr(target, "timeouts", None)
-    if t is None:
-        return Timeouts()
+def _timeouts(target: Target) -> Timeouts:
+    t = target.timeouts
     return Timeouts(connect=float(t.connect), read=float(t.read))
 
 
 @contextmanager
-def open_target(target: Any, manifest_dir: Path, state: ValueStore | None = None) -> Iterator[KodoClient]:
+def open_target(target: Target, manifest_dir: Path, state: ValueStore | None = None) -> Iterator[KodoClient]:
     """Yield a client for ``target``; the client (and an embedded emulator) is closed on exit.
 
     ``state``: where uc's region answers are kept between runs (the state file)."""
     timeouts = _timeouts(target)
-    if getattr(target, "embedded", False):
+    if target.embedded:
         from kodo_jobs.emulator.config import EmulatorConfig
         from kodo_jobs.emulator.server import start_emulator
 
@@ -51,20 +54,27 @@ def open_target(target: Any, manifest_dir: Path, state: ValueStore | None = None
                                 secret_key=EMBEDDED_SK, auto_create_buckets=True)
         running = start_emulator(config)
         try:
-            _set_mirrors(running.url, getattr(target, "mirrors", None) or {}, timeouts)
+            _set_mirrors(running.url, target.mirrors, timeouts)
             with KodoClient.for_endpoint(running.url, EMBEDDED_AK, EMBEDDED_SK, timeouts=timeouts,
                                          network=Network(direct=True)) as client:
                 yield client
         finally:
             running.stop()
         return
+    if target.access_key is None or target.secret_key is None:  # the model requires both without embedded
+        raise UsageError("target: access_key and secret_key are required")
     register_secret(target.access_key)
     register_secret(target.secret_key)
     credentials = Credentials(target.access_key.get_secret_value(), target.secret_key.get_secret_value())
     with KodoClient(credentials, hosts_for(target), timeouts=timeouts, network=network_for(target, manifest_dir),
-                    sign_date=getattr(target, "sign_date", None)) as client:
+                    sign_date=target.sign_date) as client:
         client.persist_regions(state)
         yield client
+
+
+def read_only_store(state: ValueStore | None) -> ValueStore:
+    """The state file's saved uc answers for a client that must write nothing (``plan``, dry runs)."""
+    return ReadOnlyStore(state)
 
 
 def _set_mirrors(url: str, mirrors: dict[str, str], timeouts: Timeouts) -> None:
@@ -85,14 +95,14 @@ def _set_mirrors(url: str, mirrors: dict[str, str], timeouts: Timeouts) -> None:
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
-def network_for(target: Any, manifest_dir: Path) -> Network:
+def network_for(target: Target, manifest_dir: Path) -> Network:
     """The proxy and CA settings of a non-embedded target; proxy credentials are registered
     with the log redactor first. A ``ca_bundle`` that is not a file is a usage error."""
-    proxy = getattr(target, "proxy", None)
+    proxy = target.proxy
     for url in (proxy, *(os.environ.get(name) for name in PROXY_ENV)):
         for secret in url_credentials(url) if url else ():
             register_secret(secret)
-    ca_bundle = getattr(target, "ca_bundle", None)
+    ca_bundle = target.ca_bundle
     if ca_bundle is not None:
         path = (manifest_dir / Path(ca_bundle).expanduser()).resolve()
         if not path.is_file():
@@ -104,7 +114,7 @@ def network_for(target: Any, manifest_dir: Path) -> Network:
         raise UsageError(f"target.proxy: {exc}") from exc
 
 
-def hosts_for(target: Any) -> Hosts:
+def hosts_for(target: Target) -> Hosts:
     """The client's :class:`Hosts` for a non-embedded target: endpoint, fixed region, explicit hosts,
     or (``region: auto``, also when none is named) every service asked of uc per bucket."""
     scheme = "https" if target.use_https else "http"
@@ -122,44 +132,43 @@ def hosts_for(target: Any) -> Hosts:
     elif target.hosts is not None:
         h = target.hosts
 
-        def urls(value: Any) -> tuple[str, ...]:
+        def urls(value: AnyHttpUrl | None) -> tuple[str, ...]:
             return (str(value).rstrip("/"),) if value is not None else ()
 
-        optional: dict[str, Any] = {}
-        if h.uc is not None:
-            optional["uc"] = urls(h.uc)
-        if h.fusion is not None:
-            optional["fusion"] = urls(h.fusion)
         hosts = Hosts(up=urls(h.up), io=urls(h.io), rs=urls(h.rs), rsf=urls(h.rsf), api=urls(h.api),
-                      query_region=False, scheme=str(h.up).split(":", 1)[0], **optional)
+                      query_region=False, scheme=str(h.up).split(":", 1)[0])
+        if h.uc is not None:
+            hosts = replace(hosts, uc=urls(h.uc))
+        if h.fusion is not None:
+            hosts = replace(hosts, fusion=urls(h.fusion))
     else:
         raise UsageError("target: set one of embedded, endpoint, region or hosts")
     if target.upload_host is not None:
         hosts = hosts.with_upload_override(str(target.upload_host).rstrip("/"))
-    if getattr(target, "accelerate_uploading", False):
+    if target.accelerate_uploading:
         hosts = replace(hosts, accelerate=True)
     return hosts
 
 
-def describe_target(target: Any) -> str:
+def describe_target(target: Target) -> str:
     """How messages name the target: "the embedded emulator", "http://host:port", "Kodo region z2".
 
     A password in an endpoint URL is never shown (``user:***@host``)."""
     from urllib.parse import urlsplit
 
-    if getattr(target, "embedded", False):
+    if target.embedded:
         return "the embedded emulator"
-    endpoint = getattr(target, "endpoint", None)
+    endpoint = target.endpoint
     if endpoint is not None:
         url = str(endpoint).rstrip("/")
         parts = urlsplit(url)
         if parts.password is not None:
             url = url.replace(f"{parts.username}:{parts.password}@", f"{parts.username}:***@", 1)
         return url
-    region = getattr(target, "region", None)
+    region = target.region
     if region is not None:
         return f"Kodo region {region}"
-    hosts = getattr(target, "hosts", None)
-    if hosts is not None and getattr(hosts, "rs", None) is not None:
+    hosts = target.hosts
+    if hosts is not None and hosts.rs is not None:
         return f"the hosts of target.hosts (rs {str(hosts.rs).rstrip('/')})"
     return "the target"

@@ -263,26 +263,6 @@ def test_read_only_view_of_a_file_from_before_tallies(tmp_path: Path) -> None:
         assert rw.counts()["j"]["same"]["skipped"] == 300
 
 
-def test_plan_job_keeps_unchanged_rows_in_dry_runs_only_unless_told(tmp_path: Path) -> None:
-    from types import SimpleNamespace
-
-    from kodo_jobs.jobs.base import JobContext
-    from kodo_jobs.pipeline.plan_job import plan_job
-
-    spec = SimpleNamespace(name="j", kind="sync")
-    with Checkpoint(tmp_path / "s") as cp:
-        def stored(dry_run: bool, rows: bool | None = None) -> list[str]:
-            ctx = JobContext(client=None, spec=spec, state=cp, dry_run=dry_run)
-            plan_job(spec, ctx, cp, gen=f"{dry_run}{rows}", actions=_unchanged_plan(), unchanged_rows=rows)
-            assert cp.counts("j")["j"]["same"]["skipped"] == 300
-            return sorted({a.op for a in cp.iter_actions("j")})
-
-        assert stored(dry_run=True) == ["error", "same", "skip", "upload"]
-        assert stored(dry_run=False) == ["error", "upload"]
-        assert stored(dry_run=True, rows=False) == ["error", "upload"]
-        assert stored(dry_run=False, rows=True) == ["error", "same", "skip", "upload"]
-
-
 def test_failure_messages_are_stored_redacted(tmp_path: Path) -> None:
     from kodo_jobs.actions import Outcome
 
