@@ -32,19 +32,21 @@ from kodo_jobs.pipeline.targets import open_target
 
 def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: Path | None = None,
          detailed_exit: bool = False, jobs: list[str] | None = None, state: Path | None = None,
-         log_format: str = "console") -> int:
-    """Plan and print; exit 4 with ``--exit-code`` when something would change."""
+         log_format: str = "console", markdown: bool = False) -> int:
+    """Plan and print; exit 4 with ``--exit-code`` when something would change.
+
+    ``markdown``: a pull-request comment (``--format markdown``, pipeline/plan_markdown.py)."""
     configure(log_format)
     m = load_manifest(manifest)
     specs = select_jobs(m, jobs or [])
     state_path = (state or default_state_path(manifest)).resolve()
     with state_file_errors(state_path):  # a damaged state file is exit 2 naming it, wherever it shows
         return _plan(m, manifest, specs, state_path, as_json=as_json, show_all=show_all, out=out,
-                     detailed_exit=detailed_exit)
+                     detailed_exit=detailed_exit, markdown=markdown)
 
 
 def _plan(m: Any, manifest: Path, specs: list[Any], state_path: Path, *, as_json: bool, show_all: bool,
-          out: Path | None, detailed_exit: bool) -> int:
+          out: Path | None, detailed_exit: bool, markdown: bool = False) -> int:
     mdir = manifest_dir(m, manifest)
     log = get_logger()
     real = Checkpoint(state_path) if state_path.exists() else None
@@ -74,7 +76,13 @@ def _plan(m: Any, manifest: Path, specs: list[Any], state_path: Path, *, as_json
             if out is not None:
                 with out.open("w", encoding="utf-8") as f:
                     write_json(replace(the_plan, saved_header=saved_plan.header()), f)
-            _render(the_plan, sys.stdout, as_json=as_json, show_all=show_all)
+            if markdown:  # issue 17: --format markdown
+                from kodo_jobs.pipeline.plan_markdown import render_markdown
+
+                render_markdown(the_plan, sys.stdout)
+                sys.stdout.flush()
+            else:
+                _render(the_plan, sys.stdout, as_json=as_json, show_all=show_all)
         finally:
             scratch.close()
             if real is not None:

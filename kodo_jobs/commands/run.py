@@ -45,6 +45,7 @@ from kodo_jobs.pipeline.load import (
 )
 from kodo_jobs.pipeline.plan_job import plan_job
 from kodo_jobs.pipeline.report import FailureLine, JobReport, JobStatus, Report, RunStatus
+from kodo_jobs.pipeline.run_extras import RunExtras
 from kodo_jobs.pipeline.saved_plan import SavedPlan, read_saved_plan
 from kodo_jobs.pipeline.shard import parse_shard, shard_state_path
 from kodo_jobs.pipeline.targets import describe_target, open_target
@@ -54,12 +55,16 @@ from kodo_jobs.units import parse_positive_duration, parse_size
 def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None, report_path: Path | None = None,
         plan_file: Path | None = None, shard: str | None = None, max_duration: str | None = None,
         max_bytes: str | None = None, jobs: list[str] | None = None, state: Path | None = None,
-        log_format: str = "console") -> int:
-    """Carry out the manifest; returns the exit code (errors go through the boundary)."""
+        log_format: str = "console", extras: RunExtras | None = None) -> int:
+    """Carry out the manifest; returns the exit code (errors go through the boundary).
+
+    ``extras``: metrics, progress lines and notify (issue 17); the boundary calls its ``finish``."""
     configure(log_format)
     byte_budget = _byte_budget(max_bytes)
     m = load_manifest(manifest)
     specs = select_jobs(m, jobs or [])
+    if extras is not None:  # issue 17 wiring (1/4): notify settings, job directions
+        extras.loaded(m, specs)
     saved = _saved_plan(plan_file, manifest)
     # the plan file's digest as it was checked: what a finished run records as applied
     source = _Source(shard=parse_shard(shard), saved=saved,
@@ -86,10 +91,12 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
                 report = _dry_run(m, manifest, specs, state_path, run_id, log, source)
             else:
                 report = _real_run(m, manifest, specs, state_path, run_id, log, stop, concurrency, byte_budget,
-                                   source)
+                                   source, extras)
     finally:
         if timer is not None:
             timer.cancel()
+    if extras is not None:  # issue 17 wiring (3/4): the report, for metrics and notify
+        extras.reported(report)
     if report_path is not None:
         report.write_json(report_path)
     report.render_text(sys.stdout)
@@ -220,10 +227,13 @@ def _dry_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id:
 
 
 def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id: str, log: Any,
-              stop: threading.Event, concurrency: int | None, byte_budget: int | None, source: _Source) -> Report:
+              stop: threading.Event, concurrency: int | None, byte_budget: int | None, source: _Source,
+              extras: RunExtras | None = None) -> Report:
     started = time.time()
     mdir = manifest_dir(m, manifest)
     bus = EventBus(maybe_progress())
+    if extras is not None:  # issue 17 wiring (2/4): progress lines, retry/throttle counters
+        bus.subscribers.extend(extras.subscribers())
     if byte_budget is not None:
         bus.subscribers.append(_StopAfterBytes(byte_budget, stop))
     with RunLock(state_path) as lock:
@@ -244,6 +254,8 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
             try:
                 with stop_on_signals(stop), open_target(m.target, mdir, state=cp) as client:
                     clock_reading = watch_clock(client, log)  # first answer's Date: report, widen deadlines on skew
+                    if extras is not None:  # issue 17 wiring (2/4): count throttled answers
+                        extras.watch(client)
                     runner = Runner(cp, run_id=run_id, events=bus, stop=stop, log=log)
                     status, message, pending_error = _run_jobs(
                         specs, client, cp, runner, bus, stop, run_id, mdir, resume, concurrency, log, reports,
@@ -258,6 +270,8 @@ def _real_run(m: Any, manifest: Path, specs: list[Any], state_path: Path, run_id
                             extra={"clock": clock_reading.to_json()} if clock_reading is not None else {},
                             invalid_input=invalid)
             cp.end_run(run_id, status, report.to_json())
+            if extras is not None:  # issue 17 wiring (3/4): also when pending_error is raised below
+                extras.reported(report)
             if status == "ok" and source.saved is not None:
                 cp.set_value(saved_plan.APPLIED_PREFIX + source.saved_sha,
                              f"by run {run_id} at {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
