@@ -37,6 +37,8 @@ PER_OP = 50
 DESTRUCTIVE_OPS = frozenset({"delete", "move", "rename", "update", "expire", "deleteAfterDays",
                              "lifecycle", "chstatus"})
 """Ops that remove or overwrite data (or make it unreachable): shown first, marked."""
+HEAD_JOBS = 20
+"""Jobs named in the destructive call-out at the top (the rest are counted)."""
 _FOOTER_RESERVE = 600
 """Characters kept for the fold note and the footer."""
 _BACKTICKS = re.compile(r"`+")
@@ -95,11 +97,16 @@ def _head(plan: Plan) -> str:
     if destructive:
         lines += ["", "> [!WARNING]", "> **Destructive:** " + ", ".join(
             f"{c.count:,} {code(op)} ({human_bytes(c.bytes)})" for op, c in destructive)]
+        named = 0
         for job in plan.jobs:
             ops = [f"{job.summary[op].count:,} {code(op)}" for op in _op_order(job.summary)
                    if op in DESTRUCTIVE_OPS and job.summary[op].count]
             if ops:
-                lines.append(f"> - job {code(job.name)}: " + ", ".join(ops))
+                named += 1
+                if named <= HEAD_JOBS:
+                    lines.append(f"> - job {code(job.name)}: " + ", ".join(ops))
+        if named > HEAD_JOBS:
+            lines.append(f"> - and {named - HEAD_JOBS:,} more job(s) with destructive ops (see their tables)")
     errors = total.get(ERROR_OP)
     if errors is not None and errors.count:
         lines += ["", f"**{errors.count:,} planning error(s)** (listed below)."]
