@@ -99,8 +99,8 @@ def test_a_slow_receiver_does_not_hold_the_exit_past_the_timeout() -> None:
 
 
 def test_the_url_is_secret_in_the_manifest(tmp_path: Path) -> None:
-    text = (f"version: 1\nenv: [{{name: HOOK, secret: true}}]\ntarget: {{embedded: true}}\n"
-            f"notify: {{url: '${{HOOK}}'}}\njobs: [{{name: t, kind: cdn, refresh_urls: ['https://c.example.com/a']}}]\n")
+    text = ("version: 1\nenv: [{name: HOOK, secret: true}]\ntarget: {embedded: true}\n"
+            "notify: {url: '${HOOK}'}\njobs: [{name: t, kind: cdn, refresh_urls: ['https://c.example.com/a']}]\n")
     m = load_text(text, tmp_path / "m.yaml", env={"HOOK": f"https://hooks.example.com/{TOKEN}"})
     assert m.notify is not None
     assert TOKEN not in repr(m.notify) and TOKEN not in m.model_dump_json()
