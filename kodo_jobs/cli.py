@@ -116,7 +116,7 @@ def run(manifest: Path, dry_run: bool, concurrency: int | None, report_path: Pat
 
     # issue 17 wiring (4/4): metrics, progress lines and notify see every run, however it ends
     extras = RunExtras.from_options(manifest, metrics_file=metrics_file, pushgateway=pushgateway,
-                                    progress_interval=progress_interval, log_format=log_format)
+                                    progress_interval=progress_interval, log_format=log_format, shard=shard)
     sys.exit(boundary(lambda: cmd.run(
         manifest, dry_run=dry_run, concurrency=concurrency, report_path=report_path,
         plan_file=plan_file, shard=shard, max_duration=max_duration, max_bytes=max_bytes,

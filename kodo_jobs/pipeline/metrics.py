@@ -6,7 +6,8 @@ reading). Two conventions, both through ``prometheus_client`` and its own exposi
 * the node-exporter textfile collector: :func:`prometheus_client.write_to_textfile` writes a
   temporary file and renames it, so the collector never reads half a file;
 * the Pushgateway, for batch jobs: one group per manifest (``job="kodo-jobs"``,
-  ``manifest="<file stem>"``), replaced by a successful run (PUT); a failed run adds to it
+  ``manifest="<file stem>"``, plus ``shard="I-of-N"`` for ``run --shard``), replaced by a
+  successful run (PUT); a failed run adds to it
   (POST) without the last-success families, so the last success stays visible there.
 
 Values come from the :class:`~kodo_jobs.pipeline.report.Report` (actions by op and outcome,
@@ -70,7 +71,7 @@ def job_exit_code(job: JobReport) -> int:
     return EXIT_INVALID if job.invalid_input else EXIT_FAILED
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity, like every subscriber on the bus
 class RunCounters(Subscriber):
     """The counts only the event stream sees: retries per job, throttled answers per job.
 
@@ -274,9 +275,12 @@ def write_file(path: Path, facts: RunFacts) -> None:
     write_to_textfile(os.fspath(path), registry_for(facts))
 
 
-def push(url: str, manifest_name: str, facts: RunFacts, *, timeout: float = PUSH_TIMEOUT) -> None:
+def push(url: str, manifest_name: str, facts: RunFacts, *, shard: str | None = None,
+         timeout: float = PUSH_TIMEOUT) -> None:
     """Push to a Pushgateway: PUT (replace the group) after a success, POST without the
-    last-success families otherwise. ``user:password@`` in ``url`` becomes Basic auth."""
+    last-success families otherwise. ``user:password@`` in ``url`` becomes Basic auth. Each
+    shard of a sharded run (``shard="2-of-4"``) has its own group, so shards never overwrite
+    each other's metrics."""
     from prometheus_client.exposition import basic_auth_handler, push_to_gateway, pushadd_to_gateway
 
     gateway, user, password = split_credentials(url)
@@ -285,7 +289,7 @@ def push(url: str, manifest_name: str, facts: RunFacts, *, timeout: float = PUSH
                 data: bytes) -> Callable[[], None]:
         return basic_auth_handler(url, method, timeout, headers, data, user, password)
 
-    grouping = {"manifest": manifest_name}
+    grouping = {"manifest": manifest_name, **({"shard": shard} if shard else {})}
     if facts.exit_code == EXIT_OK:
         push_to_gateway(gateway, PUSH_JOB, registry_for(facts), grouping_key=grouping, timeout=timeout,
                         handler=handler)
@@ -318,6 +322,8 @@ class RunMetrics:
     manifest: Path
     metrics_file: Path | None = None
     pushgateway: str | None = None
+    shard: str | None = None
+    """``I/N`` of ``run --shard`` (its own Pushgateway group), or None."""
     clock: Callable[[], float] = time.time
     counters: RunCounters = field(default_factory=RunCounters)
     report: Report | None = None
@@ -357,7 +363,8 @@ class RunMetrics:
                 sys.stderr.write(f"kodo-jobs: warning: could not write --metrics-file {self.metrics_file}: {exc}\n")
         if self.pushgateway is not None:
             try:
-                push(self.pushgateway, self.manifest.stem, facts)
+                shard = self.shard.replace("/", "-of-") if self.shard else None
+                push(self.pushgateway, self.manifest.stem, facts, shard=shard)
             except Exception as exc:  # noqa: BLE001 - urllib raises OSError, ValueError, http.client errors...
                 safe = mask_url_credentials(str(exc))
                 sys.stderr.write(f"kodo-jobs: warning: could not push metrics to "

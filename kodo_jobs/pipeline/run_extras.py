@@ -44,13 +44,13 @@ class RunExtras:
 
     @classmethod
     def from_options(cls, manifest: Path, *, metrics_file: Path | None, pushgateway: str | None,
-                     progress_interval: float, log_format: str) -> RunExtras:
+                     progress_interval: float, log_format: str, shard: str | None = None) -> RunExtras:
         """The extras the command-line options ask for."""
         metrics = None
         if metrics_file is not None or pushgateway is not None:
             from kodo_jobs.pipeline.metrics import RunMetrics
 
-            metrics = RunMetrics(manifest, metrics_file=metrics_file, pushgateway=pushgateway)
+            metrics = RunMetrics(manifest, metrics_file=metrics_file, pushgateway=pushgateway, shard=shard)
         return cls(manifest, metrics=metrics, progress_interval=progress_interval, log_format=log_format)
 
     def loaded(self, manifest: Any, specs: Sequence[Any]) -> None:

@@ -144,6 +144,16 @@ def test_pushgateway_put_after_success_post_after_failure_with_basic_auth(tmp_pa
     assert "pa55-w0rd" not in ok.err + failed.err + ok.out + failed.out
 
 
+def test_each_shard_pushes_to_its_own_group(tmp_path: Path) -> None:
+    make_tree(tmp_path / "src", FILES)
+    with serve(tmp_path / "emu") as emu, recording_server() as gw:
+        m = write_manifest(tmp_path, emu.url, sync_job())
+        for i in range(2):
+            assert cli("run", m, "--shard", f"{i}/2", "--pushgateway", gw.url).code == 0
+    assert [r.path for r in gw.requests] == ["/metrics/job/kodo-jobs/manifest/m/shard/0-of-2",
+                                             "/metrics/job/kodo-jobs/manifest/m/shard/1-of-2"]
+
+
 def test_an_unreachable_pushgateway_warns_without_its_password_and_keeps_the_exit_code(tmp_path: Path) -> None:
     make_tree(tmp_path / "src", FILES)
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
