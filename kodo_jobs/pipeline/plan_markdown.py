@@ -140,9 +140,12 @@ def _action_sections(plan: Plan, *, budget: int, per_op: int) -> tuple[str, int,
         seen[k] = seen.get(k, 0) + 1
         if seen[k] > per_op:
             continue
+        if full:
+            folded += 1
+            continue
         line = _action_line(a)
         cost = len(line) + 1 + (0 if k in lines else 160)  # a new section's <details>/<summary> lines
-        if full or used + cost > budget:
+        if used + cost > budget:  # from here on only counted: the list stops at the size limit
             full = True
             folded += 1
             continue
