@@ -67,22 +67,27 @@ _log_option = click.option(
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("manifest", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every action and the summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every action and the summary "
+              "(same as --format json).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default=None,
+              help="text (default), json, or markdown for a pull-request comment (under 65,536 characters).")
 @click.option("--all", "show_all", is_flag=True, help="List every action instead of folding long lists.")
 @click.option("-o", "--out", type=click.Path(path_type=Path), default=None, help="Save the plan to a file for `run --plan`.")
 @click.option("--exit-code", "detailed_exit", is_flag=True, help="Exit 4 when the plan has changes, 0 when it has none.")
 @_job_option
 @_state_option
 @_log_option
-def plan(manifest: Path, as_json: bool, show_all: bool, out: Path | None, detailed_exit: bool,
+def plan(manifest: Path, as_json: bool, fmt: str | None, show_all: bool, out: Path | None, detailed_exit: bool,
          jobs: tuple[str, ...], state: Path | None, log_format: str) -> None:
     """Show what `run` would do, without changing anything."""
     import kodo_jobs.commands.plan as cmd
     _start_up_done()
 
+    if as_json and fmt not in (None, "json"):
+        raise click.UsageError(f"--json and --format {fmt} contradict each other: use one")
     sys.exit(boundary(lambda: cmd.plan(
-        manifest, as_json=as_json, show_all=show_all, out=out, detailed_exit=detailed_exit,
-        jobs=list(jobs), state=state, log_format=log_format,
+        manifest, as_json=as_json or fmt == "json", show_all=show_all, out=out, detailed_exit=detailed_exit,
+        jobs=list(jobs), state=state, log_format=log_format, markdown=fmt == "markdown",
     )))
 
 
@@ -95,33 +100,61 @@ def plan(manifest: Path, as_json: bool, show_all: bool, out: Path | None, detail
 @click.option("--shard", default=None, metavar="I/N", help="Run only the actions whose key hashes to shard I of N (0 <= I < N).")
 @click.option("--max-duration", default=None, metavar="DURATION", help="Stop cleanly after this long (e.g. 30m).")
 @click.option("--max-bytes", default=None, metavar="SIZE", help="Stop cleanly after sending this much (e.g. 10GiB).")
+@click.option("--metrics-file", type=click.Path(path_type=Path), default=None,
+              help="Write Prometheus metrics here at the end of every run, also a failed one (textfile collector).")
+@click.option("--pushgateway", default=None, metavar="URL",
+              help="Push Prometheus metrics to this Pushgateway (job=kodo-jobs, manifest=<file stem>).")
+@click.option("--progress-interval", type=click.FloatRange(min=0), default=30.0, show_default=True, metavar="SECONDS",
+              help="When stderr is not a terminal, one progress line this often (0: none).")
 @_job_option
 @_state_option
 @_log_option
 def run(manifest: Path, dry_run: bool, concurrency: int | None, report_path: Path | None,
         plan_file: Path | None, shard: str | None, max_duration: str | None, max_bytes: str | None,
+        metrics_file: Path | None, pushgateway: str | None, progress_interval: float,
         jobs: tuple[str, ...], state: Path | None, log_format: str) -> None:
     """Carry out the manifest: plan, execute with retries and a checkpoint, report."""
     import kodo_jobs.commands.run as cmd
+    from kodo_jobs.pipeline.run_extras import RunExtras
     _start_up_done()
 
+    # issue 17 wiring (4/4): metrics, progress lines and notify see every run, however it ends
+    extras = RunExtras.from_options(manifest, metrics_file=metrics_file, pushgateway=pushgateway,
+                                    progress_interval=progress_interval, log_format=log_format, shard=shard)
     sys.exit(boundary(lambda: cmd.run(
         manifest, dry_run=dry_run, concurrency=concurrency, report_path=report_path,
         plan_file=plan_file, shard=shard, max_duration=max_duration, max_bytes=max_bytes,
-        jobs=list(jobs), state=state, log_format=log_format,
-    )))
+        jobs=list(jobs), state=state, log_format=log_format, extras=extras,
+    ), after=extras.finish))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("manifest", type=click.Path(path_type=Path))
 @_state_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-def status(manifest: Path, state: Path | None, as_json: bool) -> None:
+@click.option("--shard", default=None, metavar="I/N",
+              help="Show only shard I of N (without it, shard state files beside the state file are shown together).")
+def status(manifest: Path, state: Path | None, as_json: bool, shard: str | None) -> None:
     """Show what the last run did and what is unfinished."""
     import kodo_jobs.commands.status as cmd
     _start_up_done()
 
-    sys.exit(boundary(lambda: cmd.status(manifest, state=state, as_json=as_json)))
+    sys.exit(boundary(lambda: cmd.status(manifest, state=state, as_json=as_json, shard=shard)))
+
+
+@cli.group(epilog=EXIT_CODES_HELP)
+def report() -> None:
+    """Work with run reports (`run --report PATH`)."""
+
+
+@report.command("merge", epilog=EXIT_CODES_HELP)
+@click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Write the merged report here.")
+def report_merge(reports: tuple[Path, ...], out: Path) -> None:
+    """Merge the reports of the shards of one run (`run --shard I/N --report rI.json`) into one."""
+    import kodo_jobs.commands.report_merge as cmd
+
+    sys.exit(boundary(lambda: cmd.merge(list(reports), out)))
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

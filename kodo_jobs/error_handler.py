@@ -22,10 +22,22 @@ from kodo_jobs.log import redact_text, redaction
 from kodo_jobs.textsafe import escape_lines
 
 
-def boundary(command: Callable[[], int]) -> int:
-    """Run ``command`` with its own secret redactor and turn whatever it raises into an exit code."""
+def boundary(command: Callable[[], int], after: Callable[[int], None] | None = None) -> int:
+    """Run ``command`` with its own secret redactor and turn whatever it raises into an exit code.
+
+    ``after(exit_code)`` runs next, in the same redaction scope, whatever way the command ended
+    (a run's metrics file and failure notification, see ``pipeline/run_extras.py``); what it
+    raises is reported like the command's own errors but never changes the exit code."""
     with redaction():
-        return _guarded(command)
+        code = _guarded(command)
+        if after is not None:
+            _guarded(lambda: _then(after, code))
+        return code
+
+
+def _then(after: Callable[[int], None], code: int) -> int:
+    after(code)
+    return code
 
 
 def _guarded(command: Callable[[], int]) -> int:

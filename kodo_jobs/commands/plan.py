@@ -27,8 +27,10 @@ from kodo_jobs.pipeline.plan_render import Plan, render_text, write_json
 
 def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: Path | None = None,
          detailed_exit: bool = False, jobs: list[str] | None = None, state: Path | None = None,
-         log_format: str = "console") -> int:
-    """Plan and print; exit 4 with ``--exit-code`` when something would change."""
+         log_format: str = "console", markdown: bool = False) -> int:
+    """Plan and print; exit 4 with ``--exit-code`` when something would change.
+
+    ``markdown``: a pull-request comment (``--format markdown``, pipeline/plan_markdown.py)."""
     configure(log_format)
     m = load_manifest(manifest)
     specs = select_jobs(m, jobs or [])
@@ -40,7 +42,13 @@ def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: 
         if out is not None:
             with out.open("w", encoding="utf-8") as f:
                 write_json(replace(result.plan, saved_header=saved_plan.header()), f)
-        _render(result.plan, sys.stdout, as_json=as_json, show_all=show_all)
+        if markdown:
+            from kodo_jobs.pipeline.plan_markdown import render_markdown
+
+            render_markdown(result.plan, sys.stdout)
+            sys.stdout.flush()
+        else:
+            _render(result.plan, sys.stdout, as_json=as_json, show_all=show_all)
     if result.invalid:
         return EXIT_INVALID
     return EXIT_CHANGES if detailed_exit and result.plan.changes else EXIT_OK

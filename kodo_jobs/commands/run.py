@@ -21,6 +21,7 @@ from kodo_jobs.pipeline.execute import RunResult, execute_run
 from kodo_jobs.pipeline.limits import run_deadline
 from kodo_jobs.pipeline.load import already_applied, check_saved_plan, load_run, new_run_id, state_file_errors
 from kodo_jobs.pipeline.plan_job import dry_run as plan_dry_run
+from kodo_jobs.pipeline.run_extras import RunExtras
 from kodo_jobs.units import parse_positive_duration, parse_size
 
 T = TypeVar("T")
@@ -29,11 +30,15 @@ T = TypeVar("T")
 def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None, report_path: Path | None = None,
         plan_file: Path | None = None, shard: str | None = None, max_duration: str | None = None,
         max_bytes: str | None = None, jobs: list[str] | None = None, state: Path | None = None,
-        log_format: str = "console") -> int:
-    """Carry out the manifest; returns the exit code (errors go through the boundary)."""
+        log_format: str = "console", extras: RunExtras | None = None) -> int:
+    """Carry out the manifest; returns the exit code (errors go through the boundary).
+
+    ``extras``: metrics, progress lines and notify; the boundary calls its ``finish``."""
     configure(log_format)
     byte_budget = _option(max_bytes, "--max-bytes", parse_size)
     setup = load_run(manifest, jobs=jobs or [], state=state, shard=shard, plan_file=plan_file)
+    if extras is not None:  # notify settings, job directions
+        extras.loaded(setup.manifest, setup.specs)
     if setup.source.saved is not None:
         applied = already_applied(setup)
         if applied is not None:
@@ -52,11 +57,13 @@ def run(manifest: Path, *, dry_run: bool = False, concurrency: int | None = None
                 result = RunResult(plan_dry_run(setup, run_id, log))
             else:
                 result = execute_run(setup, run_id=run_id, log=log, stop=stop, concurrency=concurrency,
-                                     byte_budget=byte_budget)
+                                     byte_budget=byte_budget, hooks=extras)
     finally:
         if timer is not None:
             timer.cancel()
     report = result.report
+    if extras is not None:  # the report, for metrics and notify (also when an error is raised below)
+        extras.reported(report)
     if result.error is not None:  # a job's refused plan: its own message and exit code, after the report
         report.render_text(sys.stdout)
         raise result.error

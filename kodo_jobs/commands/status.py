@@ -14,16 +14,24 @@ from pathlib import Path
 
 from kodo_jobs.errors import EXIT_OK, UsageError
 from kodo_jobs.pipeline.load import default_state_path
+from kodo_jobs.pipeline.shard import parse_shard, shard_state_path
 from kodo_jobs.pipeline.status import StatusDoc, read_status
 from kodo_jobs.textsafe import escape_text
 from kodo_jobs.units import human_bytes
 
 
-def status(manifest: Path, *, state: Path | None = None, as_json: bool = False) -> int:
-    """Print the status; exit 0 (2 if there is no readable state file)."""
+def status(manifest: Path, *, state: Path | None = None, as_json: bool = False, shard: str | None = None) -> int:
+    """Print the status; exit 0 (2 if there is no readable state file).
+
+    ``shard``: that shard's own state file; without it, when there is no unsharded state file
+    but shard state files lie beside it, they are shown together (per shard and summed)."""
     if not manifest.exists() and state is None:
         raise UsageError(f"manifest {manifest} does not exist")
     state_path = (state or default_state_path(manifest)).resolve()
+    if shard is not None:  # one shard's state file
+        state_path = shard_state_path(state_path, parse_shard(shard))
+    elif _show_shard_sets(state_path, as_json):  # a sharded run's files, together
+        return EXIT_OK
     size = state_path.stat().st_size if state_path.exists() else None
     if not size:  # an empty file is a state file with no history (see executor/checkpoint.py)
         if as_json:
@@ -38,6 +46,23 @@ def status(manifest: Path, *, state: Path | None = None, as_json: bool = False) 
     else:
         _render(doc)
     return EXIT_OK
+
+
+def _show_shard_sets(state_path: Path, as_json: bool) -> bool:
+    """Show the shard state files beside ``state_path`` when it has no history itself; False
+    when there is nothing of the kind (the unsharded status is shown instead)."""
+    from kodo_jobs.pipeline.shard_status import collect_shards, find_shards, render_shards
+
+    if (state_path.exists() and state_path.stat().st_size) or not find_shards(state_path):
+        return False
+    doc = {"state": str(state_path), **collect_shards(state_path)}
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(f"state: {escape_text(str(state_path))} (sharded: one state file per shard)\n")
+        render_shards(doc, sys.stdout)
+        sys.stdout.write("`kodo-jobs status --shard I/N` shows one shard in detail\n")
+    return True
 
 
 def _when(ts: float | None) -> str:

@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from kodo_jobs.manifest.base import Model
+from kodo_jobs.manifest.notify import Notify
 from kodo_jobs.manifest.spec_batch import BatchJob
 from kodo_jobs.manifest.spec_cdn import CdnJob
 from kodo_jobs.manifest.spec_common import JobBase
@@ -181,6 +182,8 @@ class Manifest(Model):
     """Fields merged into every job that has them (already applied to ``jobs`` at load)."""
     jobs: Annotated[tuple[JobSpec, ...], Field(min_length=1)]
     """The jobs; run order follows ``needs``, then manifest order."""
+    notify: Notify | None = None
+    """POST the run summary to a webhook on failure (or always)."""
     path: SkipJsonSchema[Path] = Field(default=Path("manifest.yaml"), exclude=True)
     """The manifest file (absolute; set by the loader, not written in YAML)."""
     base_dir: SkipJsonSchema[Path] = Field(default=Path("."), exclude=True)

@@ -42,6 +42,8 @@ the proxy URL (``${HTTPS_PROXY}``, which may carry a password)."""
 SECRET_FIELDS = frozenset({"access_key", "secret_key", "anti_leech_key", "proxy"})
 """Fields whose values are never printed (``SecretStr``, or the proxy URL, whose credentials are
 registered with the redactor): the only homes of a secret variable."""
+SECRET_PATHS: frozenset[PathKey] = frozenset({("notify", "url")})
+"""Whole paths that are never printed either (a webhook URL carries its token)."""
 _RAW_SECTIONS = ("env",)
 """Top-level sections taken literally (``env:`` defaults are values, not templates)."""
 
@@ -282,9 +284,9 @@ class _Converter:
                                          "to let it expand here (only target.access_key, target.secret_key and "
                                          "target.proxy read undeclared variables)")
                 return ""
-            if declared is not None and declared.secret and not (path and path[-1] in SECRET_FIELDS):
+            if declared is not None and declared.secret and not (path and (path[-1] in SECRET_FIELDS or path in SECRET_PATHS)):
                 self.problem(path, node, f"{name} is declared secret: it may only fill access_key, secret_key, "
-                                         "anti_leech_key or proxy (fields that are never printed); "
+                                         "anti_leech_key, proxy or notify.url (fields that are never printed); "
                                          f"{_field_name(path)} would show it in plans, reports and the state file")
                 return ""
             if name in self.env:

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.errors import JobInputError, KodoJobsError, RunAborted
@@ -69,21 +69,36 @@ class RunResult:
     error: KodoJobsError | None = None
 
 
+class RunHooks(Protocol):
+    """What a run shows an observer beside its report: the event bus and the client."""
+
+    def subscribers(self) -> Sequence[Subscriber]:
+        """Subscribers to add to the run's event bus."""
+        ...
+
+    def watch(self, client: KodoClient) -> None:
+        """Called once with the run's client, before any job runs."""
+        ...
+
+
 def execute_run(setup: RunSetup, *, run_id: str, log: BoundLogger, stop: threading.Event,
                 concurrency: int | None = None, byte_budget: int | None = None, lock: RunLock | None = None,
-                handle_signals: bool = True) -> RunResult:
+                handle_signals: bool = True, hooks: RunHooks | None = None) -> RunResult:
     """Carry out ``setup``'s jobs; the checkpoint records every outcome, the run and its report.
 
     The seam for a long-lived caller (``watch``): pass the :class:`RunLock` it already holds as
     ``lock`` (it is neither taken nor released here), its own ``stop`` event, ``handle_signals=
     False`` when it installs its own SIGINT/SIGTERM handling, and a setup whose
     ``source.only_keys`` restricts the batch to the keys it saw change. Each call is one run of
-    the checkpoint (its own run id and report).
+    the checkpoint (its own run id and report). ``hooks`` lets the operator's extras (metrics,
+    progress lines: :class:`kodo_jobs.pipeline.run_extras.RunExtras`) see the run's events and client.
     """
     started = time.time()
     bus = EventBus(maybe_progress())
     if byte_budget is not None:
         bus.subscribers.append(StopAfterBytes(byte_budget, stop))
+    if hooks is not None:  # progress lines, retry counters
+        bus.subscribers.extend(hooks.subscribers())
     with ExitStack() as held:
         if lock is None:
             lock = held.enter_context(RunLock(setup.state_path))
@@ -101,6 +116,8 @@ def execute_run(setup: RunSetup, *, run_id: str, log: BoundLogger, stop: threadi
             with _signals(stop, handle_signals), \
                     open_target(setup.manifest.target, setup.manifest_dir, state=cp) as client:
                 clock_reading = watch_clock(client, log)  # first answer's Date: report, widen deadlines on skew
+                if hooks is not None:  # e.g. count throttled answers
+                    hooks.watch(client)
                 jobs = JobsRun(client=client, checkpoint=cp, bus=bus, stop=stop, run_id=run_id, setup=setup,
                                resume=tuple(resume), concurrency=concurrency, log=log,
                                runner=Runner(cp, run_id=run_id, events=bus, stop=stop, log=log))

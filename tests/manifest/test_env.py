@@ -95,7 +95,7 @@ def test_a_secret_may_only_fill_fields_that_are_never_printed() -> None:
             "  - {name: a, kind: sync, source: ., bucket: media, direction: download,\n"
             "     download: {anti_leech_key: '${DL_KEY}'}, prefix: 'p/${DL_KEY}/'}\n")
     assert _problems(text, {"DL_KEY": "hush-hush-key"}) == [(7, 55, "jobs[0].prefix", (
-        "DL_KEY is declared secret: it may only fill access_key, secret_key, anti_leech_key or proxy "
+        "DL_KEY is declared secret: it may only fill access_key, secret_key, anti_leech_key, proxy or notify.url "
         "(fields that are never printed); prefix would show it in plans, reports and the state file"))]
     ok = load_text(text.replace(", prefix: 'p/${DL_KEY}/'", ""), env={"DL_KEY": "hush-hush-key"})
     assert [s.get_secret_value() for s in ok.secrets] == ["hush-hush-key"]
