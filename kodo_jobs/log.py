@@ -31,7 +31,7 @@ import sys
 import threading
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
@@ -222,6 +222,31 @@ def _structlog() -> Any:
             )
             _applied = True
     return structlog
+
+
+class Logger(Protocol):
+    """The logger the layers below the commands are handed (a :class:`LazyLogger`, or a structlog
+    logger in tests): structured events with fields, and ``bind`` for more context."""
+
+    def bind(self, **fields: Any) -> Logger:
+        """A logger with ``fields`` bound to every event."""
+        ...
+
+    def debug(self, event: str | None = None, **fields: Any) -> object:
+        """Log at debug level."""
+        ...
+
+    def info(self, event: str | None = None, **fields: Any) -> object:
+        """Log at info level."""
+        ...
+
+    def warning(self, event: str | None = None, **fields: Any) -> object:
+        """Log at warning level."""
+        ...
+
+    def error(self, event: str | None = None, **fields: Any) -> object:
+        """Log at error level."""
+        ...
 
 
 class LazyLogger:

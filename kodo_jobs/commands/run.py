@@ -27,7 +27,7 @@ from kodo_jobs.executor.retry import call_with_retries
 from kodo_jobs.executor.runner import JobRun, Runner
 from kodo_jobs.executor.signals import stop_on_signals
 from kodo_jobs.jobs import then
-from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.base import AnyContext, JobContext
 from kodo_jobs.jobs.tries import policy_for
 from kodo_jobs.kodo.errors import KodoError, RunFatalError
 from kodo_jobs.kodo.hosts import ReadOnlyStore
@@ -122,7 +122,7 @@ class _Source:
             return f"not in the saved plan {self.saved.path}"
         return ""
 
-    def plan(self, spec: Any, ctx: JobContext, cp: Checkpoint, gen: str, keep_done_of: list[str]) -> None:
+    def plan(self, spec: Any, ctx: AnyContext, cp: Checkpoint, gen: str, keep_done_of: list[str]) -> None:
         """Store the job's actions into the checkpoint."""
         saved = (saved_plan.trusted_actions(self.saved, spec)
                  if self.saved is not None and spec.name in self.saved.jobs else None)
@@ -306,7 +306,7 @@ def _run_jobs(specs: list[Any], client: Any, cp: Checkpoint, runner: Runner, bus
                          stop_requested=stop.is_set, log=jlog, manifest_dir=mdir, run_id=run_id)
         policy = policy_for(spec)
 
-        def plan_once(spec: Any = spec, ctx: JobContext = ctx) -> None:
+        def plan_once(spec: Any = spec, ctx: AnyContext = ctx) -> None:
             source.plan(spec, ctx, cp, run_id, resume)
 
         def on_retry(exc: BaseException, attempt: int, wait: float, jlog: Any = jlog) -> None:

@@ -168,7 +168,7 @@ class RsfApi:
                         marker=str(body.get("marker") or ""))
 
     def pages(self, bucket: str, *, prefix: str = "", delimiter: str = "", marker: str = "",
-              page_size: int = MAX_PAGE, read_ahead: bool = False) -> Iterator[ListPage]:
+              page_size: int = MAX_PAGE, read_ahead: bool = False) -> Generator[ListPage, None, None]:
         """Every page, lazily, following the marker until it is empty; ``read_ahead``: the next
         page is fetched while the caller works on the current one (see :func:`pages_ahead`)."""
         if read_ahead:
@@ -187,7 +187,7 @@ class RsfApi:
             marker = page.marker
 
     def list(self, bucket: str, *, prefix: str = "", delimiter: str = "", marker: str = "",
-             limit: int | None = None, page_size: int = MAX_PAGE, read_ahead: bool = False) -> Iterator[ListEntry]:
+             limit: int | None = None, page_size: int = MAX_PAGE, read_ahead: bool = False) -> Generator[ListEntry, None, None]:
         """Every object under ``prefix`` in key order, lazily; at most ``limit`` of them
         (``read_ahead``: see :meth:`pages`)."""
         if limit is not None and limit < 0:

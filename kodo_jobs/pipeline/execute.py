@@ -11,10 +11,10 @@ from typing import Any
 
 from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.jobs import KINDS
-from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.base import AnyContext
 
 
-def bind_run(spec: Any, ctx: JobContext) -> Any:
+def bind_run(spec: Any, ctx: AnyContext) -> Any:
     """The kind's ``run`` bound to ``ctx``, as the runner's plain callable."""
     kind = KINDS[spec.kind]
 

@@ -10,11 +10,11 @@ from typing import Any
 from kodo_jobs.actions import Action, OpCount
 from kodo_jobs.executor.checkpoint import Checkpoint
 from kodo_jobs.jobs import KINDS
-from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.base import AnyContext
 from kodo_jobs.pipeline.shard import in_shard
 
 
-def plan_job(spec: Any, ctx: JobContext, checkpoint: Checkpoint, *, gen: str,
+def plan_job(spec: Any, ctx: AnyContext, checkpoint: Checkpoint, *, gen: str,
              keep_done_of: Collection[str] = (), shard: tuple[int, int] | None = None,
              actions: Iterable[Action] | None = None, unchanged_rows: bool | None = None) -> dict[str, OpCount]:
     """Stream one job's plan (or the given saved ``actions``) into ``checkpoint``; counts per op.
