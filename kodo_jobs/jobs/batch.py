@@ -144,7 +144,7 @@ def key_entries(spec: KeySource, ctx: JobContext[KeySource], seen: list[int]) ->
             seen[0] += 1
             yield line.key, 0, line.dest, line.line, None
     else:
-        flt = select_filter(spec.select)
+        flt = select_filter(spec.select if spec.select is not None else {})
         check = not flt.prefix_only  # the listing already keeps to the prefix
         # read_ahead: the next page is on its way while this one is planned and stored
         with closing(ctx.client.rsf.list(spec.bucket, prefix=flt.prefix, read_ahead=True)) as entries:
