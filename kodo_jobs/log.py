@@ -248,6 +248,10 @@ class Logger(Protocol):
         """Log at error level."""
         ...
 
+    def exception(self, event: str | None = None, **fields: Any) -> object:
+        """Log at error level with the exception being handled."""
+        ...
+
 
 class LazyLogger:
     """A bound logger that imports and configures structlog on its first enabled event.
