@@ -29,13 +29,17 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
 from kodo_jobs.kodo.network import mask_url_credentials
+
+if TYPE_CHECKING:  # structlog's own names for a processor's arguments (imported on first use only)
+    from structlog.typing import EventDict, Processor, WrappedLogger
 
 MASK = "***"
 
@@ -80,7 +84,7 @@ class Redactor:
             text = pattern.sub(_sub, text)
         return _TOKEN.sub(MASK, text)
 
-    def redact_value(self, value: Any) -> Any:
+    def redact_value(self, value: object) -> object:
         """``value`` with every string in it redacted (dicts, lists, exceptions; ``SecretStr``: masked)."""
         if isinstance(value, SecretStr):
             return MASK
@@ -145,7 +149,7 @@ def _secret_key_name(name: object) -> bool:
     }
 
 
-def escape_console(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def escape_console(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """structlog processor of the console log: control and bidi characters in any string field
     are made visible (:func:`kodo_jobs.textsafe.escape_text`); the JSON log stays exact."""
     from kodo_jobs.textsafe import escape_text
@@ -158,7 +162,7 @@ def escape_console(_logger: Any, _method: str, event_dict: MutableMapping[str, A
     return event_dict
 
 
-def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """structlog processor: mask secrets in every field (with the running command's redactor)."""
     redactor = _installed
     for k in list(event_dict):
@@ -193,7 +197,7 @@ def configure(fmt: str = "console", level: str | None = None) -> None:
         _structlog()
 
 
-def _structlog() -> Any:
+def _structlog() -> ModuleType:
     """The structlog module, configured as :func:`configure` asked (once)."""
     global _applied
     import structlog
@@ -201,7 +205,7 @@ def _structlog() -> Any:
     with _apply_lock:
         if _settings is not None and not _applied:
             fmt, numeric = _settings
-            renderer: Any
+            renderer: Processor
             if fmt == "json":
                 renderer = structlog.processors.JSONRenderer()
             else:
@@ -228,27 +232,27 @@ class Logger(Protocol):
     """The logger the layers below the commands are handed (a :class:`LazyLogger`, or a structlog
     logger in tests): structured events with fields, and ``bind`` for more context."""
 
-    def bind(self, **fields: Any) -> Logger:
+    def bind(self, **fields: object) -> Logger:
         """A logger with ``fields`` bound to every event."""
         ...
 
-    def debug(self, event: str | None = None, **fields: Any) -> object:
+    def debug(self, event: str | None = None, **fields: object) -> object:
         """Log at debug level."""
         ...
 
-    def info(self, event: str | None = None, **fields: Any) -> object:
+    def info(self, event: str | None = None, **fields: object) -> object:
         """Log at info level."""
         ...
 
-    def warning(self, event: str | None = None, **fields: Any) -> object:
+    def warning(self, event: str | None = None, **fields: object) -> object:
         """Log at warning level."""
         ...
 
-    def error(self, event: str | None = None, **fields: Any) -> object:
+    def error(self, event: str | None = None, **fields: object) -> object:
         """Log at error level."""
         ...
 
-    def exception(self, event: str | None = None, **fields: Any) -> object:
+    def exception(self, event: str | None = None, **fields: object) -> object:
         """Log at error level with the exception being handled."""
         ...
 
@@ -262,41 +266,41 @@ class LazyLogger:
 
     __slots__ = ("_bound",)
 
-    def __init__(self, bound: dict[str, Any]) -> None:
+    def __init__(self, bound: dict[str, object]) -> None:
         self._bound = bound
 
-    def bind(self, **more: Any) -> LazyLogger:
+    def bind(self, **more: object) -> LazyLogger:
         """A logger with more fields bound."""
         return LazyLogger({**self._bound, **more})
 
-    def _emit(self, method: str, event: str | None, kw: dict[str, Any]) -> Any:
+    def _emit(self, method: str, event: str | None, kw: dict[str, object]) -> object:
         settings = _settings
         if settings is not None and _LEVELS.get(method, logging.CRITICAL) < settings[1]:
             return None
         real = _structlog().get_logger("kodo_jobs").bind(**self._bound)
         return getattr(real, method)(event, **kw)
 
-    def debug(self, event: str | None = None, **kw: Any) -> Any:
+    def debug(self, event: str | None = None, **kw: object) -> object:
         return self._emit("debug", event, kw)
 
-    def info(self, event: str | None = None, **kw: Any) -> Any:
+    def info(self, event: str | None = None, **kw: object) -> object:
         return self._emit("info", event, kw)
 
-    def warning(self, event: str | None = None, **kw: Any) -> Any:
+    def warning(self, event: str | None = None, **kw: object) -> object:
         return self._emit("warning", event, kw)
 
     warn = warning
 
-    def error(self, event: str | None = None, **kw: Any) -> Any:
+    def error(self, event: str | None = None, **kw: object) -> object:
         return self._emit("error", event, kw)
 
-    def exception(self, event: str | None = None, **kw: Any) -> Any:
+    def exception(self, event: str | None = None, **kw: object) -> object:
         return self._emit("exception", event, kw)
 
-    def critical(self, event: str | None = None, **kw: Any) -> Any:
+    def critical(self, event: str | None = None, **kw: object) -> object:
         return self._emit("critical", event, kw)
 
 
-def get_logger(**bind: Any) -> LazyLogger:
+def get_logger(**bind: object) -> LazyLogger:
     """A logger with ``bind`` fields (structlog underneath, imported on first use)."""
     return LazyLogger(dict(bind))
