@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Generic, Literal
+
+from typing_extensions import TypeVar
 
 ID_SEP = "\x1f"
 NO_CHANGE_OPS = frozenset({"same", "skip"})
@@ -19,17 +21,21 @@ NO_CHANGE_OPS = frozenset({"same", "skip"})
 READ_ONLY_OPS = frozenset({"stat"})
 """Ops that run but only read (a batch ``stat`` inventory): they never count as a change, so a
 run whose only work is reading is still "nothing to do" (their data goes to the report)."""
-ERROR_OP = "error"
+ERROR_OP: Final = "error"
 """A planned error (unreadable file, ...): never executed, recorded as a failure."""
 
 Status = Literal["done", "failed", "skipped", "pending"]
 
+OpT = TypeVar("OpT", bound=str, default=str, covariant=True)
+"""An action's op: each kind has its closed set (:mod:`kodo_jobs.jobs.ops`); plain ``Action``
+is ``Action[str]``, what the checkpoint and a saved plan give back."""
+
 
 @dataclass(frozen=True, slots=True)
-class Action:
+class Action(Generic[OpT]):
     """One planned operation on one key.
 
-    ``op`` is a closed vocabulary per kind (``upload``, ``update``, ``delete``, ``same``,
+    ``op`` is a closed vocabulary per kind (a ``Literal``: ``Action[SyncOp]``) (``upload``, ``update``, ``delete``, ``same``,
     ``skip``, ``error``, ``move``, ``fetch``, ``pfop``, ``refresh``, ...). ``phase`` 1 marks a
     destructive action that runs only after every phase-0 action of its job succeeded.
     ``params`` must be JSON-serialisable: it is stored in the checkpoint and shown by
@@ -37,7 +43,7 @@ class Action:
     """
 
     job: str
-    op: str
+    op: OpT
     key: str
     size: int = 0
     phase: int = 0

@@ -29,16 +29,16 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING, Protocol
 
 from kodo_jobs.kodo.network import mask_url_credentials
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # structlog's own names for a processor's arguments (imported on first use only)
     from pydantic import SecretStr
-    from structlog.typing import Processor
+    from structlog.typing import EventDict, Processor, WrappedLogger
 
 MASK = "***"
 
@@ -157,7 +157,7 @@ def _secret_key_name(name: object) -> bool:
     }
 
 
-def escape_console(_logger: object, _method: str, event_dict: MutableMapping[str, object]) -> MutableMapping[str, object]:
+def escape_console(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """structlog processor of the console log: control and bidi characters in any string field
     are made visible (:func:`kodo_jobs.textsafe.escape_text`); the JSON log stays exact."""
     from kodo_jobs.textsafe import escape_text
@@ -170,7 +170,7 @@ def escape_console(_logger: object, _method: str, event_dict: MutableMapping[str
     return event_dict
 
 
-def redact(_logger: object, _method: str, event_dict: MutableMapping[str, object]) -> MutableMapping[str, object]:
+def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """structlog processor: mask secrets in every field (with the running command's redactor)."""
     redactor = _installed
     for k in list(event_dict):
@@ -236,28 +236,32 @@ def _structlog() -> ModuleType:
     return structlog
 
 
-class BoundLogger(Protocol):
-    """What logging code needs of a logger: :class:`LazyLogger`, or structlog's own bound logger
-    (tests capture with it). Events are keyword-only fields; secrets are redacted on output."""
+class Logger(Protocol):
+    """The logger the layers below the commands are handed (a :class:`LazyLogger`, or a structlog
+    logger in tests): structured events with fields, and ``bind`` for more context."""
 
-    def bind(self, **more: object) -> BoundLogger:
-        """A logger with more fields bound."""
+    def bind(self, **fields: object) -> Logger:
+        """A logger with ``fields`` bound to every event."""
         ...
 
-    def debug(self, event: str | None = None, **kw: object) -> object:
+    def debug(self, event: str | None = None, **fields: object) -> object:
         """Log at debug level."""
         ...
 
-    def info(self, event: str | None = None, **kw: object) -> object:
+    def info(self, event: str | None = None, **fields: object) -> object:
         """Log at info level."""
         ...
 
-    def warning(self, event: str | None = None, **kw: object) -> object:
+    def warning(self, event: str | None = None, **fields: object) -> object:
         """Log at warning level."""
         ...
 
-    def error(self, event: str | None = None, **kw: object) -> object:
+    def error(self, event: str | None = None, **fields: object) -> object:
         """Log at error level."""
+        ...
+
+    def exception(self, event: str | None = None, **fields: object) -> object:
+        """Log at error level with the exception being handled."""
         ...
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.executor.events import Subscriber
 from kodo_jobs.textsafe import escape_text
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class RichProgress(Subscriber):
@@ -31,7 +34,7 @@ class RichProgress(Subscriber):
             console=Console(file=sys.stderr), transient=False,
         )
         self._lock = threading.Lock()
-        self._task: Any = None
+        self._task: TaskID | None = None
         self._files_total = 0
         self._files_done = 0
         self._started = False

@@ -16,7 +16,7 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Protocol, TypeVar
 
 from kodo_jobs.kodo import retry as kodo_retry
 from kodo_jobs.kodo.retry import MAX_RETRY_AFTER, RetryPolicy
@@ -30,7 +30,21 @@ class RetryAgain(Exception):
     """Some actions of a call are not finished yet: try them again after a backoff."""
 
 
-def policy_from_spec(retry: Any) -> RetryPolicy:
+class RetryBlock(Protocol):
+    """A job's ``retry:`` block as the manifest parsed it (the executor does not import the
+    manifest models: it reads these four numbers)."""
+
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def initial_wait(self) -> float: ...
+    @property
+    def max_wait(self) -> float: ...
+    @property
+    def throttle_wait(self) -> float: ...
+
+
+def policy_from_spec(retry: RetryBlock) -> RetryPolicy:
     """The policy of a job's ``retry:`` model (attempts and waits in seconds, as the manifest
     parsed them). Its defaults are the manifest's; nothing here invents another set."""
     return RetryPolicy(attempts=int(retry.attempts), initial_wait=float(retry.initial_wait),
@@ -54,7 +68,7 @@ def call_with_retries(
         retryable=lambda exc: policy.retryable(exc) or isinstance(exc, RetryAgain))
 
 
-def _seconds(value: Any, default: float) -> float:
+def _seconds(value: object, default: float) -> float:
     """``--max-duration`` of the CLI (a number, a timedelta, or ``30s``/``2m``/``1h``); kept
     here only until the CLI shares the manifest's duration parser (issue 15, item 13)."""
     if value is None:

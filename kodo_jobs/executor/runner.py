@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import Action, ByteCount, Outcome
 from kodo_jobs.errors import RunAborted
@@ -28,6 +28,9 @@ from kodo_jobs.executor.checkpoint import PAGE, Checkpoint
 from kodo_jobs.executor.events import EventBus
 from kodo_jobs.executor.retry import RetryAgain, RetryPolicy, call_with_retries
 from kodo_jobs.kodo.errors import KodoError, RunFatalError, UploadRestartRequired
+
+if TYPE_CHECKING:
+    from kodo_jobs.log import Logger
 
 RunFn = Callable[[Sequence[Action]], list[Outcome]]
 
@@ -62,7 +65,7 @@ class Runner:
     """Executes jobs against one checkpoint; one instance per run."""
 
     def __init__(self, checkpoint: Checkpoint, *, run_id: str, events: EventBus, stop: threading.Event,
-                 log: Any, drop_upload: Callable[[str], None] | None = None) -> None:
+                 log: Logger, drop_upload: Callable[[str], None] | None = None) -> None:
         self.checkpoint = checkpoint
         self.run_id = run_id
         self.events = events

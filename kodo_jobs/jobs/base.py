@@ -27,11 +27,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, TypeAlias, TypeGuard, TypeVar
 
 from kodo_jobs.actions import Action, Outcome
 
-__all__ = ["Action", "Events", "JobContext", "JobKind", "NullEvents", "Outcome", "StateView"]
+if TYPE_CHECKING:  # annotations only: a kind module imports neither the client nor pydantic
+    from kodo_jobs.kodo.client import KodoClient
+    from kodo_jobs.log import Logger
+    from kodo_jobs.manifest.spec_common import JobBase
+
+__all__ = ["Action", "AnyContext", "Events", "JobContext", "JobKind", "NullEvents", "Outcome", "SpecT", "StateView",
+           "context_for"]
+
+SpecT = TypeVar("SpecT", bound="JobBase")
+"""A job kind's own spec model (``SyncJob``, ``BatchJob``, ...)."""
+SpecT_co = TypeVar("SpecT_co", bound="JobBase", covariant=True)
+SpecT_contra = TypeVar("SpecT_contra", bound="JobBase", contravariant=True)
 
 
 class StateView(Protocol):
@@ -110,28 +121,50 @@ def _never() -> bool:
 
 
 @dataclass(frozen=True)
-class JobContext:
+class JobContext(Generic[SpecT_co]):
     """Everything a kind may use while planning or running one job.
 
-    ``client`` is a :class:`kodo_jobs.kodo.KodoClient` (typed ``Any`` here so this module
-    imports without the client); ``spec`` the job's validated manifest model; ``log`` a
-    structlog logger bound to the job; ``manifest_dir`` the folder relative paths started from;
-    ``run_id`` identifies this run in the checkpoint (empty while only planning).
+    ``spec`` is the job's validated manifest model, typed by its kind (``JobContext[SyncJob]``);
+    the context is frozen, so a ``JobContext[SyncJob]`` is also a ``JobContext[JobBase]`` for
+    the helpers every kind shares. ``log`` is a logger bound to the job (None: do not log);
+    ``manifest_dir`` the folder relative paths started from; ``run_id`` identifies this run in
+    the checkpoint (empty while only planning).
     """
 
-    client: Any
-    spec: Any
+    client: KodoClient
+    spec: SpecT_co
     state: StateView
     events: Events = field(default_factory=NullEvents)
     dry_run: bool = False
     stop_requested: Callable[[], bool] = _never
-    log: Any = None
+    log: Logger | None = None
     manifest_dir: Path = Path(".")
     run_id: str = ""
 
 
-class JobKind(Protocol):
-    """A job kind: turns its spec plus remote state into actions, and runs them."""
+AnyContext: TypeAlias = "JobContext[JobBase]"
+"""The context of a job whose kind its holder does not know (the pipeline's view)."""
+
+
+def _is_context_of(ctx: JobContext[JobBase], model: type[SpecT]) -> TypeGuard[JobContext[SpecT]]:
+    return isinstance(ctx.spec, model)
+
+
+def context_for(ctx: JobContext[JobBase], model: type[SpecT]) -> JobContext[SpecT]:
+    """``ctx`` as the context of a ``model`` job: the one place the union of specs the pipeline
+    holds meets a kind's own spec type (``TypeError`` when the spec is another kind's)."""
+    if _is_context_of(ctx, model):
+        return ctx
+    raise TypeError(f"a {model.__name__} job cannot run with a {type(ctx.spec).__name__} spec")
+
+
+class JobKind(Protocol[SpecT_contra]):
+    """A job kind: turns its spec plus remote state into actions, and runs them.
+
+    Generic over the kind's own spec model: ``SyncKind`` is a ``JobKind[SyncJob]``, and mypy
+    checks each kind module's ``KIND: JobKind[...]`` against it. The registry
+    (:data:`kodo_jobs.jobs.KINDS`) binds a kind to its model for callers that hold any spec.
+    """
 
     kind: str
     batch_size: int
@@ -141,10 +174,10 @@ class JobKind(Protocol):
     per-phase batch size) and ``max_concurrency = 1`` (cap the job's worker count, for kinds
     whose calls must not overlap)."""
 
-    def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
+    def plan(self, spec: SpecT_contra, ctx: JobContext[SpecT_contra]) -> Iterator[Action]:
         """Yield this job's actions in a stable order; read-only (except the hash cache)."""
         ...
 
-    def run(self, actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+    def run(self, actions: Sequence[Action], ctx: JobContext[SpecT_contra]) -> list[Outcome]:
         """Carry out ``actions`` (never ``same``/``skip``/``error`` ones); one Outcome each."""
         ...

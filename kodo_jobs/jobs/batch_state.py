@@ -23,10 +23,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.select import storage_class
+
+if TYPE_CHECKING:
+    from kodo_jobs.kodo.rsf import ListEntry
+    from kodo_jobs.manifest.spec_batch import BatchOp
+    from kodo_jobs.manifest.spec_common import JobBase
 
 OBSERVED = frozenset({"chtype", "chstatus", "chgm", "restoreAr"})
 """Ops whose effect the object's stat shows."""
@@ -34,12 +39,12 @@ RECORDED = frozenset({"deleteAfterDays", "lifecycle"})
 """Ops whose effect is recorded in the state file instead (plus a soft delete that expires)."""
 
 Current = Mapping[str, Any]
-"""An object as Kodo's stat JSON names its fields (``hash``, ``putTime``, ``type``, ``status``,
+"""(JSON as Kodo sends it.) An object as Kodo's stat JSON names its fields (``hash``, ``putTime``, ``type``, ``status``,
 ``mimeType``, ``x-qn-meta``, ``restoreStatus``)."""
 
 
-def from_listing(entry: Any) -> dict[str, Any]:
-    """The stat-shaped fields a listing entry carries."""
+def from_listing(entry: ListEntry) -> dict[str, object]:
+    """The stat-shaped fields a listing entry carries (tests pass entries without hash/status)."""
     return {"hash": getattr(entry, "hash", ""), "putTime": entry.put_time_100ns, "type": entry.type,
             "status": getattr(entry, "status", 0), "mimeType": entry.mime_type}
 
@@ -49,28 +54,30 @@ def is_recorded(name: str, soft: str | None) -> bool:
     return name in RECORDED or (name == "delete" and soft == "expire")
 
 
-def needs_stat(name: str, params: Any, soft: str | None, listed: bool) -> bool:
+def needs_stat(op: BatchOp, soft: str | None, listed: bool) -> bool:
     """True when deciding needs a stat of the source (the listing, if any, is not enough)."""
-    if name == "restoreAr" or (name == "chgm" and params.metadata):
+    name = op.name
+    if name == "restoreAr" or (op.chgm is not None and op.chgm.metadata):
         return True
     return not listed and (name in OBSERVED or is_recorded(name, soft))
 
 
-def already(name: str, params: Any, current: Current) -> str | None:
+def already(op: BatchOp, current: Current) -> str | None:
     """Why an observable op has nothing to do on ``current`` (None: it has something to do)."""
-    if name == "chtype" and int(current.get("type", 0)) == storage_class(params.type):
+    if op.chtype is not None and int(current.get("type", 0)) == storage_class(op.chtype.type):
         return "already of that storage class"
-    if name == "chstatus" and int(current.get("status", 0)) == params.status:
-        return "already " + ("disabled" if params.status else "enabled")
-    if name == "chgm":
-        if params.mime is not None and current.get("mimeType") != params.mime:
+    if op.chstatus is not None and int(current.get("status", 0)) == op.chstatus.status:
+        return "already " + ("disabled" if op.chstatus.status else "enabled")
+    chgm = op.chgm
+    if chgm is not None:
+        if chgm.mime is not None and current.get("mimeType") != chgm.mime:
             return None
         meta = current.get("x-qn-meta") or {}
-        for key, value in params.metadata.items():
+        for key, value in chgm.metadata.items():
             if (meta.get(key) != value) if value else (key in meta):
                 return None
         return "already has that MIME type and metadata"
-    if name == "restoreAr" and current.get("restoreStatus") in (1, 2):
+    if op.restore_ar is not None and current.get("restoreStatus") in (1, 2):
         return "already restoring or restored"
     return None
 
@@ -81,9 +88,9 @@ def same_content(dest: Current | None, current: Current | None) -> bool:
     return dest is not None and bool(src_hash) and dest.get("hash") == src_hash
 
 
-def fingerprint(name: str, params: Any, soft_days: int | None) -> str:
+def fingerprint(op: BatchOp, soft_days: int | None) -> str:
     """What a recorded op asks for: a change means apply again."""
-    body = {"op": name, "params": params.model_dump(mode="json"), "soft_days": soft_days}
+    body = {"op": op.name, "params": op.params.model_dump(mode="json"), "soft_days": soft_days}
     return hashlib.sha1(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
@@ -97,7 +104,7 @@ def record_key(job: str, key: str) -> str:
     return f"batch\x1f{job}\x1f{key}"
 
 
-def applied(ctx: JobContext, job: str, key: str, fp: str, ver: str) -> bool:
+def applied(ctx: JobContext[JobBase], job: str, key: str, fp: str, ver: str) -> bool:
     """True when an earlier run of ``job`` applied this op (``fp``) to this version of ``key``."""
     raw = ctx.state.get_value(record_key(job, key))
     if not raw:
@@ -109,6 +116,6 @@ def applied(ctx: JobContext, job: str, key: str, fp: str, ver: str) -> bool:
     return isinstance(value, dict) and value.get("fp") == fp and value.get("v") == ver
 
 
-def remember(ctx: JobContext, job: str, key: str, fp: str, ver: str) -> None:
+def remember(ctx: JobContext[JobBase], job: str, key: str, fp: str, ver: str) -> None:
     """Record that ``job`` applied its op (``fp``) to this version of ``key``."""
     ctx.state.set_value(record_key(job, key), json.dumps({"fp": fp, "v": ver}, sort_keys=True))

@@ -25,14 +25,20 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.jobs import cdn_once
-from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.base import JobContext, JobKind
+from kodo_jobs.jobs.ops import CdnOp
 from kodo_jobs.jobs.quota import QuotaBooks, chunked
 from kodo_jobs.jobs.tries import Tries, max_attempts, outcome_for_error
+from kodo_jobs.kodo.cdn import PrefetchResult
 from kodo_jobs.kodo.errors import KodoError, QuotaExceeded, RunFatalError
+
+if TYPE_CHECKING:
+    from kodo_jobs.kodo.cdn import RefreshResult, TrafficData
+    from kodo_jobs.manifest.spec_cdn import CdnJob
 
 QUOTA_CODES = {"refresh": 400034, "refresh_dir": 400035, "prefetch": 400033}
 INVALID_CODE = 400031
@@ -48,13 +54,14 @@ class CdnKind:
     max_concurrency = 1
     """Calls run one after another: each answer tells the quota left before the next request."""
 
-    def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
+    def plan(self, spec: CdnJob, ctx: JobContext[CdnJob]) -> Iterator[Action[CdnOp]]:
         """Refresh/prefetch actions (deduplicated, in manifest order), then the report's actions;
         ``skip`` for what an earlier run already did for this spec (rules in :mod:`.cdn_once`)."""
         once = cdn_once.applies(spec)
         fp = cdn_once.lists_fingerprint(spec)
-        for op, items in (("refresh", spec.refresh_urls), ("refresh_dir", spec.refresh_dirs),
-                          ("prefetch", spec.prefetch_urls)):
+        lists: tuple[tuple[CdnOp, tuple[str, ...]], ...] = (
+            ("refresh", spec.refresh_urls), ("refresh_dir", spec.refresh_dirs), ("prefetch", spec.prefetch_urls))
+        for op, items in lists:
             for url in dict.fromkeys(items):
                 if not once:
                     yield Action(spec.name, op, url)
@@ -67,7 +74,7 @@ class CdnKind:
         if report is None:
             return
         if report.flux or report.bandwidth:
-            params: dict[str, Any] = {
+            params: dict[str, object] = {
                 "domains": list(report.domains), "start": report.start.isoformat(), "end": report.end.isoformat(),
                 "granularity": report.granularity, "flux": report.flux, "bandwidth": report.bandwidth,
                 "format": report.format}
@@ -90,7 +97,7 @@ class CdnKind:
                     else:
                         yield Action(spec.name, "log", f"{domain}/{log.name}", log.size, 0, params)
 
-    def run(self, actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+    def run(self, actions: Sequence[Action], ctx: JobContext[CdnJob]) -> list[Outcome]:
         """Send refresh/prefetch requests under the limits and quotas; write reports and logs."""
         outcomes: dict[str, Outcome] = {}
         for op in ("refresh", "refresh_dir", "prefetch"):
@@ -111,7 +118,7 @@ class CdnKind:
         return result
 
 
-def _call(ctx: JobContext, op: str, urls: Sequence[str]) -> Any:
+def _call(ctx: JobContext[CdnJob], op: str, urls: Sequence[str]) -> RefreshResult | PrefetchResult:
     cdn = ctx.client.cdn
     if op == "refresh":
         return cdn.refresh(urls=urls)
@@ -120,7 +127,7 @@ def _call(ctx: JobContext, op: str, urls: Sequence[str]) -> Any:
     return cdn.prefetch(urls)
 
 
-def _send_limited(ctx: JobContext, op: str, chunk: Sequence[Action]) -> dict[str, Outcome]:
+def _send_limited(ctx: JobContext[CdnJob], op: str, chunk: Sequence[Action]) -> dict[str, Outcome]:
     """Send what the quota still allows; the rest fails with the quota message."""
     book = BOOKS.get(ctx.run_id)
     allowed = book.allowance(op, len(chunk))
@@ -131,11 +138,11 @@ def _send_limited(ctx: JobContext, op: str, chunk: Sequence[Action]) -> dict[str
     return out
 
 
-def _quota_failure(ctx: JobContext, op: str, action: Action) -> Outcome:
+def _quota_failure(ctx: JobContext[CdnJob], op: str, action: Action) -> Outcome:
     return Outcome(action.id, "failed", code=QUOTA_CODES[op], message=BOOKS.get(ctx.run_id).message(op))
 
 
-def _send(ctx: JobContext, op: str, chunk: Sequence[Action]) -> dict[str, Outcome]:
+def _send(ctx: JobContext[CdnJob], op: str, chunk: Sequence[Action]) -> dict[str, Outcome]:
     """One request; on a limit/quota refusal, halves until it fits or the quota is used up."""
     book = BOOKS.get(ctx.run_id)
     if not chunk:
@@ -173,9 +180,9 @@ def _send(ctx: JobContext, op: str, chunk: Sequence[Action]) -> dict[str, Outcom
     return out
 
 
-def _answer_fields(op: str, answer: Any) -> dict[str, Any]:
+def _answer_fields(op: str, answer: RefreshResult | PrefetchResult) -> dict[str, int]:
     """The quota fields of a typed answer, under their wire names (what QuotaBook reads)."""
-    if op == "prefetch":
+    if isinstance(answer, PrefetchResult):  # op == "prefetch"
         return {"quotaDay": answer.quota_day, "surplusDay": answer.surplus_day}
     if op == "refresh_dir":
         return {"dirQuotaDay": answer.dir_quota_day, "dirSurplusDay": answer.dir_surplus_day}
@@ -190,13 +197,14 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _download_logs(ctx: JobContext, actions: Sequence[Action]) -> dict[str, Outcome]:
+def _download_logs(ctx: JobContext[CdnJob], actions: Sequence[Action]) -> dict[str, Outcome]:
     """List the day's logs once (their signed URLs are not kept in the plan), then fetch each."""
     out: dict[str, Outcome] = {}
     by_day: dict[str, list[Action]] = {}
     for a in actions:
         by_day.setdefault(str(a.params["day"]), []).append(a)
-    domains = list(ctx.spec.report.domains)
+    report = ctx.spec.report
+    domains = list(report.domains) if report is not None else []  # log actions come with a report
     attempts = max_attempts(ctx.spec)
     for day, todo in by_day.items():
         try:
@@ -225,10 +233,10 @@ def _download_logs(ctx: JobContext, actions: Sequence[Action]) -> dict[str, Outc
     return out
 
 
-def _write_report(ctx: JobContext, action: Action) -> Outcome:
+def _write_report(ctx: JobContext[CdnJob], action: Action) -> Outcome:
     """Fetch the flux/bandwidth series and write them as CSV (long format) or JSON."""
     p = action.params
-    series: dict[str, Any] = {}
+    series: dict[str, TrafficData] = {}
     try:
         for metric in ("flux", "bandwidth"):
             if p[metric]:
@@ -260,4 +268,4 @@ def _write_report(ctx: JobContext, action: Action) -> Outcome:
     return Outcome(action.id, "done", bytes=len(payload), result={"path": action.key, "points": len(rows)})
 
 
-KIND = CdnKind()
+KIND: JobKind[CdnJob] = CdnKind()

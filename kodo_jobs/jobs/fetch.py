@@ -18,17 +18,22 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from kodo_jobs.actions import ERROR_OP, Action, Outcome
-from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.base import JobContext, JobKind
+from kodo_jobs.jobs.batch_state import Current
 from kodo_jobs.jobs.exports import ExportFiles
 from kodo_jobs.jobs.keys import UrlLine, key_from_url, read_keys_file, read_urls_file
+from kodo_jobs.jobs.ops import FetchOp
 from kodo_jobs.jobs.seen import SeenKeys
 from kodo_jobs.jobs.tries import Tries, max_attempts, outcome_for_error
 from kodo_jobs.kodo.errors import KodoError, NotFound, RunFatalError
 from kodo_jobs.kodo.fetch import AsyncFetchRequest
 from kodo_jobs.kodo.rs import MAX_BATCH, ops
+
+if TYPE_CHECKING:
+    from kodo_jobs.manifest.spec_fetch import FetchJob, SkipExisting
 
 ASYNC_TIMEOUT_S = 600.0
 """How long one run waits for queued async fetch tasks before leaving them for the next run."""
@@ -37,10 +42,12 @@ _TRIES = Tries()
 EXPORTS = ExportFiles()
 
 
-def _url_lines(spec: Any) -> Iterator[UrlLine]:
+def _url_lines(spec: FetchJob) -> Iterator[UrlLine]:
     """The job's URLs, inline or streamed from ``urls_file`` (never read whole)."""
     if spec.urls is not None:
         return (UrlLine(i, url, spec.key_prefix + key_from_url(url)) for i, url in enumerate(spec.urls, start=1))
+    if spec.urls_file is None:  # the model requires urls or urls_file
+        return iter(())
     return read_urls_file(spec.urls_file, key_prefix=spec.key_prefix)
 
 
@@ -58,9 +65,9 @@ def _chunks(lines: Iterator[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def _existing(ctx: JobContext, bucket: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+def _existing(ctx: JobContext[FetchJob], bucket: str, keys: Sequence[str]) -> dict[str, Current]:
     """Stat ``keys`` with batch requests; key -> stat data of those that exist."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, Current] = {}
     for start in range(0, len(keys), MAX_BATCH):
         chunk = keys[start:start + MAX_BATCH]
         for res in ctx.client.rs.batch([ops.stat(bucket, k) for k in chunk]):
@@ -73,7 +80,7 @@ def _existing(ctx: JobContext, bucket: str, keys: Sequence[str]) -> dict[str, di
     return found
 
 
-def _same_hash(mode: Any, expected: str | None, stat: dict[str, Any]) -> bool:
+def _same_hash(mode: SkipExisting, expected: str | None, stat: Current) -> bool:
     if mode in (True, "key") or expected is None:
         return True
     field = "hash" if mode == "etag" else "md5"
@@ -86,13 +93,13 @@ class FetchKind:
     kind = "fetch"
     batch_size = 50
 
-    def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
+    def plan(self, spec: FetchJob, ctx: JobContext[FetchJob]) -> Iterator[Action[FetchOp]]:
         """One action per target key; existing keys skipped when ``skip_existing`` says so."""
         if spec.prefetch:
             yield from self._plan_prefetch(spec, ctx)
             return
         where = f"{spec.urls_file}:" if spec.urls_file is not None else "urls["
-        errors: list[Action] = []  # two URLs for one key: rare, listed after the fetches
+        errors: list[Action[FetchOp]] = []  # two URLs for one key: rare, listed after the fetches
 
         def unique(seen: SeenKeys) -> Iterator[UrlLine]:
             for line in _url_lines(spec):
@@ -109,7 +116,8 @@ class FetchKind:
             for chunk in _chunks(unique(seen), MAX_BATCH):
                 existing = _existing(ctx, spec.bucket, [u.key for u in chunk]) if spec.skip_existing else {}
                 for line in chunk:
-                    params = {"url": line.url, "line": line.line, **({"hash": line.hash} if line.hash else {})}
+                    params: dict[str, object] = {"url": line.url, "line": line.line,
+                                                 **({"hash": line.hash} if line.hash else {})}
                     stat = existing.get(line.key)
                     if stat is not None and _same_hash(spec.skip_existing, line.hash, stat):
                         yield Action(spec.name, "skip", line.key, int(stat.get("fsize", 0)), 0,
@@ -119,11 +127,13 @@ class FetchKind:
         yield from errors
         self._start_exports(spec, ctx)  # after the last line was read: urls_file may be the failure file
 
-    def _plan_prefetch(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
+    def _plan_prefetch(self, spec: FetchJob, ctx: JobContext[FetchJob]) -> Iterator[Action[FetchOp]]:
         if spec.keys is not None:
             keys: Iterator[tuple[int, str]] = ((i, k) for i, k in enumerate(spec.keys, start=1))
-        else:
+        elif spec.keys_file is not None:
             keys = ((line.line, line.key) for line in read_keys_file(spec.keys_file, pairs=False))
+        else:  # the model requires keys or keys_file with prefetch
+            keys = iter(())
         def unique(seen: SeenKeys) -> Iterator[tuple[int, str]]:
             for number, key in keys:
                 if seen.first_line(key, number) is None:
@@ -143,14 +153,14 @@ class FetchKind:
         self._start_exports(spec, ctx)  # after the last line was read: keys_file may be an export
 
     @staticmethod
-    def _start_exports(spec: Any, ctx: JobContext) -> None:
+    def _start_exports(spec: FetchJob, ctx: JobContext[FetchJob]) -> None:
         # only a real run rewrites the export files; called once the input was read to its end
         if ctx.run_id and not ctx.dry_run:
             for path in (spec.success_file, spec.failure_file):
                 if path is not None:
                     EXPORTS.start(ctx.run_id, Path(path))
 
-    def run(self, actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+    def run(self, actions: Sequence[Action], ctx: JobContext[FetchJob]) -> list[Outcome]:
         """Fetch (sync or async) or prefetch each action; one outcome each."""
         spec = ctx.spec
         if spec.mode == "async" and not spec.prefetch:
@@ -163,7 +173,7 @@ class FetchKind:
         return outcomes
 
     @staticmethod
-    def _one(action: Action, ctx: JobContext) -> Outcome:
+    def _one(action: Action, ctx: JobContext[FetchJob]) -> Outcome:
         spec = ctx.spec
         attempt = _TRIES.next(ctx.run_id, action.id)
         try:
@@ -181,11 +191,11 @@ class FetchKind:
                        result={"hash": res.hash, "fsize": res.fsize, "mimeType": res.mime_type})
 
 
-def _task_key(spec: Any, action: Action) -> str:
+def _task_key(spec: FetchJob, action: Action) -> str:
     return f"fetch-task\x1f{spec.bucket}\x1f{action.key}\x1f{action.params['url']}"
 
 
-def _run_async(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+def _run_async(actions: Sequence[Action], ctx: JobContext[FetchJob]) -> list[Outcome]:
     """Queue (or find the queued) task of each action, then poll them all until processed."""
     spec = ctx.spec
     attempts = max_attempts(spec)
@@ -244,7 +254,7 @@ def _run_async(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
     return [outcomes[a.id] for a in actions]
 
 
-def _check_stored(action: Action, ctx: JobContext, task_id: str) -> Outcome:
+def _check_stored(action: Action, ctx: JobContext[FetchJob], task_id: str) -> Outcome:
     """An async task says only that it was processed: the object must exist to call it done."""
     try:
         stat = ctx.client.rs.stat(ctx.spec.bucket, action.key)
@@ -256,7 +266,7 @@ def _check_stored(action: Action, ctx: JobContext, task_id: str) -> Outcome:
                    result={"task_id": task_id, "hash": stat.hash, "fsize": stat.fsize})
 
 
-def _export(ctx: JobContext, action: Action, outcome: Outcome) -> None:
+def _export(ctx: JobContext[FetchJob], action: Action, outcome: Outcome) -> None:
     spec = ctx.spec
     columns = (action.key,) if action.op == "prefetch" else (str(action.params.get("url", "")), action.key)
     if outcome.status == "done" and spec.success_file is not None:
@@ -265,4 +275,4 @@ def _export(ctx: JobContext, action: Action, outcome: Outcome) -> None:
         EXPORTS.failure(ctx.run_id, Path(spec.failure_file), columns, outcome.code, outcome.message)
 
 
-KIND = FetchKind()
+KIND: JobKind[FetchJob] = FetchKind()

@@ -23,15 +23,20 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import ERROR_OP, Action, Outcome
-from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.base import JobContext, JobKind
 from kodo_jobs.jobs.batch import key_sources
+from kodo_jobs.jobs.ops import PfopOp
 from kodo_jobs.jobs.saveas import expand_fops
 from kodo_jobs.jobs.tries import Tries, max_attempts, outcome_for_error
 from kodo_jobs.kodo.errors import KodoError, RunFatalError
 from kodo_jobs.kodo.fop import NOTIFY_FAILED, SUCCEEDED, PfopStatus
+
+if TYPE_CHECKING:
+    from kodo_jobs.manifest.spec_common import JobBase
+    from kodo_jobs.manifest.spec_pfop import PfopJob
 
 _TRIES = Tries()
 
@@ -41,13 +46,13 @@ def state_key(job: str, key: str) -> str:
     return f"pfop\x1f{job}\x1f{key}"
 
 
-def fingerprint(spec: Any, fops: str) -> str:
+def fingerprint(spec: PfopJob, fops: str) -> str:
     """What a submission asked for: a change of any of these means a new job."""
     parts = [spec.bucket, fops, spec.pipeline or "", str(spec.type), spec.workflow_template_id or ""]
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
-def _load(ctx: JobContext, job: str, key: str) -> dict[str, Any]:
+def _load(ctx: JobContext[JobBase], job: str, key: str) -> dict[str, object]:
     raw = ctx.state.get_value(state_key(job, key))
     if not raw:
         return {}
@@ -58,7 +63,7 @@ def _load(ctx: JobContext, job: str, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _save(ctx: JobContext, job: str, key: str, **value: Any) -> None:
+def _save(ctx: JobContext[JobBase], job: str, key: str, **value: object) -> None:
     ctx.state.set_value(state_key(job, key), json.dumps(value, sort_keys=True))
 
 
@@ -68,11 +73,11 @@ class PfopKind:
     kind = "pfop"
     batch_size = 50
 
-    def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
+    def plan(self, spec: PfopJob, ctx: JobContext[PfopJob]) -> Iterator[Action[PfopOp]]:
         """One ``pfop`` action per key; ``skip`` when an earlier run's job for it succeeded."""
         seen = [0]
         for key, size, _dest, line in key_sources(spec, ctx, seen):
-            params: dict[str, Any] = {} if line is None else {"line": line}
+            params: dict[str, object] = {} if line is None else {"line": line}
             try:
                 expanded = expand_fops(spec.fops, spec.bucket, key) if spec.fops else None
             except ValueError as exc:
@@ -94,7 +99,7 @@ class PfopKind:
                 params["persistent_id"] = last["id"]
             yield Action(spec.name, "pfop", key, size, 0, params)
 
-    def run(self, actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+    def run(self, actions: Sequence[Action], ctx: JobContext[PfopJob]) -> list[Outcome]:
         """Submit (or re-find) each job, then poll until all ended or the timeout."""
         spec = ctx.spec
         outcomes: dict[str, Outcome] = {}
@@ -126,7 +131,7 @@ class PfopKind:
         return [outcomes[a.id] for a in actions]
 
     @staticmethod
-    def _submit(ctx: JobContext, action: Action, outcomes: dict[str, Outcome]) -> str | None:
+    def _submit(ctx: JobContext[PfopJob], action: Action, outcomes: dict[str, Outcome]) -> str | None:
         spec = ctx.spec
         attempt = _TRIES.next(ctx.run_id, action.id)
         fops = action.params.get("fops")
@@ -144,9 +149,9 @@ class PfopKind:
         return str(pid)
 
     @staticmethod
-    def _status(ctx: JobContext, action: Action, pid: str, outcomes: dict[str, Outcome]) -> PfopStatus | None:
+    def _status(ctx: JobContext[PfopJob], action: Action, pid: str, outcomes: dict[str, Outcome]) -> PfopStatus | None:
         try:
-            return ctx.client.fop.status(pid, ctx.spec.bucket)  # type: ignore[no-any-return]
+            return ctx.client.fop.status(pid, ctx.spec.bucket)
         except RunFatalError:
             raise
         except KodoError as exc:
@@ -155,7 +160,7 @@ class PfopKind:
                                                     result={"persistent_id": pid})
             return None
 
-    def _poll(self, ctx: JobContext, running: dict[str, tuple[Action, str]], outcomes: dict[str, Outcome]) -> None:
+    def _poll(self, ctx: JobContext[PfopJob], running: dict[str, tuple[Action, str]], outcomes: dict[str, Outcome]) -> None:
         spec = ctx.spec
         deadline = time.monotonic() + float(spec.timeout)
         # short jobs end in well under a second: poll soon, then back off up to poll_interval
@@ -190,12 +195,12 @@ def _ok(status: PfopStatus) -> bool:
                                                              for i in status.items)
 
 
-def _finished(ctx: JobContext, action: Action, status: PfopStatus) -> Outcome:
+def _finished(ctx: JobContext[PfopJob], action: Action, status: PfopStatus) -> Outcome:
     """Record how a job ended and turn it into the action's outcome."""
     spec = ctx.spec
     items = [{"cmd": i.cmd, "code": i.code, **({"key": i.key} if i.key else {}),
               **({"error": i.error} if i.error else {})} for i in status.items]
-    result: dict[str, Any] = {"persistent_id": status.id, "code": status.code, "items": items}
+    result: dict[str, object] = {"persistent_id": status.id, "code": status.code, "items": items}
     ok = _ok(status)
     _save(ctx, spec.name, action.key, fp=action.params.get("fp", ""), id=status.id,
           state="done" if ok else "failed")
@@ -210,4 +215,4 @@ def _finished(ctx: JobContext, action: Action, status: PfopStatus) -> Outcome:
                    message=f"pfop {status.id} failed{cmd}: {reason}", result=result)
 
 
-KIND = PfopKind()
+KIND: JobKind[PfopJob] = PfopKind()

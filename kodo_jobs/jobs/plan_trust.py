@@ -18,54 +18,60 @@ the job's own bucket.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import ERROR_OP, Action
 from kodo_jobs.jobs import batch
 from kodo_jobs.jobs.saveas import expand_fops
 from kodo_jobs.jobs.sync.trust import Untrusted
 
+if TYPE_CHECKING:
+    from kodo_jobs.manifest.models import AnyJob
+    from kodo_jobs.manifest.spec_batch import BatchJob
+    from kodo_jobs.manifest.spec_cdn import CdnJob
+    from kodo_jobs.manifest.spec_fetch import FetchJob
+    from kodo_jobs.manifest.spec_pfop import PfopJob
+
 NEVER_RUN = frozenset({"skip", "same", ERROR_OP})
 """Ops the executor never sends anywhere (an ``error`` only fails its job)."""
 
 
-def trusted(spec: Any, action: Action) -> Action:
+def trusted(spec: AnyJob, action: Action) -> Action:
     """``action`` with what the job decides rebuilt from the job, or :class:`Untrusted`."""
     if action.op in NEVER_RUN:
         return action
-    kind = str(spec.kind)
-    if kind == "batch":
+    if spec.kind == "batch":
         return _batch(spec, action)
-    if kind == "cdn":
+    if spec.kind == "cdn":
         return _cdn(spec, action)
-    if kind == "pfop":
+    if spec.kind == "pfop":
         return _pfop(spec, action)
-    if kind == "fetch":
+    if spec.kind == "fetch":
         return _fetch(spec, action)
-    raise Untrusted(f"a {kind} job has no saved actions")
+    raise Untrusted(f"a {spec.kind} job has no saved actions")
 
 
-def _with(action: Action, params: dict[str, Any], phase: int | None = None) -> Action:
+def _with(action: Action, params: Mapping[str, object], phase: int | None = None) -> Action:
     return Action(action.job, action.op, action.key, action.size,
                   action.phase if phase is None else phase, params)
 
 
-def _batch(spec: Any, action: Action) -> Action:
+def _batch(spec: BatchJob, action: Action) -> Action:
     name = str(spec.op.name)
     if action.op != name:
         raise Untrusted(f"the job's op is {name!r}, not {action.op!r}")
     phase = 1 if batch.is_destructive(spec) else 0
     if action.phase != phase:
         raise Untrusted(f"phase {action.phase}: this job's {name} runs in phase {phase}")
-    select = getattr(spec, "select", None)
-    prefix = str(getattr(select, "prefix", "") or "") if select is not None else ""
+    prefix = spec.select.prefix if spec.select is not None else ""
     if not action.key.startswith(prefix):
         raise Untrusted(f"the key is outside the job's select prefix {prefix!r}")
     if spec.keys is not None and action.key not in spec.keys:
         raise Untrusted("the key is not in the job's keys: list")
     params = dict(action.params)
-    rebuilt: dict[str, Any] = {k: params[k] for k in ("line", "fp", "version") if k in params}
+    rebuilt = batch.kept_params(params)
     explicit = params.get("dest_key") if "line" in params and name in batch.PAIR_OPS else None
     if explicit is not None and not isinstance(explicit, str):
         raise Untrusted("its destination key is not a string")
@@ -78,7 +84,7 @@ def _batch(spec: Any, action: Action) -> Action:
     return _with(action, rebuilt)
 
 
-def _cdn(spec: Any, action: Action) -> Action:
+def _cdn(spec: CdnJob, action: Action) -> Action:
     lists = {"refresh": spec.refresh_urls, "refresh_dir": spec.refresh_dirs, "prefetch": spec.prefetch_urls}
     if action.op in lists:
         if action.key not in lists[action.op]:
@@ -108,7 +114,7 @@ def _cdn(spec: Any, action: Action) -> Action:
     raise Untrusted(f"a cdn job never plans {action.op!r}")
 
 
-def _pfop(spec: Any, action: Action) -> Action:
+def _pfop(spec: PfopJob, action: Action) -> Action:
     if action.op != "pfop":
         raise Untrusted(f"a pfop job never plans {action.op!r}")
     if spec.keys is not None and action.key not in spec.keys:
@@ -128,7 +134,7 @@ def _pfop(spec: Any, action: Action) -> Action:
     return _with(action, params, phase=0)
 
 
-def _fetch(spec: Any, action: Action) -> Action:
+def _fetch(spec: FetchJob, action: Action) -> Action:
     if action.op not in ("fetch", "prefetch") or (action.op == "prefetch") != bool(spec.prefetch):
         raise Untrusted(f"this fetch job never plans {action.op!r}")
     if action.op == "fetch" and spec.urls is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -60,15 +60,16 @@ class QuotaBook:
                 return 0
             return wanted if q.left is None else max(0, min(wanted, q.left))
 
-    def record_answer(self, op: str, answer: Mapping[str, Any], sent: int) -> None:
+    def record_answer(self, op: str, answer: Mapping[str, object], sent: int) -> None:
         """Learn the quota from a successful answer; without the fields, count down what was sent."""
         daily_field, left_field = _ANSWER_FIELDS[op]
+        daily, left = answer.get(daily_field), answer.get(left_field)
         with self._lock:
             q = self._quotas[op]
-            if isinstance(answer.get(daily_field), int):
-                q.daily = answer[daily_field]
-            if isinstance(answer.get(left_field), int):
-                q.left = answer[left_field]
+            if isinstance(daily, int):
+                q.daily = daily
+            if isinstance(left, int):
+                q.left = left
             elif q.left is not None:
                 q.left = max(0, q.left - sent)
             if q.left is not None and q.left <= 0:

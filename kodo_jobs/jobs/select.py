@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from fnmatch import fnmatchcase
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kodo_jobs import units
+
+if TYPE_CHECKING:
+    from kodo_jobs.manifest.spec_common import Select
 
 STORAGE_CLASSES: dict[str, int] = {
     "standard": 0,
@@ -55,14 +58,14 @@ class Listed(Protocol):
     def type(self) -> int: ...
 
 
-def parse_duration(value: Any) -> timedelta:
+def parse_duration(value: object) -> timedelta:
     """A duration (``30d``, ``12h``, ``1h30m``, seconds, or a timedelta): the manifest's one parser."""
     if isinstance(value, timedelta):
         return value
     return timedelta(seconds=units.parse_duration(value))
 
 
-def storage_class(value: int | str) -> int:
+def storage_class(value: object) -> int:
     """A storage class number from its name or number."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -74,11 +77,13 @@ def storage_class(value: int | str) -> int:
     return STORAGE_CLASSES[text]
 
 
-def _tuple(value: Any) -> tuple[str, ...]:
+def _tuple(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
         return (value,)
+    if not isinstance(value, Iterable):
+        raise TypeError(f"expected text or a list of text, got {type(value).__name__}")
     return tuple(str(v) for v in value)
 
 
@@ -175,22 +180,23 @@ def _ns(delta: timedelta) -> int:
     return int(delta.total_seconds() * 1_000_000_000)
 
 
-def _field(spec: Any, *names: str) -> Any:
-    """First present, non-None attribute (or mapping item) among ``names``: tolerates aliases."""
+def _field(fields: Mapping[str, object], *names: str) -> object:
+    """First present, non-None item among ``names``: tolerates aliases."""
     for name in names:
-        value = spec.get(name) if isinstance(spec, dict) else getattr(spec, name, None)
+        value = fields.get(name)
         if value is not None:
             return value
     return None
 
 
-def from_spec(spec: Any, *, now_ns: int | None = None) -> SelectFilter:
+def from_spec(select: Select | Mapping[str, object], *, now_ns: int | None = None) -> SelectFilter:
     """Build a filter from a manifest ``select:`` (model or mapping); raises ValueError when malformed."""
+    spec: Mapping[str, object] = select if isinstance(select, Mapping) else dict(select)  # a model: its fields
     older = _field(spec, "older_than")
     newer = _field(spec, "newer_than")
     storage = _field(spec, "storage_type", "storage", "storage_class")
     if storage is not None and not isinstance(storage, list | tuple | set | frozenset):
-        storage = [storage]
+        storage = (storage,)
     return SelectFilter(
         prefix=str(_field(spec, "prefix") or ""),
         suffixes=_tuple(_field(spec, "suffix", "suffixes")),
@@ -205,7 +211,7 @@ def from_spec(spec: Any, *, now_ns: int | None = None) -> SelectFilter:
     )
 
 
-def _size(value: Any) -> int | None:
+def _size(value: object) -> int | None:
     """Bytes from an int or ``10MiB``/``10MB``: the manifest's one size parser."""
     if value is None:
         return None

@@ -23,12 +23,18 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.executor.events import Subscriber
-from kodo_jobs.jobs.base import StateView
+from kodo_jobs.jobs.base import JobContext, StateView
 from kodo_jobs.kodo.urls import public_url
+
+if TYPE_CHECKING:
+    from kodo_jobs.manifest.spec_cdn import CdnJob
+    from kodo_jobs.manifest.spec_common import JobBase
+    from kodo_jobs.manifest.spec_pfop import PfopJob
+    from kodo_jobs.manifest.spec_sync import SyncJob
 
 CHANGED_OPS = frozenset({"upload", "update", "delete"})
 UPLOADED_OPS = frozenset({"upload", "update"})
@@ -77,9 +83,10 @@ def _merge(state: StateView, key: str, changes: dict[str, str]) -> dict[str, str
     return pending
 
 
-def followups(spec: Any, changes: Iterable[tuple[str, str]], ctx: Any) -> list[Any]:
+def followups(spec: SyncJob, changes: Iterable[tuple[str, str]],
+              ctx: JobContext[JobBase]) -> list[CdnJob | PfopJob]:
     """The follow-up job specs of sync ``spec`` for ``changes`` ((op, key) pairs); may be empty."""
-    then = getattr(spec, "then", None)
+    then = spec.then
     if then is None:
         return []
     from kodo_jobs.jobs.pfop import state_key as pfop_state_key  # the pfop kind: only for then.pfop
@@ -90,7 +97,7 @@ def followups(spec: Any, changes: Iterable[tuple[str, str]], ctx: Any) -> list[A
     for op, key in changes:
         latest[key] = op
     common = {"concurrency": spec.concurrency, "retry": spec.retry.model_dump()}
-    out: list[Any] = []
+    out: list[CdnJob | PfopJob] = []
     if then.cdn_refresh is not None:
         pending = _merge(ctx.state, _pending_key(spec.name, "cdn"), latest)
         if pending:
@@ -114,7 +121,7 @@ def followups(spec: Any, changes: Iterable[tuple[str, str]], ctx: Any) -> list[A
     return out
 
 
-def job_ended(spec: Any, status: str, state: StateView) -> None:
+def job_ended(spec: JobBase, status: str, state: StateView) -> None:
     """After a follow-up job: forget its pending keys once it ended ``ok``."""
     for suffix, what in ((CDN_SUFFIX, "cdn"), (PFOP_SUFFIX, "pfop")):
         if spec.name.endswith(suffix) and status == "ok":

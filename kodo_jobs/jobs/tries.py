@@ -14,13 +14,16 @@ failure file. Counts live per run, in memory: a rerun starts afresh, as the exec
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.executor.retry import policy_from_spec
 from kodo_jobs.kodo.errors import KodoError, RetryableError
 from kodo_jobs.kodo.retry import RetryPolicy
-from kodo_jobs.manifest import RetryPolicy as RetryBlock
+
+if TYPE_CHECKING:
+    from kodo_jobs.manifest.spec_common import JobBase
 
 
 class Tries:
@@ -39,20 +42,19 @@ class Tries:
             return n
 
 
-def policy_for(spec: Any) -> RetryPolicy:
-    """The retry policy of a job spec: its ``retry:`` block (the manifest's defaults when the
-    spec has none, e.g. a follow-up job built in code)."""
-    retry = getattr(spec, "retry", None)
-    return policy_from_spec(retry if retry is not None else RetryBlock())
+def policy_for(spec: JobBase) -> RetryPolicy:
+    """The retry policy of a job spec: its ``retry:`` block (every spec has one: a job built in
+    code, e.g. a ``then:`` follow-up, gets the manifest's defaults from the model)."""
+    return policy_from_spec(spec.retry)
 
 
-def max_attempts(spec: Any) -> int:
+def max_attempts(spec: JobBase) -> int:
     """The job's ``retry.attempts``."""
     return policy_for(spec).attempts
 
 
 def outcome_for_error(action: Action, exc: KodoError, *, attempt: int, attempts: int,
-                      result: dict[str, Any] | None = None) -> Outcome:
+                      result: Mapping[str, object] | None = None) -> Outcome:
     """``pending`` for a retryable error with attempts left, else ``failed`` keeping code and reqid."""
     if isinstance(exc, RetryableError) and attempt < attempts:
         return Outcome(action.id, "pending", code=exc.code, reqid=exc.reqid, message=exc.message)

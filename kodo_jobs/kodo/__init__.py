@@ -11,7 +11,7 @@ every API module (a share of start-up; figures: docs/bench.md).
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .auth import PutPolicy, QBoxAuth, QiniuAuth, UpTokenAuth, encoded_entry, upload_token, urlsafe_b64
@@ -122,7 +122,7 @@ _LAZY: dict[str, str] = {
 """Public name -> the submodule that defines it."""
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .config import Credentials
+from .jsontypes import JsonMapping, JsonObject
 
 if TYPE_CHECKING:
     from requests import PreparedRequest
@@ -49,7 +50,7 @@ def hmac_sign(secret_key: str, data: bytes | str) -> str:
     return urlsafe_b64(hmac.digest(secret_key.encode("utf-8"), data, "sha1"))
 
 
-def _body_bytes(body: Any) -> bytes:
+def _body_bytes(body: object) -> bytes:
     if body is None:
         return b""
     if isinstance(body, bytes):
@@ -117,7 +118,7 @@ class Signer:
     body. Not an ``AuthBase`` subclass, so importing the signers does not import ``requests``.
     """
 
-    def sign(self, method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, str]:
+    def sign(self, method: str, url: str, headers: Mapping[str, str], body: object) -> dict[str, str]:
         """Headers to add to ``method url`` with ``headers`` and ``body`` (bytes, str or None:
         the exact bytes sent) so that it is authorised."""
         raise NotImplementedError
@@ -133,7 +134,7 @@ class QBoxAuth(Signer):
     def __init__(self, credentials: Credentials) -> None:
         self._credentials = credentials
 
-    def sign(self, method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, str]:
+    def sign(self, method: str, url: str, headers: Mapping[str, str], body: object) -> dict[str, str]:
         """``Authorization`` over ``path[?query]`` and a form body."""
         path_query, _ = _path_query(url)
         data = qbox_signing_data(path_query, _header(headers, "content-type"), _body_bytes(body))
@@ -173,7 +174,7 @@ class QiniuAuth(Signer):
         """True when signed requests carry ``X-Qiniu-Date``."""
         return self._timestamp
 
-    def sign(self, method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, str]:
+    def sign(self, method: str, url: str, headers: Mapping[str, str], body: object) -> dict[str, str]:
         """``X-Qiniu-Date`` (when timestamping) and ``Authorization`` over the request line,
         ``Host``, ``Content-Type``, the ``X-Qiniu-*`` headers (the new date included) and body."""
         added: dict[str, str] = {}
@@ -199,7 +200,7 @@ class UpTokenAuth(Signer):
     def __init__(self, token: str) -> None:
         self._token = token
 
-    def sign(self, method: str, url: str, headers: Mapping[str, str], body: Any) -> dict[str, str]:
+    def sign(self, method: str, url: str, headers: Mapping[str, str], body: object) -> dict[str, str]:
         """The token as it is: nothing of the request is signed."""
         return {"Authorization": f"UpToken {self._token}"}
 
@@ -284,12 +285,12 @@ class PutPolicy:
     field_order: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
-    def from_mapping(cls, mapping: Mapping[str, Any]) -> PutPolicy:
+    def from_mapping(cls, mapping: JsonMapping) -> PutPolicy:
         """Build from a dict with camelCase wire names (or the snake_case attribute names).
 
         Unknown names raise ``ValueError`` (a typo in a manifest must not vanish silently).
         """
-        kwargs: dict[str, Any] = {}
+        kwargs: JsonObject = {}  # JSON names -> field values, checked by the dataclass
         for name, value in mapping.items():
             attr = _FROM_WIRE.get(name, name if name in _WIRE else None)
             if attr is None:
@@ -300,10 +301,10 @@ class PutPolicy:
         kwargs["field_order"] = tuple(kwargs)
         return cls(**kwargs)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The wire dict (camelCase names, unset fields left out): scope, deadline, then the
         fields in the order given to :meth:`from_mapping`, then the rest in declaration order."""
-        out: dict[str, Any] = {}
+        out: JsonObject = {}
         names = ["scope", "deadline", *self.field_order, *(f.name for f in fields(self))]
         for name in names:
             if name == "field_order" or _WIRE[name] in out:

@@ -6,14 +6,15 @@ All calls are ``POST`` with a JSON body and QBox auth (the body is not signed). 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from .auth import QBoxAuth
 from .hosts import HostResolver
 from .http import HttpClient
+from .jsontypes import JsonMapping, JsonObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +86,20 @@ class LogFile:
     url: str = field(repr=False)
 
 
-def _ints(body: Mapping[str, Any], name: str) -> int:
+def _ints(body: JsonMapping, name: str) -> int:
     try:
         return int(body.get(name) or 0)
     except (TypeError, ValueError):
         return 0
 
 
-def _strs(values: Any) -> tuple[str, ...]:
-    return tuple(str(v) for v in values or [])
+def _strs(values: object) -> tuple[str, ...]:
+    """The items of a JSON list as text (nothing for a missing or empty one)."""
+    if not values:
+        return ()
+    if not isinstance(values, Iterable):
+        raise TypeError(f"expected a list, got {type(values).__name__}")
+    return tuple(str(v) for v in values)
 
 
 class CdnApi:
@@ -104,7 +110,7 @@ class CdnApi:
         self._resolver = resolver
         self._auth = auth
 
-    def _post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def _post(self, path: str, body: JsonMapping) -> JsonObject:
         return self._http.request("POST", self._resolver.candidates("fusion"), path, json_body=dict(body),
                                   auth=self._auth, fusion=True).json_object()
 
@@ -112,7 +118,7 @@ class CdnApi:
         """Purge cached URLs and/or directories (directories end with ``/``)."""
         if not urls and not dirs:
             raise ValueError("refresh needs urls or dirs")
-        body: dict[str, Any] = {}
+        body: JsonObject = {}
         if urls:
             body["urls"] = list(urls)
         if dirs:
@@ -135,7 +141,7 @@ class CdnApi:
     def _tasks(self, path: str, request_id: str | None, urls: Sequence[str], state: str | None,
                is_dir: str | None, page_no: int, page_size: int, start_time: str | None,
                end_time: str | None) -> CdnTaskPage:
-        body: dict[str, Any] = {"pageNo": page_no, "pageSize": page_size}
+        body: JsonObject = {"pageNo": page_no, "pageSize": page_size}
         for name, value in (("requestId", request_id), ("state", state), ("isDir", is_dir),
                             ("startTime", start_time), ("endTime", end_time)):
             if value:
@@ -168,7 +174,7 @@ class CdnApi:
 
     def _traffic(self, path: str, domains: Sequence[str], start: str, end: str, granularity: str,
                  data_type: str | None) -> TrafficData:
-        body: dict[str, Any] = {"domains": ";".join(domains), "startDate": start, "endDate": end,
+        body: JsonObject = {"domains": ";".join(domains), "startDate": start, "endDate": end,
                                 "granularity": granularity}
         if data_type:
             body["type"] = data_type

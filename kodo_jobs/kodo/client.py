@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 from . import errors
@@ -40,6 +40,16 @@ if TYPE_CHECKING:
     from .cdn import CdnApi
     from .fetch import FetchApi
     from .fop import FopApi
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword options of :class:`KodoClient` besides credentials and hosts."""
+
+    timeouts: Timeouts
+    session: requests.Session | None
+    pool_size: int
+    network: Network | None
+    sign_date: bool | None
 
 
 class KodoClient:
@@ -91,17 +101,19 @@ class KodoClient:
         return CdnApi(self.http, self.resolver, self._qbox_auth)
 
     @classmethod
-    def for_endpoint(cls, url: str, access_key: str, secret_key: str, **kw: Any) -> KodoClient:
+    def for_endpoint(cls, url: str, access_key: str, secret_key: str, **kw: Unpack[ClientOptions]) -> KodoClient:
         """Every service at one base URL (the emulator or a Kodo-compatible gateway)."""
         return cls(Credentials(access_key, secret_key), Hosts.single(url), **kw)
 
     @classmethod
-    def for_region(cls, region_id: str, access_key: str, secret_key: str, **kw: Any) -> KodoClient:
+    def for_region(cls, region_id: str, access_key: str, secret_key: str,
+                   **kw: Unpack[ClientOptions]) -> KodoClient:
         """The public hosts of a Kodo region (``z0``, ``z1``, ``z2``, ``na0``, ``as0``...)."""
         return cls(Credentials(access_key, secret_key), Hosts.for_region(region_id), **kw)
 
     @classmethod
-    def discover(cls, access_key: str, secret_key: str, *, uc: str | None = None, **kw: Any) -> KodoClient:
+    def discover(cls, access_key: str, secret_key: str, *, uc: str | None = None,
+                 **kw: Unpack[ClientOptions]) -> KodoClient:
         """Find each bucket's hosts through uc ``/v4/query`` (cached for the answer's ttl)."""
         # uc answers bare host:port domains: use the uc URL's own scheme for them
         hosts = Hosts(uc=(uc,), scheme=urlsplit(uc).scheme or "https") if uc else Hosts()

@@ -37,7 +37,17 @@ when no answer arrived. ``attempts`` is how many tries a retry loop spent before
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TypedDict, Unpack
+
+
+class ErrorContext(TypedDict, total=False):
+    """Where an error came from (the keyword arguments of every :class:`KodoError`)."""
+
+    status: int
+    code: int | None
+    reqid: str
+    method: str
+    url: str
 
 
 class KodoError(Exception):
@@ -95,8 +105,8 @@ class ServerError(RetryableError):
 class Throttled(RetryableError):
     """Kodo answered 573 (too many requests): back off longer than for other errors."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Unpack[ErrorContext]) -> None:
+        super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
 
@@ -112,8 +122,8 @@ class UploadPaused(KodoError):
     ``done_bytes`` is how much of the file the server holds.
     """
 
-    def __init__(self, message: str, *, done_bytes: int = 0, **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, done_bytes: int = 0, **kwargs: Unpack[ErrorContext]) -> None:
+        super().__init__(message, **kwargs)
         self.done_bytes = done_bytes
 
 
@@ -159,8 +169,8 @@ class WrongRegion(RunFatalError):
     asked. With ``region: auto`` the client asks uc again; with a fixed region every other
     request of the run would fail the same way, so the run stops. ``use_host`` is Kodo's hint."""
 
-    def __init__(self, message: str, *, use_host: str = "", **kwargs: object) -> None:
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, message: str, *, use_host: str = "", **kwargs: Unpack[ErrorContext]) -> None:
+        super().__init__(message, **kwargs)
         self.use_host = use_host
 
 
@@ -192,7 +202,7 @@ _WRONG_REGION = re.compile(r"incorrect region, please use ([A-Za-z0-9.:_-]+)")
 _NO_ACCELERATION = "transfer acceleration is not configured on this bucket"
 
 
-def refine_bad_request(message: str, common: dict[str, Any]) -> KodoError | None:
+def refine_bad_request(message: str, common: ErrorContext) -> KodoError | None:
     """The specific error a 400 answer's message names (wrong region, no acceleration), if any."""
     found = _WRONG_REGION.search(message)
     if found:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlencode
 
 from . import errors
 from .auth import QiniuAuth, encoded_entry, urlsafe_b64
 from .hosts import HostResolver
 from .http import HttpClient
+from .jsontypes import JsonMapping, JsonObject
 from .rs import FORM
 
 
@@ -41,11 +40,11 @@ class AsyncFetchRequest:
     file_type: int | None = None
     ignore_same_key: bool | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The request body (unset fields left out)."""
         if not self.urls:
             raise ValueError("async fetch needs at least one URL")
-        body: dict[str, Any] = {"url": ";".join(self.urls), "bucket": self.bucket}
+        body: JsonObject = {"url": ";".join(self.urls), "bucket": self.bucket}
         for name, wire in (("key", "key"), ("host", "host"), ("md5", "md5"), ("etag", "etag"),
                            ("callback_url", "callbackurl"), ("callback_body", "callbackbody"),
                            ("callback_body_type", "callbackbodytype"), ("callback_host", "callbackhost"),
@@ -62,7 +61,7 @@ class AsyncFetchTask:
 
     id: str
     wait: int
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    raw: JsonMapping = field(default_factory=dict, repr=False)
 
     @property
     def done(self) -> bool:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlencode
 
 from . import errors
 from .auth import QBoxAuth
 from .hosts import HostResolver
 from .http import HttpClient
+from .jsontypes import JsonMapping
 from .rs import FORM
 
 WAITING, PROCESSING, SUCCEEDED, FAILED, NOTIFY_FAILED = 1, 2, 0, 3, 4
@@ -40,7 +40,7 @@ class PfopStatus:
     input_key: str = ""
     pipeline: str = ""
     items: tuple[PfopItem, ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    raw: JsonMapping = field(default_factory=dict, repr=False)
 
     @property
     def finished(self) -> bool:
@@ -53,7 +53,7 @@ class PfopStatus:
         return self.code == SUCCEEDED and all(i.code == SUCCEEDED for i in self.items)
 
     @classmethod
-    def from_json(cls, body: Mapping[str, Any]) -> PfopStatus:
+    def from_json(cls, body: JsonMapping) -> PfopStatus:
         """Parse a ``/status/get/prefop`` body."""
         try:
             items = tuple(PfopItem(cmd=str(i.get("cmd", "")), code=int(i.get("code", 0)),

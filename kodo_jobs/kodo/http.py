@@ -31,11 +31,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from . import errors
 from .config import Timeouts
+from .jsontypes import JsonObject
 from .network import Network
 from .transport_errors import transport_error
 
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
 
     AuthBase = Callable[[requests.PreparedRequest], requests.PreparedRequest]
     """A ``requests`` auth: our signers, or any callable that edits the prepared request."""
+
+Params = Mapping[str, str | int] | Sequence[tuple[str, str | int]]
+"""Query parameters of a request."""
 
 _SECRET_PARAMS = re.compile(r"(?i)([?&](?:token|sign|e)=)[^&#]*")
 
@@ -64,7 +68,7 @@ class KodoResponse:
     method: str
     url: str
 
-    def json(self) -> Any:
+    def json(self) -> object:
         """The body parsed as JSON (``{}`` for an empty body); a non-JSON body is a ServerError."""
         if not self.content.strip():
             return {}
@@ -76,7 +80,7 @@ class KodoResponse:
                 status=self.status, reqid=self.reqid, method=self.method, url=self.url,
             ) from exc
 
-    def json_object(self) -> dict[str, Any]:
+    def json_object(self) -> JsonObject:
         """The body as a JSON object; anything else is a ServerError (a protocol violation)."""
         value = self.json()
         if not isinstance(value, dict):
@@ -130,8 +134,8 @@ def error_for_status(
     restart_codes: Iterable[int] = (),
 ) -> errors.KodoError:
     """The ``KodoError`` a non-2xx answer means (``restart_codes`` become UploadRestartRequired)."""
-    common: dict[str, Any] = {"status": status, "reqid": headers.get("X-Reqid", ""),
-                              "method": method, "url": redact_url(url)}
+    common: errors.ErrorContext = {"status": status, "reqid": headers.get("X-Reqid", ""),
+                                   "method": method, "url": redact_url(url)}
     message = _message(content, status)
     if status == 407:
         message = f"the proxy asks for authentication (407; put user:password in the proxy URL): {message}"
@@ -162,8 +166,8 @@ _FUSION_QUOTA = {400033, 400034, 400035}
 def fusion_error(code: int, message: str, status: int, headers: Mapping[str, str], *, method: str,
                  url: str) -> errors.KodoError:
     """The ``KodoError`` of a CDN (fusion) body ``code`` other than 200 (kept as ``code``)."""
-    common: dict[str, Any] = {"status": status, "code": code, "reqid": headers.get("X-Reqid", ""),
-                              "method": method, "url": redact_url(url)}
+    common: errors.ErrorContext = {"status": status, "code": code, "reqid": headers.get("X-Reqid", ""),
+                                   "method": method, "url": redact_url(url)}
     if code in _FUSION_QUOTA:
         return errors.QuotaExceeded(message, **common)
     if status == 401 or code == 401:
@@ -201,11 +205,11 @@ def _new_session(pool_size: int) -> requests.Session:
         """``HTTPAdapter`` whose pools (direct and through a proxy) write 1 MiB blocks."""
 
         def init_poolmanager(self, connections: int, maxsize: int, block: bool = False,
-                             **pool_kwargs: Any) -> None:
+                             **pool_kwargs: object) -> None:
             pool_kwargs.setdefault("blocksize", BLOCKSIZE)
             super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
 
-        def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        def proxy_manager_for(self, proxy: str, **proxy_kwargs: object) -> object:
             proxy_kwargs.setdefault("blocksize", BLOCKSIZE)
             return super().proxy_manager_for(proxy, **proxy_kwargs)
 
@@ -221,7 +225,7 @@ def _new_session(pool_size: int) -> requests.Session:
     return session
 
 
-def _body(data: Any) -> Any:
+def _body(data: object) -> object:
     """str as UTF-8 bytes (``http.client`` would encode it as latin-1); the rest unchanged."""
     return data.encode("utf-8") if isinstance(data, str) else data
 
@@ -286,8 +290,8 @@ class HttpClient:
 
     def request(
         self, method: str, bases: Sequence[str], path: str, *,
-        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
-        data: Any = None, json_body: Any = None, headers: Mapping[str, str] | None = None,
+        params: Params | None = None,
+        data: object = None, json_body: object = None, headers: Mapping[str, str] | None = None,
         auth: AuthBase | None = None, restart_codes: Iterable[int] = (), failover: bool = True,
         fusion: bool = False,
     ) -> KodoResponse:
@@ -353,7 +357,7 @@ class HttpClient:
                 observer(resp.headers, elapsed)
 
     def _once(
-        self, method: str, url: str, *, params: Any, data: Any, json_body: Any,
+        self, method: str, url: str, *, params: Params | None, data: object, json_body: object,
         headers: Mapping[str, str] | None, auth: AuthBase | None, restart_codes: tuple[int, ...],
         fusion: bool = False,
     ) -> KodoResponse:

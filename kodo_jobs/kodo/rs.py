@@ -14,13 +14,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict, Unpack
 from urllib.parse import urlencode
 
 from . import errors
 from .auth import QiniuAuth, encoded_entry, urlsafe_b64
 from .hosts import HostResolver
 from .http import HttpClient, KodoResponse, error_for_status
+from .jsontypes import JsonMapping
 
 MAX_BATCH = 1000
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -30,6 +31,30 @@ def put_time_to_datetime(put_time_100ns: int) -> datetime:
     """Kodo's ``putTime`` (100-ns units since the epoch) as an aware UTC datetime."""
     seconds, rest = divmod(int(put_time_100ns), 10_000_000)
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest // 10)
+
+
+class ObjectFields(TypedDict):
+    """The fields :meth:`ObjectInfo.fields_from_json` reads (the keyword arguments of ObjectInfo)."""
+
+    fsize: int
+    hash: str
+    mime_type: str
+    put_time: datetime
+    put_time_100ns: int
+    type: int
+    status: int
+    md5: str
+    end_user: str
+
+
+class LifecycleRules(TypedDict, total=False):
+    """The rules of :meth:`Ops.lifecycle` (days; 0 keeps a rule, -1 cancels it)."""
+
+    to_ia_after_days: int
+    to_archive_ir_after_days: int
+    to_archive_after_days: int
+    to_deep_archive_after_days: int
+    delete_after_days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +72,7 @@ class ObjectInfo:
     end_user: str = ""
 
     @staticmethod
-    def fields_from_json(data: Mapping[str, Any], *, strict: bool) -> dict[str, Any]:
+    def fields_from_json(data: JsonMapping, *, strict: bool) -> ObjectFields:
         """The shared fields of a stat body or list item; ``strict``: fsize and hash must be there
         (a stat); else they default to 0 and "" (a list item). Raises KeyError/TypeError/ValueError."""
         put = int(data.get("putTime", 0))
@@ -67,10 +92,10 @@ class ObjectStat(ObjectInfo):
     restore_status: int = 0
     expiration: int | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    raw: JsonMapping = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ObjectStat:
+    def from_json(cls, data: JsonMapping) -> ObjectStat:
         """Parse a stat body (or a batch stat ``data``)."""
         try:
             meta = data.get("x-qn-meta") or {}
@@ -198,7 +223,7 @@ class BatchResult:
 
     op: BatchOp
     code: int
-    data: Mapping[str, Any]
+    data: JsonMapping
     reqid: str = ""
 
     @property
@@ -301,7 +326,7 @@ class RsApi:
         """Thaw an archived object for ``freeze_after_days`` days."""
         self.run(ops.restore_ar(bucket, key, freeze_after_days))
 
-    def lifecycle(self, bucket: str, key: str, **rules: Any) -> None:
+    def lifecycle(self, bucket: str, key: str, **rules: Unpack[LifecycleRules]) -> None:
         """Set lifecycle rules (keyword arguments of :meth:`Ops.lifecycle`)."""
         self.run(ops.lifecycle(bucket, key, **rules))
 
@@ -331,7 +356,7 @@ class RsApi:
         return results
 
 
-_OK_ITEM: Mapping[str, Any] = {"code": 200}
+_OK_ITEM: JsonMapping = {"code": 200}
 _FORM_PLAIN = re.compile(r"[^A-Za-z0-9_.~/=\n-]")
 """Characters a batch command may hold for :func:`batch_body`'s fast path."""
 

@@ -7,16 +7,17 @@ Paging loops on the ``marker`` until it is empty: a page may hold fewer items th
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from . import errors
 from .auth import QiniuAuth
 from .hosts import HostResolver
 from .http import HttpClient
+from .jsontypes import JsonMapping
 from .rs import FORM, put_time_to_datetime
 
 MAX_PAGE = 1000
@@ -47,7 +48,7 @@ class ListEntry(NamedTuple):
         return put_time_to_datetime(self.put_time_100ns)
 
     @classmethod
-    def from_json(cls, item: Mapping[str, Any]) -> ListEntry:
+    def from_json(cls, item: JsonMapping) -> ListEntry:
         """Parse one ``items[]`` element (fsize and hash default to 0 and "", like the SDK)."""
         try:
             get = item.get
@@ -168,7 +169,7 @@ class RsfApi:
                         marker=str(body.get("marker") or ""))
 
     def pages(self, bucket: str, *, prefix: str = "", delimiter: str = "", marker: str = "",
-              page_size: int = MAX_PAGE, read_ahead: bool = False) -> Iterator[ListPage]:
+              page_size: int = MAX_PAGE, read_ahead: bool = False) -> Generator[ListPage, None, None]:
         """Every page, lazily, following the marker until it is empty; ``read_ahead``: the next
         page is fetched while the caller works on the current one (see :func:`pages_ahead`)."""
         if read_ahead:
@@ -187,7 +188,7 @@ class RsfApi:
             marker = page.marker
 
     def list(self, bucket: str, *, prefix: str = "", delimiter: str = "", marker: str = "",
-             limit: int | None = None, page_size: int = MAX_PAGE, read_ahead: bool = False) -> Iterator[ListEntry]:
+             limit: int | None = None, page_size: int = MAX_PAGE, read_ahead: bool = False) -> Generator[ListEntry, None, None]:
         """Every object under ``prefix`` in key order, lazily; at most ``limit`` of them
         (``read_ahead``: see :meth:`pages`)."""
         if limit is not None and limit < 0:

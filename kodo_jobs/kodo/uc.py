@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
 from . import errors
 from .auth import QiniuAuth
 from .config import SERVICES, Credentials, Service
 from .http import HttpClient
+from .jsontypes import JsonMapping, JsonObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,14 +27,23 @@ class RegionHosts:
         return self.services.get(service, ())
 
 
-def _domains(block: Any, scheme: str) -> tuple[str, ...]:
+def _domains(block: object, scheme: str) -> tuple[str, ...]:
     if not isinstance(block, dict):
         return ()
     values = block.get("domains") or []
     return tuple(d if "://" in d else f"{scheme}://{d}" for d in values if isinstance(d, str) and d)
 
 
-def parse_query(body: dict[str, Any], scheme: str) -> list[RegionHosts]:
+def _texts(values: object) -> list[str]:
+    """A JSON list of names as text (nothing for an empty answer)."""
+    if not values:
+        return []
+    if not isinstance(values, Iterable):
+        raise TypeError(f"expected a list, got {type(values).__name__}")
+    return [str(v) for v in values]
+
+
+def parse_query(body: JsonMapping, scheme: str) -> list[RegionHosts]:
     """The regions of a ``/v4/query`` answer, primary first (kodo-protocol.md §1.2)."""
     hosts = body.get("hosts")
     if not isinstance(hosts, list) or not hosts:
@@ -69,19 +78,19 @@ class UcApi:
         resp = self._http.request("GET", self._uc_hosts(), f"/v4/query?{query}")
         return parse_query(resp.json_object(), self._scheme)
 
-    def _post(self, path: str) -> Any:
+    def _post(self, path: str) -> object:
         return self._http.request("POST", self._uc_hosts(), path, auth=self._auth,
                                   headers={"Content-Type": "application/x-www-form-urlencoded"}).json()
 
     def buckets(self) -> list[str]:
         """Names of the account's buckets (``POST /buckets``)."""
-        return [str(b) for b in self._post("/buckets") or []]
+        return _texts(self._post("/buckets"))
 
     def domains(self, bucket: str) -> list[str]:
         """Domains bound to ``bucket`` (``POST /v2/domains?tbl=<bucket>``)."""
-        return [str(d) for d in self._post("/v2/domains?" + urlencode({"tbl": bucket})) or []]
+        return _texts(self._post("/v2/domains?" + urlencode({"tbl": bucket})))
 
-    def bucket_info(self, bucket: str) -> dict[str, Any]:
+    def bucket_info(self, bucket: str) -> JsonObject:
         """Raw bucket settings (``POST /v2/bucketInfo?bucket=<bucket>``)."""
         value = self._post("/v2/bucketInfo?" + urlencode({"bucket": bucket}))
         return value if isinstance(value, dict) else {}

@@ -12,7 +12,6 @@ import copy
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
@@ -20,7 +19,7 @@ from kodo_jobs.manifest.errors import ManifestError, Problem
 from kodo_jobs.manifest.local_paths import input_path_problems
 from kodo_jobs.manifest.messages import describe, format_path, shown
 from kodo_jobs.manifest.models import KIND_MODELS, NOT_DEFAULTABLE, Manifest, graph_problems
-from kodo_jobs.manifest.yamlio import Parsed, PathKey, YamlFatal, parse
+from kodo_jobs.manifest.yamlio import Parsed, PathKey, Yaml, YamlFatal, parse
 
 MAX_BYTES = 4 * 1024 * 1024
 """Manifests larger than this are refused (long key or URL lists belong in keys_file/urls_file)."""
@@ -144,7 +143,7 @@ class _Load:
             raise ManifestError(deduped or [Problem(self.name, 1, 1, "", "invalid manifest")])
         return manifest
 
-    def check_env(self, data: dict[str, Any]) -> None:
+    def check_env(self, data: dict[str, Yaml]) -> None:
         """A variable declared twice is reported at its second entry."""
         entries = data.get("env")
         if not isinstance(entries, list):
@@ -159,14 +158,15 @@ class _Load:
             else:
                 first[name] = i
 
-    def merge_defaults(self, data: dict[str, Any]) -> None:
+    def merge_defaults(self, data: dict[str, Yaml]) -> None:
         defaults, jobs = data.get("defaults"), data.get("jobs")
         if not isinstance(defaults, dict) or not isinstance(jobs, list):
             return
         for i, job in enumerate(jobs):
-            if not isinstance(job, dict) or not isinstance(job.get("kind"), str):
+            kind = job.get("kind") if isinstance(job, dict) else None
+            if not isinstance(job, dict) or not isinstance(kind, str):
                 continue
-            model = KIND_MODELS.get(job["kind"])
+            model = KIND_MODELS.get(kind)
             if model is None:
                 continue
             for key, value in defaults.items():
@@ -174,24 +174,27 @@ class _Load:
                     continue
                 self.deep_merge(job, key, value, ("jobs", i, key), ("defaults", key))
 
-    def deep_merge(self, target: dict[str, Any], key: str, value: Any, at: PathKey, origin: PathKey) -> None:
+    def deep_merge(self, target: dict[str, Yaml], key: str, value: Yaml, at: PathKey, origin: PathKey) -> None:
         if key not in target:
             target[key] = copy.deepcopy(value)
             self.aliases[at] = origin
-        elif isinstance(target[key], dict) and isinstance(value, dict):
+            return
+        inner = target[key]
+        if isinstance(inner, dict) and isinstance(value, dict):
             for sub, sub_value in value.items():
-                self.deep_merge(target[key], sub, sub_value, at + (sub,), origin + (sub,))
+                self.deep_merge(inner, sub, sub_value, at + (sub,), origin + (sub,))
 
-    def check_graph(self, data: dict[str, Any]) -> bool:
+    def check_graph(self, data: dict[str, Yaml]) -> bool:
         jobs = data.get("jobs")
         if not isinstance(jobs, list):
             return False
         entries: list[tuple[str, list[str]]] = []
         index: list[int] = []
         for i, job in enumerate(jobs):
-            if isinstance(job, dict) and isinstance(job.get("name"), str):
+            name = job.get("name") if isinstance(job, dict) else None
+            if isinstance(job, dict) and isinstance(name, str):
                 needs = job.get("needs", [])
-                entries.append((job["name"], [n for n in needs if isinstance(n, str)] if isinstance(needs, list) else []))
+                entries.append((name, [n for n in needs if isinstance(n, str)] if isinstance(needs, list) else []))
                 index.append(i)
         found = graph_problems(entries)
         for entry, need, message in found:
@@ -202,7 +205,7 @@ class _Load:
                 self.add(("jobs", i, "needs", need), message)
         return bool(found)
 
-    def validate(self, data: dict[str, Any], graph_found: bool) -> Manifest | None:
+    def validate(self, data: dict[str, Yaml], graph_found: bool) -> Manifest | None:
         try:
             manifest = Manifest.model_validate(data, context={"base_dir": self.path.parent})
         except ValidationError as exc:

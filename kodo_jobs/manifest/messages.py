@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any, Union, get_args, get_origin
+from typing import Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
@@ -45,7 +45,7 @@ def shown(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _unwrap(tp: Any, node: Any) -> Any:
+def _unwrap(tp: object, node: object) -> object:
     """Strip Annotated/Optional and pick the union member that ``node`` (raw YAML) selects."""
     for _ in range(10):
         origin = get_origin(tp)
@@ -71,9 +71,9 @@ def _unwrap(tp: Any, node: Any) -> Any:
     return tp
 
 
-def model_at(loc: PathKey, raw: Any) -> type[BaseModel] | None:
+def model_at(loc: PathKey, raw: object) -> type[BaseModel] | None:
     """The model class that validates the mapping at ``loc`` in the raw document, if any."""
-    tp: Any = Manifest
+    tp: object = Manifest
     node = raw
     for part in loc:
         tp = _unwrap(tp, node)
@@ -100,7 +100,7 @@ def wire_fields(model: type[BaseModel]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items() if not f.exclude]
 
 
-def clean_loc(loc: tuple[int | str, ...], raw: Any) -> PathKey:
+def clean_loc(loc: tuple[int | str, ...], raw: object) -> PathKey:
     """Drop the discriminator tag pydantic inserts after ``jobs[i]``."""
     parts: list[str | int] = list(loc)
     if len(parts) >= 3 and parts[0] == "jobs" and isinstance(parts[1], int) and parts[2] in KIND_MODELS:
@@ -108,11 +108,11 @@ def clean_loc(loc: tuple[int | str, ...], raw: Any) -> PathKey:
     return tuple(p for p in parts if p != "[key]")
 
 
-def describe(err: ErrorDetails, raw: Any) -> tuple[PathKey, str]:
+def describe(err: ErrorDetails, raw: object) -> tuple[PathKey, str]:
     """The YAML path and a message for one pydantic error."""
     loc = clean_loc(err["loc"], raw)
     kind = err["type"]
-    ctx: dict[str, Any] = dict(err.get("ctx") or {})
+    ctx: dict[str, object] = dict(err.get("ctx") or {})
     value = err.get("input")
     secret = any(isinstance(p, str) and p in SECRET_FIELDS for p in loc)
     got = "" if secret else f" (got {shown(value)})"

@@ -39,10 +39,10 @@ from kodo_jobs.manifest.suggest import did_you_mean
 from kodo_jobs.manifest.target import Target
 
 AnyJob = SyncJob | BatchJob | FetchJob | PfopJob | CdnJob
-"""Any job spec (for annotations); ``spec.kind`` says which."""
+"""One of the job specs (for annotations); ``spec.kind`` says which."""
 
 JobSpec = Annotated[AnyJob, Field(discriminator="kind")]
-"""Any job spec, discriminated on ``kind`` (for validation)."""
+"""One of the job specs, discriminated on ``kind`` (for validation)."""
 
 KIND_MODELS: dict[str, type[JobBase]] = {
     "sync": SyncJob, "batch": BatchJob, "fetch": FetchJob, "pfop": PfopJob, "cdn": CdnJob,

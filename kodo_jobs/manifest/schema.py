@@ -14,15 +14,18 @@ import json
 import os
 import subprocess
 import sys
-from typing import Any
+from typing import Any, TypeAlias
 
 from kodo_jobs.manifest.base import FIELD_DOCS, FIELD_DOCS_ENV
 from kodo_jobs.manifest.models import KIND_MODELS, Manifest
 
+JsonSchema: TypeAlias = dict[str, Any]
+"""A JSON Schema document (JSON: any value inside)."""
+
 SCHEMA_ID = "https://github.com/kodo-jobs/kodo-jobs/schema/manifest.schema.json"
 
 
-def _plain(node: Any) -> Any:
+def _plain(node: object) -> object:
     """Docstrings use reST ``code``; editors render Markdown `code`."""
     if isinstance(node, dict):
         return {k: (v.replace("``", "`") if k == "description" and isinstance(v, str) else _plain(v))
@@ -32,7 +35,7 @@ def _plain(node: Any) -> Any:
     return node
 
 
-def generate() -> dict[str, Any]:
+def generate() -> JsonSchema:
     """The JSON Schema (draft 2020-12) of a manifest file, with titles and descriptions.
 
     A job's required fields may come from ``defaults:``, so the schema requires only ``name``
@@ -45,6 +48,7 @@ def generate() -> dict[str, Any]:
     if not FIELD_DOCS:
         return _generate_in_child()
     schema = _plain(Manifest.model_json_schema(by_alias=True, mode="validation"))
+    assert isinstance(schema, dict)  # _plain keeps a mapping a mapping
     for kind_model in KIND_MODELS.values():
         job = schema["$defs"][kind_model.__name__]
         job["required"] = [name for name in job.get("required", []) if name in ("name", "kind")]
@@ -57,11 +61,11 @@ def generate() -> dict[str, Any]:
     }
 
 
-def _generate_in_child() -> dict[str, Any]:
+def _generate_in_child() -> JsonSchema:
     env = {**os.environ, FIELD_DOCS_ENV: "1"}
     done = subprocess.run([sys.executable, "-m", "kodo_jobs.manifest.schema"], env=env, check=True,
                           capture_output=True, timeout=120)
-    value: dict[str, Any] = json.loads(done.stdout)
+    value: JsonSchema = json.loads(done.stdout)
     return value
 
 

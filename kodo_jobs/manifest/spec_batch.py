@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, TypeAlias
 
 from pydantic import Field, model_validator
 
@@ -14,6 +14,17 @@ from kodo_jobs.manifest.base import Model
 from kodo_jobs.manifest.spec_common import BucketName, KeySource, KeyText, PrefixText, SoftDelete
 from kodo_jobs.manifest.types import Limit, StorageClass
 from kodo_jobs.manifest.upload import META_NAME_PATTERN
+
+BatchOpName: TypeAlias = Literal["move", "copy", "rename", "delete", "chtype", "chgm", "deleteAfterDays",
+                                 "chstatus", "restoreAr", "lifecycle", "stat"]
+"""An rs operation's name as written in YAML (and as a batch action's op)."""
+
+_WIRE_NAMES: dict[str, BatchOpName] = {
+    "move": "move", "copy_": "copy", "rename": "rename", "delete": "delete", "chtype": "chtype", "chgm": "chgm",
+    "expire": "deleteAfterDays", "chstatus": "chstatus", "restore_ar": "restoreAr", "lifecycle": "lifecycle",
+    "stat": "stat",
+}
+"""Field name -> YAML name (the field's alias, or its name): typed, for :attr:`BatchOp.name`."""
 
 
 class MoveOp(Model):
@@ -175,9 +186,17 @@ class BatchOp(Model):
         return [fields[n].alias or n for n in self._set_fields()]
 
     @property
-    def name(self) -> str:
+    def name(self) -> BatchOpName:
         """The operation's YAML name (``move``, ``copy``, ``deleteAfterDays``, ...)."""
-        return self._set_wire_names()[0]
+        return _WIRE_NAMES[self._set_fields()[0]]
+
+    @property
+    def forced(self) -> bool:
+        """The operation's own ``force`` (move, copy and rename have one; the others: False)."""
+        for op in (self.move, self.copy_, self.rename):
+            if op is not None:
+                return op.force
+        return False
 
     @property
     def params(self) -> Model:

@@ -9,6 +9,9 @@ from pydantic import AnyHttpUrl, Field, model_validator
 from kodo_jobs.manifest.spec_common import BucketName, JobBase, KeyText, PrefixText
 from kodo_jobs.manifest.types import HttpUrlText, LocalPath, StorageClass
 
+SkipExisting = Literal[False, True, "key", "etag", "md5"]
+"""Which existing keys a fetch skips: none, any (true/"key"), or those whose etag/md5 matches."""
+
 
 class FetchJob(JobBase):
     """Fetch URLs into the bucket (``urls``/``urls_file``) or prefetch mirrored keys (``prefetch: true``)."""
@@ -32,7 +35,7 @@ class FetchJob(JobBase):
     """Prefix of the keys derived from URLs."""
     mode: Literal["sync", "async"] = "sync"
     """sync = io /fetch per URL; async = api /sisyphus/fetch tasks."""
-    skip_existing: Literal[False, True, "key", "etag", "md5"] = False
+    skip_existing: SkipExisting = False
     """Skip URLs whose key exists (true/"key"), or whose etag/md5 matches; with prefetch: skip
     keys that exist (warm only the missing ones; without it every key is pulled again)."""
     host: str | None = None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, PlainSerializer, PlainValidator, ValidationInfo, WithJsonSchema
 
@@ -115,7 +115,7 @@ def _resolve_path(value: Path, info: ValidationInfo) -> Path:
     path = value.expanduser()
     if path.is_absolute():
         return path
-    context: Any = info.context
+    context: object = info.context
     base = context.get("base_dir") if isinstance(context, dict) else None
     return (Path(base) if base is not None else Path.cwd()) / path
 

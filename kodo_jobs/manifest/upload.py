@@ -6,7 +6,7 @@ kodo-protocol.md section 2.5 except ``scope`` and ``deadline``, which the runner
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -85,7 +85,7 @@ class PutPolicy(Model):
             raise ValueError(f"fsizeMin ({self.fsize_min}) must be <= fsizeLimit ({self.fsize_limit})")
         return self
 
-    def to_policy_dict(self) -> dict[str, Any]:
+    def to_policy_dict(self) -> dict[str, object]:
         """The fields that are set, by their wire names, ready to merge into an upload token."""
         data = self.model_dump(by_alias=True, exclude_none=True)
         if "keylimit" in data:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeAlias
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -33,7 +33,10 @@ MAX_ALIAS_EXPANSION = 100_000
 _YAML = "tag:yaml.org,2002:"
 _ENV_RE = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+Yaml: TypeAlias = str | int | float | bool | None | list["Yaml"] | dict[str, "Yaml"]
+"""A converted YAML value: what the manifest models validate (only plain tags are accepted)."""
 
 CREDENTIAL_PATHS: frozenset[PathKey] = frozenset(
     {("target", "access_key"), ("target", "secret_key"), ("target", "proxy")})
@@ -80,7 +83,7 @@ class YamlFatal(Exception):
 class Parsed:
     """The converted document, the position of every node, and the non-fatal problems."""
 
-    data: Any
+    data: Yaml
     positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     problems: list[RawProblem] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
@@ -97,7 +100,7 @@ def compose(text: str) -> Node | None:
     """Compose a single YAML document into a node graph, or raise :class:`YamlFatal` with a location."""
     loader = _Loader(text)
     try:
-        return loader.get_single_node()  # type: ignore[no-any-return]
+        return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         hint = _alias_hint(text, exc)
         if hint is not None:
@@ -165,7 +168,7 @@ class _Converter:
         mark = node.start_mark
         self.out.problems.append(RawProblem(path, mark.line + 1, mark.column + 1, message))
 
-    def convert(self, node: Node, path: PathKey, depth: int) -> Any:
+    def convert(self, node: Node, path: PathKey, depth: int) -> Yaml:
         key = id(node)
         if key in self.seen:
             self.repeats += 1
@@ -191,12 +194,12 @@ class _Converter:
         finally:
             self.active.discard(key)
 
-    def mapping(self, node: MappingNode, path: PathKey, depth: int) -> dict[str, Any]:
+    def mapping(self, node: MappingNode, path: PathKey, depth: int) -> dict[str, Yaml]:
         if node.tag not in (_YAML + "map",):
             self.problem(path, node, f"unsupported YAML tag {node.tag!r} (only plain mappings)")
-        result: dict[str, Any] = {}
+        result: dict[str, Yaml] = {}
         first_line: dict[str, int] = {}
-        merged: dict[str, Any] = {}
+        merged: dict[str, Yaml] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _YAML + "merge":
                 merged.update(self.merge_sources(value_node, path, depth))
@@ -216,10 +219,10 @@ class _Converter:
             result.setdefault(name, value)
         return result
 
-    def merge_sources(self, node: Node, path: PathKey, depth: int) -> dict[str, Any]:
+    def merge_sources(self, node: Node, path: PathKey, depth: int) -> dict[str, Yaml]:
         """``<<: *anchor`` or ``<<: [*a, *b]`` (earlier sources win, own keys win over all)."""
         sources = node.value if isinstance(node, SequenceNode) else [node]
-        merged: dict[str, Any] = {}
+        merged: dict[str, Yaml] = {}
         for source in sources:
             if not isinstance(source, MappingNode):
                 self.problem(path, source, "'<<' merges only mappings")
@@ -228,16 +231,16 @@ class _Converter:
                 merged.setdefault(name, value)
         return merged
 
-    def sequence(self, node: SequenceNode, path: PathKey, depth: int) -> list[Any]:
+    def sequence(self, node: SequenceNode, path: PathKey, depth: int) -> list[Yaml]:
         if node.tag != _YAML + "seq":
             self.problem(path, node, f"unsupported YAML tag {node.tag!r} (only plain lists)")
-        items: list[Any] = []
+        items: list[Yaml] = []
         for index, item in enumerate(node.value):
             self.out.positions[path + (index,)] = (item.start_mark.line + 1, item.start_mark.column + 1)
             items.append(self.convert(item, path + (index,), depth + 1))
         return items
 
-    def scalar(self, node: ScalarNode, path: PathKey) -> Any:
+    def scalar(self, node: ScalarNode, path: PathKey) -> Yaml:
         tag = node.tag
         if tag == _YAML + "str":
             return self.interpolate(str(node.value), node, path)

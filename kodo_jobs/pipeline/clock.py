@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kodo_jobs.kodo import clock
-from kodo_jobs.log import BoundLogger
+from kodo_jobs.log import Logger
 
 if TYPE_CHECKING:
     from kodo_jobs.kodo.client import KodoClient
@@ -40,7 +40,7 @@ class ClockReading:
                 "x_qiniu_date": self.sign_date}
 
 
-def watch_clock(client: KodoClient, log: BoundLogger) -> ClockReading:
+def watch_clock(client: KodoClient, log: Logger) -> ClockReading:
     """Reset the client's deadline slack and measure the skew on its first answer."""
     client.slack.set(0)
     reading = ClockReading(sign_date=bool(client.sign_date))

@@ -34,10 +34,10 @@ from kodo_jobs.executor.retry import call_with_retries
 from kodo_jobs.executor.runner import JobRun, Runner
 from kodo_jobs.executor.signals import stop_on_signals
 from kodo_jobs.jobs import KINDS, then
-from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.base import AnyContext, JobContext
 from kodo_jobs.jobs.tries import policy_for
 from kodo_jobs.kodo.errors import KodoError, RunFatalError
-from kodo_jobs.log import BoundLogger
+from kodo_jobs.log import Logger
 from kodo_jobs.pipeline import saved_plan
 from kodo_jobs.pipeline.clock import ClockReading, watch_clock
 from kodo_jobs.pipeline.limits import JobLimits, StopAfterBytes
@@ -81,7 +81,7 @@ class RunHooks(Protocol):
         ...
 
 
-def execute_run(setup: RunSetup, *, run_id: str, log: BoundLogger, stop: threading.Event,
+def execute_run(setup: RunSetup, *, run_id: str, log: Logger, stop: threading.Event,
                 concurrency: int | None = None, byte_budget: int | None = None, lock: RunLock | None = None,
                 handle_signals: bool = True, hooks: RunHooks | None = None) -> RunResult:
     """Carry out ``setup``'s jobs; the checkpoint records every outcome, the run and its report.
@@ -163,7 +163,7 @@ class JobsRun:
     """Unfinished earlier runs of the same manifest: their done actions are kept."""
     concurrency: int | None
     """``--concurrency``: overrides every job's own."""
-    log: BoundLogger
+    log: Logger
 
     @property
     def source(self) -> Source:
@@ -284,7 +284,8 @@ def run_job(spec: AnyJob, run: JobsRun) -> JobEnd:
         log.warning("retrying plan", attempt=attempt, wait=round(wait, 3), reqid=exc.reqid if isinstance(exc, KodoError) else "",
                     error=str(exc))
 
-    recorder = then.ChangeRecorder(spec.name) if spec.kind == "sync" and spec.then is not None else None
+    sync_spec = spec if spec.kind == "sync" else None  # only a sync has `then:` follow-ups
+    recorder = then.ChangeRecorder(spec.name) if sync_spec is not None and sync_spec.then is not None else None
     results = ResultsCollector(spec.name)
     limits = JobLimits(spec, run.stop, run.bus, concurrency=concurrency(spec, run.concurrency))
     with _subscribed(run.bus, results, recorder):
@@ -310,8 +311,8 @@ def run_job(spec: AnyJob, run: JobsRun) -> JobEnd:
             return JobEnd(report("failed", note=str(exc)), ends_run=True, message=str(exc), error=exc)
         if run.stop.is_set():
             end = JobEnd(report("interrupted", note=limits.note))
-            if recorder is not None:
-                then.followups(spec, recorder.changes, ctx)  # only remembered: the next run refreshes them
+            if recorder is not None and sync_spec is not None:
+                then.followups(sync_spec, recorder.changes, ctx)  # only remembered: the next run refreshes them
             if limits.release():  # stopped by its own window: the other jobs still run
                 log.warning("job stopped by its run window", reason=limits.note)
                 end = replace(end, windowed=True)
@@ -321,8 +322,8 @@ def run_job(spec: AnyJob, run: JobsRun) -> JobEnd:
             cp.drop_orphan_uploads(spec.name)
         end = JobEnd(replace(report(status), results=tuple(results.items)))
     then.job_ended(spec, status, cp)
-    if recorder is not None:
-        end = replace(end, followups=tuple(then.followups(spec, recorder.changes, ctx)))
+    if recorder is not None and sync_spec is not None:
+        end = replace(end, followups=tuple(then.followups(sync_spec, recorder.changes, ctx)))
     return end
 
 
@@ -339,7 +340,7 @@ def _subscribed(bus: EventBus, *subscribers: Subscriber | None) -> Iterator[None
                 bus.subscribers.remove(sub)
 
 
-def bind_run(spec: AnyJob, ctx: JobContext) -> Callable[[Sequence[Action]], list[Outcome]]:
+def bind_run(spec: AnyJob, ctx: AnyContext) -> Callable[[Sequence[Action]], list[Outcome]]:
     """The kind's ``run`` bound to ``ctx``, as the runner's plain callable."""
     kind = KINDS[spec.kind]
 
@@ -351,7 +352,7 @@ def bind_run(spec: AnyJob, ctx: JobContext) -> Callable[[Sequence[Action]], list
 
 def batch_size(spec: AnyJob) -> int:
     """The kind's batch size (1: one action per call)."""
-    return max(1, int(getattr(KINDS[spec.kind], "batch_size", 1)))
+    return max(1, KINDS[spec.kind].batch_size)
 
 
 def concurrency(spec: AnyJob, override: int | None) -> int:
@@ -359,11 +360,10 @@ def concurrency(spec: AnyJob, override: int | None) -> int:
     optional ``max_concurrency`` (a kind whose calls must be sequential, e.g. to learn a quota
     from each answer, declares ``max_concurrency = 1``)."""
     wanted = override or spec.concurrency
-    cap = getattr(KINDS[spec.kind], "max_concurrency", None)
-    return max(1, min(wanted, int(cap)) if cap else wanted)
+    cap = KINDS[spec.kind].max_concurrency
+    return max(1, min(wanted, cap) if cap else wanted)
 
 
 def phase_batch_sizes(spec: AnyJob) -> dict[int, int]:
     """Optional per-phase batch sizes a kind declares (``phase_batch_sizes = {1: 1000}``)."""
-    sizes = getattr(KINDS[spec.kind], "phase_batch_sizes", None) or {}
-    return {int(k): max(1, int(v)) for k, v in dict(sizes).items()}
+    return {phase: max(1, size) for phase, size in KINDS[spec.kind].phase_batch_sizes.items()}

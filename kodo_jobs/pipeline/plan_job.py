@@ -24,8 +24,8 @@ from kodo_jobs.actions import Action, OpCount
 from kodo_jobs.errors import JobInputError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState
 from kodo_jobs.jobs import KINDS
-from kodo_jobs.jobs.base import JobContext
-from kodo_jobs.log import BoundLogger, redact_text
+from kodo_jobs.jobs.base import AnyContext, JobContext
+from kodo_jobs.log import Logger, redact_text
 from kodo_jobs.pipeline.load import RunSetup, Source, manifest_dir, manifest_sha
 from kodo_jobs.pipeline.plan_render import JobPlan, Plan
 from kodo_jobs.pipeline.report import JobReport, Report, build_job_report
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from kodo_jobs.manifest.models import AnyJob, Manifest
 
 
-def plan_from(source: Source, spec: AnyJob, ctx: JobContext, checkpoint: Checkpoint, *, gen: str,
+def plan_from(source: Source, spec: AnyJob, ctx: AnyContext, checkpoint: Checkpoint, *, gen: str,
               keep_done_of: Collection[str] = ()) -> dict[str, OpCount]:
     """Store ``spec``'s actions from ``source`` into ``checkpoint``: the saved plan's (checked, with
     local paths rebuilt from the job) when the source has one for this job, else the kind's plan."""
@@ -50,7 +50,7 @@ def plan_from(source: Source, spec: AnyJob, ctx: JobContext, checkpoint: Checkpo
                     actions=saved, only_keys=source.only_keys)
 
 
-def plan_job(spec: AnyJob, ctx: JobContext, checkpoint: Checkpoint, *, gen: str,
+def plan_job(spec: AnyJob, ctx: AnyContext, checkpoint: Checkpoint, *, gen: str,
              keep_done_of: Collection[str] = (), shard: tuple[int, int] | None = None,
              actions: Iterable[Action] | None = None, unchanged_rows: bool | None = None,
              only_keys: Collection[str] | None = None) -> dict[str, OpCount]:
@@ -77,7 +77,7 @@ class ScratchState:
     scratch: Checkpoint
     real: Checkpoint | None
 
-    def context(self, client: KodoClient, spec: AnyJob, log: BoundLogger, manifest_dir: Path) -> JobContext:
+    def context(self, client: KodoClient, spec: AnyJob, log: Logger, manifest_dir: Path) -> AnyContext:
         """A dry-run context for ``spec``: hash cache read through to the real state file."""
         return JobContext(client=client, spec=spec, state=ReadThroughState(self.real), dry_run=True,
                           log=log.bind(job=spec.name), manifest_dir=manifest_dir, run_id="")
@@ -102,7 +102,7 @@ def scratch_state(state_path: Path, *, prefix: str, create_real: bool) -> Iterat
             real.close()
 
 
-def dry_run(setup: RunSetup, run_id: str, log: BoundLogger) -> Report:
+def dry_run(setup: RunSetup, run_id: str, log: Logger) -> Report:
     """``run --dry-run``: plan every job into a scratch checkpoint and report what would happen."""
     started = time.time()
     with scratch_state(setup.state_path, prefix="kodo-jobs-dry-", create_real=False) as state, \
@@ -133,7 +133,7 @@ class ManifestPlan:
 
 @contextmanager
 def plan_manifest(manifest: Manifest, path: Path, specs: Iterable[AnyJob], state_path: Path, *,
-                  unchanged_rows: bool, log: BoundLogger) -> Iterator[ManifestPlan]:
+                  unchanged_rows: bool, log: Logger) -> Iterator[ManifestPlan]:
     """Plan every job of ``specs`` against the current remote state, changing nothing.
 
     A job whose own input is invalid (a missing source folder) gets the error as its note and the

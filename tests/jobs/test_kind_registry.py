@@ -36,3 +36,21 @@ def test_every_manifest_kind_loads() -> None:
 
     assert sorted(KINDS) == sorted(KIND_MODELS)
     assert {name: KINDS[name].kind for name in KINDS} == {name: name for name in KIND_MODELS}
+
+
+def test_a_kind_refuses_another_kinds_spec() -> None:
+    """``KINDS[kind]`` binds the kind to its spec model: a spec of another kind is a TypeError
+    (a bug in the caller), never planned as if it were the kind's own."""
+    from kodo_jobs.jobs.base import JobContext
+    from kodo_jobs.manifest.spec_batch import BatchJob
+
+    spec = BatchJob.model_validate({"name": "b", "kind": "batch", "bucket": "bkt", "keys": ["k"],
+                                    "op": {"stat": {}}})
+    ctx = JobContext(client=None, spec=spec, state=None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="sync"):
+        KINDS["sync"].plan(spec, ctx)
+    with pytest.raises(TypeError, match="SyncJob"):
+        KINDS["sync"].run([], ctx)
+    assert KINDS["batch"].batch_size == 1000
+    assert KINDS["cdn"].max_concurrency == 1 and KINDS["sync"].max_concurrency is None
+    assert dict(KINDS["sync"].phase_batch_sizes) == {1: 1000} and dict(KINDS["batch"].phase_batch_sizes) == {}

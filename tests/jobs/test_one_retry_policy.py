@@ -20,6 +20,7 @@ from kodo_jobs.kodo.errors import ServerError, Throttled
 from kodo_jobs.kodo.retry import RetryPolicy
 from kodo_jobs.kodo.rsf import ListPage
 from kodo_jobs.manifest import RetryPolicy as RetryBlock
+from kodo_jobs.manifest.spec_cdn import CdnJob
 
 PAGE = ListPage(entries=(), common_prefixes=(), marker="")
 
@@ -84,4 +85,5 @@ def test_one_builder_and_the_manifest_defaults() -> None:
     assert policy_for(spec) == policy_from_spec(block) == RetryPolicy(4, 0.5, 2.0, 5.0)
     assert max_attempts(spec) == 4
     # a spec without a retry block (a job built in code) gets the manifest's defaults
-    assert policy_for(SimpleNamespace()) == policy_from_spec(RetryBlock()) == RetryPolicy(6, 0.5, 30.0, 5.0)
+    built = CdnJob.model_validate({"name": "j.then-cdn", "kind": "cdn", "refresh_urls": ["https://cdn.example.com/k"]})
+    assert policy_for(built) == policy_from_spec(RetryBlock()) == RetryPolicy(6, 0.5, 30.0, 5.0)

@@ -42,12 +42,13 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.errors import EXIT_INVALID, JobInputError, KodoJobsError
 from kodo_jobs.jobs.base import JobContext
-from kodo_jobs.jobs.sync.compare import Side, Verdict, verdict
+from kodo_jobs.jobs.ops import DownloadOp
+from kodo_jobs.jobs.sync.compare import CompareMode, Side, Verdict, verdict
 from kodo_jobs.jobs.sync.download_check import Check, choose, digest
 from kodo_jobs.jobs.sync.filters import PathFilter, PatternError
 from kodo_jobs.jobs.sync.hashing import Hasher, HashRequest, HashResult, cache_path
@@ -56,6 +57,10 @@ from kodo_jobs.jobs.sync.walk import Filtered, LocalFile, SourceMissing, WalkErr
 from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.download import DownloadResult, download_to
 from kodo_jobs.textsafe import escape_text
+
+if TYPE_CHECKING:
+    from kodo_jobs.kodo.rsf import ListEntry
+    from kodo_jobs.manifest.spec_sync import SyncJob
 
 PART_SUFFIX = ".kjpart"
 """Suffix of partial downloads; such files are never synced, counted or deleted."""
@@ -108,10 +113,13 @@ def local_path(root: Path, rel: str) -> Path:
     return target
 
 
+_OPS: dict[Verdict, DownloadOp] = {Verdict.MISSING: "download", Verdict.DIFFER: "update", Verdict.MATCH: "same"}
+
+
 class _Planner:
     """One planning pass of one download sync."""
 
-    def __init__(self, spec: Any, ctx: JobContext) -> None:
+    def __init__(self, spec: SyncJob, ctx: JobContext[SyncJob]) -> None:
         self.spec, self.ctx = spec, ctx
         self.job = str(spec.name)
         self.prefix = str(spec.prefix)
@@ -147,7 +155,7 @@ class _Planner:
         except SourceMissing:
             return  # a folder that does not exist yet is an empty one: created on first download
 
-    def remote(self) -> Iterator[Any]:
+    def remote(self) -> Iterator[ListEntry]:
         return list_prefix(self.ctx, self.spec, self.job, self.prefix)
 
     def want_hash(self, pair: Pair) -> HashRequest | None:
@@ -158,11 +166,12 @@ class _Planner:
             return None
         return HashRequest(local.path, local.size, local.mtime_ns, 0)
 
-    def actions(self) -> Iterator[Action]:
+    def actions(self) -> Iterator[Action[DownloadOp]]:
         return classified(self.job, self.local(), self.remote(), self.hasher, self.want_hash,
                           self.classify, self.counts)
 
-    def classify(self, local: WalkRecord | None, remote: Any, hashed: HashResult | None) -> Action | None:
+    def classify(self, local: WalkRecord | None, remote: ListEntry | None,
+                 hashed: HashResult | None) -> Action[DownloadOp] | None:
         job = self.job
         if isinstance(local, WalkError):
             if remote is not None and remote.key != local.key:
@@ -187,15 +196,15 @@ class _Planner:
         clash = self.collision(rel, key)
         if clash is not None:
             return Action(job, "error", key, int(remote.fsize), params={"message": f"not downloaded: {clash}"})
-        params: dict[str, Any] = {"path": str(path), "hash": str(remote.hash),
+        params: dict[str, object] = {"path": str(path), "hash": str(remote.hash),
                                   "put_time_ns": int(remote.put_time_100ns) * 100}
-        if getattr(remote, "md5", ""):
+        if getattr(remote, "md5", ""):  # test fakes of a listing entry may lack it
             params["md5"] = str(remote.md5)
         if local is None or isinstance(local, Filtered):
             return Action(job, "download", key, int(remote.fsize), params=params)
         source = Side(int(remote.fsize), int(remote.put_time_100ns) * 100, str(remote.hash))
         dest = Side(local.size, local.mtime_ns)
-        mode = str(self.spec.compare)
+        mode: CompareMode = self.spec.compare
         if mode == "etag" and source.size == dest.size:
             if hashed is None:  # a v2 hash of unknown part size: fall back to size + put time
                 mode = "size-mtime"
@@ -210,8 +219,8 @@ class _Planner:
             # a file we downloaded carries the put time as its mtime: equal times are equal files
             result = Verdict.DIFFER if source.time_ns != dest.time_ns else Verdict.MATCH
         else:
-            result = verdict(source, dest, mode)  # type: ignore[arg-type]
-        op = {Verdict.MISSING: "download", Verdict.DIFFER: "update", Verdict.MATCH: "same"}[result]
+            result = verdict(source, dest, mode)
+        op = _OPS[result]
         return Action(job, op, key, int(remote.fsize), params=params)
 
     def collision(self, rel: str, key: str) -> str | None:
@@ -241,7 +250,7 @@ class _Planner:
             self.dirs.setdefault("/".join(parts[:i]), key)
         return None
 
-    def _extra_local(self, local: LocalFile) -> Action | None:
+    def _extra_local(self, local: LocalFile) -> Action[DownloadOp] | None:
         if not self.spec.delete:
             return None
         self.deletes += 1
@@ -263,7 +272,7 @@ class _Planner:
             + ", ".join(escape_text(p) for p in self.delete_samples))
 
 
-def plan(spec: Any, ctx: JobContext) -> Iterator[Action]:
+def plan(spec: SyncJob, ctx: JobContext[SyncJob]) -> Iterator[Action[DownloadOp]]:
     """Stream the download sync's actions; raises :class:`LocalDeleteLimitExceeded` at the end."""
     planner = _Planner(spec, ctx)
     yield from planner.actions()
@@ -276,7 +285,7 @@ def plan(spec: Any, ctx: JobContext) -> Iterator[Action]:
 
 # -- running -----------------------------------------------------------------------------------
 
-def object_url(ctx: JobContext, key: str) -> str:
+def object_url(ctx: JobContext[SyncJob], key: str) -> str:
     """The URL to GET ``key`` from: the job's ``download.base_url``, else one of the bucket's
     domains (``KodoClient.download_base``: the rule is in kodo/domains.py; the emulator's
     ``/dl/<bucket>`` route for an endpoint target), signed for a private bucket or with the CDN
@@ -301,7 +310,7 @@ def _failed(action: Action, message: str) -> Outcome:
     return Outcome(action.id, "failed", message=message)
 
 
-def run(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+def run(actions: Sequence[Action], ctx: JobContext[SyncJob]) -> list[Outcome]:
     """Downloads one by one; local deletes one by one (each is a cheap unlink)."""
     out: list[Outcome] = []
     for action in actions:
@@ -318,7 +327,7 @@ def run(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
     return out
 
 
-def _delete_local(action: Action, ctx: JobContext) -> Outcome:
+def _delete_local(action: Action, ctx: JobContext[SyncJob]) -> Outcome:
     from kodo_jobs.jobs.sync.trust import Untrusted, walked_path
 
     spec = ctx.spec
@@ -337,7 +346,7 @@ def _delete_local(action: Action, ctx: JobContext) -> Outcome:
     return Outcome(action.id, "done")
 
 
-def _download(action: Action, ctx: JobContext) -> Outcome:
+def _download(action: Action, ctx: JobContext[SyncJob]) -> Outcome:
     root = Path(str(ctx.spec.source))
     try:  # checked again right before writing: the plan may come from a saved file
         path = local_path(root, action.key[len(str(ctx.spec.prefix)):])
@@ -352,12 +361,12 @@ def _download(action: Action, ctx: JobContext) -> Outcome:
         return _failed(action, f"cannot write {path}: {what}")
 
 
-def _discard(action: Action, ctx: JobContext, part: Path) -> None:
+def _discard(action: Action, ctx: JobContext[SyncJob], part: Path) -> None:
     part.unlink(missing_ok=True)
     ctx.state.drop_upload(action.id)
 
 
-def _check_for(action: Action, ctx: JobContext, want_hash: str, size: int) -> Check:
+def _check_for(action: Action, ctx: JobContext[SyncJob], want_hash: str, size: int) -> Check:
     """The check the finished file must pass (:mod:`.download_check`); a v2 hash costs one stat."""
     if not want_hash.startswith("n"):
         return choose(want_hash, size, None, "")
@@ -373,7 +382,7 @@ class _Changed(Exception):
     """The object is not the one planned: this key fails, the next run plans it again."""
 
 
-def _fetch_check_install(action: Action, ctx: JobContext, path: Path, part: Path) -> Outcome:
+def _fetch_check_install(action: Action, ctx: JobContext[SyncJob], path: Path, part: Path) -> Outcome:
     want_hash = str(action.params.get("hash", ""))
     size = int(action.size)
     try:
@@ -411,7 +420,7 @@ def _fetch_check_install(action: Action, ctx: JobContext, path: Path, part: Path
         ctx.state.remember_etag(cache_path(HashRequest(str(path), st.st_size, st.st_mtime_ns)), st.st_size,
                                 st.st_mtime_ns, etag)
     ctx.state.drop_upload(action.id)
-    result: dict[str, Any] = {"hash": want_hash, "verified": check.method}
+    result: dict[str, object] = {"hash": want_hash, "verified": check.method}
     if check.method == "none":
         result["unverified"] = check.reason
         if ctx.log is not None:
@@ -421,7 +430,7 @@ def _fetch_check_install(action: Action, ctx: JobContext, path: Path, part: Path
     return Outcome(action.id, "done", bytes=written, result=result)
 
 
-def _fetch(action: Action, ctx: JobContext, path: Path, part: Path, want_hash: str, size: int,
+def _fetch(action: Action, ctx: JobContext[SyncJob], path: Path, part: Path, want_hash: str, size: int,
            offset: int) -> DownloadResult:
     """GET the object into ``part`` from ``offset`` (the session is saved before the first byte)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -448,7 +457,7 @@ def _install(part: Path, path: Path, put_ns: int) -> None:
     os.replace(part, path)
 
 
-def _resume_offset(action: Action, ctx: JobContext, part: Path, want_hash: str, size: int) -> int:
+def _resume_offset(action: Action, ctx: JobContext[SyncJob], part: Path, want_hash: str, size: int) -> int:
     """Bytes of ``part`` that can be kept: the saved session is for the same object hash.
 
     A part as long as the object is kept whole (checked, then renamed: never re-requested).

@@ -47,7 +47,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from email.utils import formatdate
-from typing import Any
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.jobs import soft_delete
@@ -68,6 +68,10 @@ from kodo_jobs.kodo.upload.calls import RetryNotice
 from kodo_jobs.kodo.upload.parts import adjust_part_size
 from kodo_jobs.kodo.upload.state import UploadState
 
+if TYPE_CHECKING:
+    from kodo_jobs.manifest.spec_sync import SyncJob
+    from kodo_jobs.manifest.upload import PutPolicy as ManifestPutPolicy
+
 LAST_MODIFIED_META = "!Last-Modified"
 """Metadata name the official SDK uses for ``keep_last_modified`` (an RFC 1123 date)."""
 ATTEMPTS = 2
@@ -76,16 +80,16 @@ RESTARTS = 1
 """New sessions after an expired one (701, unknown uploadId) within one run."""
 
 
-def _warn(ctx: JobContext, event: str, **fields: Any) -> None:
+def _warn(ctx: JobContext[SyncJob], event: str, **fields: object) -> None:
     if ctx.log is not None:
         ctx.log.warning(event, **fields)
 
 
-def _failed(action: Action, message: str, **result: Any) -> Outcome:
+def _failed(action: Action, message: str, **result: object) -> Outcome:
     return Outcome(action.id, "failed", message=message, result=result)
 
 
-def hash_part_size(spec: Any, size: int) -> int:
+def hash_part_size(spec: SyncJob, size: int) -> int:
     """The part size behind the hash Kodo gives a ``size``-byte file uploaded by this job (0 = qetag)."""
     up = spec.upload
     part = int(up.part_size)
@@ -94,7 +98,7 @@ def hash_part_size(spec: Any, size: int) -> int:
     return etag_kind_part_size(str(up.resumable), part, size, int(up.threshold))
 
 
-def _load_resume(action: Action, ctx: JobContext, size: int, mtime_ns: int) -> UploadState | None:
+def _load_resume(action: Action, ctx: JobContext[SyncJob], size: int, mtime_ns: int) -> UploadState | None:
     """The saved session of this action if it still fits the file; a stale v2 session is aborted."""
     saved = ctx.state.load_upload(action.id)
     if not saved:
@@ -112,7 +116,7 @@ def _load_resume(action: Action, ctx: JobContext, size: int, mtime_ns: int) -> U
     return None
 
 
-def _abort(state: UploadState, ctx: JobContext) -> None:
+def _abort(state: UploadState, ctx: JobContext[SyncJob]) -> None:
     """Best effort: free the server's parts of an upload whose file has changed since."""
     client = ctx.client
     try:
@@ -123,11 +127,11 @@ def _abort(state: UploadState, ctx: JobContext) -> None:
         _warn(ctx, "could not abort a stale upload", key=state.key, error=str(exc))
 
 
-_POLICIES: dict[int, tuple[Any, PutPolicy]] = {}
+_POLICIES: dict[int, tuple[ManifestPutPolicy, PutPolicy]] = {}
 _POLICIES_LOCK = threading.Lock()
 
 
-def _put_policy(manifest_policy: Any) -> PutPolicy:
+def _put_policy(manifest_policy: ManifestPutPolicy) -> PutPolicy:
     """The token template of a job's ``upload.policy``, built once per job rather than per file
     (a model dump and a dataclass per file, then hashed again by the token cache). Keyed by the
     (immutable) manifest object; the entry keeps it alive so its id is never reused."""
@@ -142,7 +146,22 @@ def _put_policy(manifest_policy: Any) -> PutPolicy:
     return template
 
 
-def _upload_kwargs(spec: Any, path: str, mtime_ns: int) -> dict[str, Any]:
+class UploadOptions(TypedDict):
+    """The keyword arguments of ``upload_file`` that a sync job's ``upload:`` block sets."""
+
+    policy: PutPolicy
+    token_ttl: int
+    version: Literal["v1", "v2"]
+    threshold: int
+    part_size: int
+    part_concurrency: int
+    mime_type: str | None
+    metadata: dict[str, str] | None
+    custom_vars: dict[str, str] | None
+    part_md5: bool
+
+
+def _upload_kwargs(spec: SyncJob, path: str, mtime_ns: int) -> UploadOptions:
     up = spec.upload
     metadata = dict(up.metadata)
     if up.keep_last_modified:
@@ -169,7 +188,7 @@ class _Tracker:
     over every attempt of the action (a re-planned or restarted upload keeps counting).
     """
 
-    def __init__(self, action: Action, ctx: JobContext) -> None:
+    def __init__(self, action: Action, ctx: JobContext[SyncJob]) -> None:
         self.action = action
         self.ctx = ctx
         self.resumed = False
@@ -207,7 +226,7 @@ class _Tracker:
         self.ctx.events.retrying(self.action, notice.attempt, notice.wait, what)
 
 
-def upload(action: Action, ctx: JobContext) -> Outcome:
+def upload(action: Action, ctx: JobContext[SyncJob]) -> Outcome:
     """Upload one ``upload``/``update`` action (see the module docstring)."""
     ctx.events.file_started(action)
     try:
@@ -216,7 +235,7 @@ def upload(action: Action, ctx: JobContext) -> Outcome:
         ctx.events.file_finished(action)
 
 
-def _upload(action: Action, ctx: JobContext) -> Outcome:
+def _upload(action: Action, ctx: JobContext[SyncJob]) -> Outcome:
     spec = ctx.spec
     path = str(action.params["path"])
     hasher = Hasher(ctx.state)
@@ -339,7 +358,7 @@ def _hash_meanwhile(hasher: Hasher, request: HashRequest) -> Future[HashResult]:
     return future
 
 
-def _stat_hash(ctx: JobContext, key: str, policy: RetryPolicy) -> str:
+def _stat_hash(ctx: JobContext[SyncJob], key: str, policy: RetryPolicy) -> str:
     """The stored object's hash, when the upload response had none (a returnBody or callback
     response without ``hash``): one stat instead of trusting an unchecked upload (retried on
     its own, so a failing stat never sends the file again)."""
@@ -347,7 +366,7 @@ def _stat_hash(ctx: JobContext, key: str, policy: RetryPolicy) -> str:
     return str(call_with_retries(lambda _n: ctx.client.rs.stat(bucket, key), policy).hash)
 
 
-def delete_batch(actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+def delete_batch(actions: Sequence[Action], ctx: JobContext[SyncJob]) -> list[Outcome]:
     """Delete (or soft-delete) up to 1000 objects in one rs batch; an already missing key counts as done."""
     if not actions:
         return []

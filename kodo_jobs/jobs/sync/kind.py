@@ -29,12 +29,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import closing
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.errors import EXIT_INVALID, JobInputError, KodoJobsError
 from kodo_jobs.jobs import soft_delete
-from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.base import JobContext, JobKind
+from kodo_jobs.jobs.ops import SyncOp
 from kodo_jobs.jobs.sync import execute as sync_exec
 from kodo_jobs.jobs.sync import once as sync_once
 from kodo_jobs.jobs.sync.compare import Side, Verdict, needs_etag, verdict
@@ -44,6 +45,10 @@ from kodo_jobs.jobs.sync.hashing import Hasher, HashRequest, HashResult
 from kodo_jobs.jobs.sync.pairs import Pair, classified, list_prefix
 from kodo_jobs.jobs.sync.walk import Filtered, LocalFile, SourceMissing, WalkError, WalkRecord, walk
 from kodo_jobs.textsafe import escape_text
+
+if TYPE_CHECKING:
+    from kodo_jobs.kodo.rsf import ListEntry
+    from kodo_jobs.manifest.spec_sync import SyncJob
 
 DELETE_BATCH = 1000
 """rs batch size of the delete phase (Kodo's maximum)."""
@@ -65,14 +70,14 @@ class DeleteLimitExceeded(KodoJobsError):
     """The plan would delete more objects than ``max_delete`` allows; nothing was run (exit 1)."""
 
 
-_OPS = {Verdict.MISSING: "upload", Verdict.DIFFER: "update", Verdict.MATCH: "same"}
+_OPS: dict[Verdict, SyncOp] = {Verdict.MISSING: "upload", Verdict.DIFFER: "update", Verdict.MATCH: "same"}
 
 
-def _remote_side(entry: Any) -> Side:
+def _remote_side(entry: ListEntry) -> Side:
     return Side(entry.fsize, entry.put_time_100ns * 100, entry.hash)
 
 
-def _hash_part_size(remote_hash: str, spec: Any, size: int) -> int | None:
+def _hash_part_size(remote_hash: str, spec: SyncJob, size: int) -> int | None:
     """Which local hash the remote object's hash can be compared with.
 
     0: the plain qetag. A v2 upload with parts other than 4 MiB stores a ``0x9e`` hash (base64
@@ -89,7 +94,7 @@ def _hash_part_size(remote_hash: str, spec: Any, size: int) -> int | None:
 class _Planner:
     """One planning pass of one sync job (counters for the log line and the delete limit)."""
 
-    def __init__(self, spec: Any, ctx: JobContext) -> None:
+    def __init__(self, spec: SyncJob, ctx: JobContext[SyncJob]) -> None:
         self.spec = spec
         self.ctx = ctx
         self.job = str(spec.name)
@@ -116,7 +121,7 @@ class _Planner:
         except SourceMissing as exc:
             raise SyncInputError(f"job {self.job}: {exc}; fix `source:` in the manifest") from exc
 
-    def remote(self) -> Iterator[Any]:
+    def remote(self) -> Iterator[ListEntry]:
         with closing(list_prefix(self.ctx, self.spec, self.job, self.prefix)) as entries:
             for entry in entries:
                 self.remote_total += 1
@@ -135,14 +140,15 @@ class _Planner:
             return None
         return HashRequest(local.path, local.size, local.mtime_ns, part_size)
 
-    def _remote_selected(self, entry: Any) -> bool:
+    def _remote_selected(self, entry: ListEntry) -> bool:
         return self.filter.selects(str(entry.key)[len(self.prefix):])
 
-    def actions(self) -> Iterator[Action]:
+    def actions(self) -> Iterator[Action[SyncOp]]:
         return classified(self.job, self.local(), self.remote(), self.hasher, self.want_hash,
                           self.classify, self.counts)
 
-    def classify(self, local: WalkRecord | None, remote: Any, hashed: HashResult | None) -> Action | None:
+    def classify(self, local: WalkRecord | None, remote: ListEntry | None,
+                 hashed: HashResult | None) -> Action[SyncOp] | None:
         if type(local) is LocalFile:
             if len(local.key) > MAX_KEY_BYTES // 4 and _too_long(local.key):
                 return Action(self.job, "error", local.key, local.size,
@@ -153,7 +159,7 @@ class _Planner:
             return self._compare(local, remote, hashed)
         return self._classify_other(local, remote)
 
-    def _compare(self, local: LocalFile, remote: Any, hashed: HashResult | None) -> Action:
+    def _compare(self, local: LocalFile, remote: ListEntry, hashed: HashResult | None) -> Action[SyncOp]:
         """A file and its object: upload, update or same (the verdict of :mod:`.compare`)."""
         dest = _remote_side(remote)
         if hashed is None:
@@ -161,7 +167,7 @@ class _Planner:
             if needs_etag(source, dest, self.compare):
                 # the remote hash cannot be reproduced locally (another tool's v2 part size): differ
                 source = Side(local.size, local.mtime_ns, "")
-            params = {"path": local.path, "mtime_ns": local.mtime_ns, "remote_hash": dest.etag}
+            params: dict[str, object] = {"path": local.path, "mtime_ns": local.mtime_ns, "remote_hash": dest.etag}
         elif hashed.etag is None:
             return Action(self.job, "error", local.key, local.size,
                           params={"path": local.path, "message": hashed.error or "cannot hash"})
@@ -170,7 +176,7 @@ class _Planner:
             params = {"path": local.path, "mtime_ns": local.mtime_ns, "etag": hashed.etag, "remote_hash": dest.etag}
         return Action(self.job, _OPS[verdict(source, dest, self.compare)], local.key, local.size, params=params)
 
-    def _classify_other(self, local: WalkRecord | None, remote: Any) -> Action | None:
+    def _classify_other(self, local: WalkRecord | None, remote: ListEntry | None) -> Action[SyncOp] | None:
         """Everything but a readable file: an unreadable one, a filtered one, a remote-only key."""
         job = self.job
         if isinstance(local, WalkError):
@@ -195,8 +201,8 @@ class _Planner:
         return Action(job, "delete", str(remote.key), int(remote.fsize), phase=1,
                       params=self._delete_params(remote))
 
-    def _delete_params(self, remote: Any) -> dict[str, Any]:
-        params: dict[str, Any] = {"hash": str(remote.hash)}
+    def _delete_params(self, remote: ListEntry) -> dict[str, str | int]:
+        params: dict[str, str | int] = {"hash": str(remote.hash)}
         soft = self.spec.soft_delete
         if soft is not None and soft.trash_prefix is not None:
             params["trash_key"] = soft_delete.planned_trash_key(str(soft.trash_prefix), str(remote.key))
@@ -229,7 +235,7 @@ class SyncKind:
     phase_batch_sizes = {1: DELETE_BATCH}
     """Per-phase override for runners that support it: deletes go 1000 to an rs batch."""
 
-    def plan(self, spec: Any, ctx: JobContext) -> Iterator[Action]:
+    def plan(self, spec: SyncJob, ctx: JobContext[SyncJob]) -> Iterator[Action]:
         """Stream the sync's actions; raises :class:`DeleteLimitExceeded` at the end if needed."""
         if spec.direction == "download":
             from kodo_jobs.jobs.sync import download as sync_download  # the mirror image: bucket -> folder
@@ -238,16 +244,16 @@ class SyncKind:
             return
         planner = _Planner(spec, ctx)
         actions = planner.actions()
-        yield from sync_once.filtered(actions, ctx) if getattr(spec, "upload_once", False) else actions
+        yield from sync_once.filtered(actions, ctx) if spec.upload_once else actions
         planner.check_delete_limit()
         if ctx.log is not None:
             ctx.log.info("sync planned", job=planner.job, remote_objects=planner.remote_total,
                          hashed_files=planner.hasher.hashed_files, hashed_bytes=planner.hasher.hashed_bytes,
                          hash_cache_hits=planner.hasher.cache_hits, **planner.counts)
 
-    def run(self, actions: Sequence[Action], ctx: JobContext) -> list[Outcome]:
+    def run(self, actions: Sequence[Action], ctx: JobContext[SyncJob]) -> list[Outcome]:
         """Uploads one by one; deletes in rs batches of up to 1000."""
-        if getattr(ctx.spec, "direction", "upload") == "download":
+        if ctx.spec.direction == "download":
             from kodo_jobs.jobs.sync import download as sync_download
 
             return sync_download.run(actions, ctx)
@@ -256,7 +262,7 @@ class SyncKind:
         for action in actions:
             if action.op in ("upload", "update"):
                 outcomes.append(sync_exec.upload(action, ctx))
-                if getattr(ctx.spec, "upload_once", False):
+                if ctx.spec.upload_once:
                     sync_once.remember(action, outcomes[-1], ctx)
             elif action.op != "delete":
                 outcomes.append(Outcome(action.id, "skipped", message=f"{action.op}: nothing to run"))
@@ -265,7 +271,7 @@ class SyncKind:
         return outcomes
 
 
-KIND = SyncKind()
+KIND: JobKind[SyncJob] = SyncKind()
 
 
 __all__ = ["KIND", "DeleteLimitExceeded", "SyncInputError", "SyncKind"]

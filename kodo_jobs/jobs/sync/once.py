@@ -12,9 +12,14 @@ manifest model.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.jobs.base import JobContext
+from kodo_jobs.jobs.ops import SyncOp
+
+if TYPE_CHECKING:
+    from kodo_jobs.manifest.spec_sync import SyncJob
 
 SENDS = frozenset({"upload", "update"})
 """The ops that send a file (the ones ``upload_once`` may skip)."""
@@ -29,7 +34,7 @@ def _version(action: Action) -> str:
     return f"{action.size}:{action.params.get('mtime_ns', '')}"
 
 
-def filtered(actions: Iterator[Action], ctx: JobContext) -> Iterator[Action]:
+def filtered(actions: Iterator[Action[SyncOp]], ctx: JobContext[SyncJob]) -> Iterator[Action[SyncOp]]:
     """The planned actions, with the sends of file versions already uploaded once made ``skip``."""
     for action in actions:
         if action.op in SENDS and ctx.state.get_value(record_key(action.job, action.key)) == _version(action):
@@ -40,7 +45,7 @@ def filtered(actions: Iterator[Action], ctx: JobContext) -> Iterator[Action]:
             yield action
 
 
-def remember(action: Action, outcome: Outcome, ctx: JobContext) -> None:
+def remember(action: Action, outcome: Outcome, ctx: JobContext[SyncJob]) -> None:
     """After a send: record the uploaded file version (only when it was done)."""
     if action.op in SENDS and outcome.status == "done":
         ctx.state.set_value(record_key(action.job, action.key), _version(action))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from kodo_jobs.actions import Action
 from kodo_jobs.errors import RunAborted
@@ -21,12 +21,16 @@ from kodo_jobs.jobs.sync.walk import WalkError, WalkRecord
 from kodo_jobs.jobs.tries import policy_for
 from kodo_jobs.kodo import errors as kodo_errors
 from kodo_jobs.kodo.retry import call_with_retries
-from kodo_jobs.kodo.rsf import ListPage, PageFetch, pages_ahead
+from kodo_jobs.kodo.rsf import ListEntry, ListPage, PageFetch, pages_ahead
 
-Pair = tuple[WalkRecord | None, Any]
+if TYPE_CHECKING:
+    from kodo_jobs.manifest.spec_sync import SyncJob
+
+Pair = tuple[WalkRecord | None, ListEntry | None]
+A = TypeVar("A", bound=Action)
 
 
-def list_prefix(ctx: JobContext, spec: Any, job: str, prefix: str) -> Generator[Any, None, None]:
+def list_prefix(ctx: JobContext[SyncJob], spec: SyncJob, job: str, prefix: str) -> Generator[ListEntry, None, None]:
     """Every object under ``bucket:prefix`` in key order, page by page, the next page fetched
     while the planner works on the current one (:func:`~kodo_jobs.kodo.rsf.pages_ahead`).
 
@@ -40,7 +44,7 @@ def list_prefix(ctx: JobContext, spec: Any, job: str, prefix: str) -> Generator[
             yield from page.entries
 
 
-def _page_fetch(ctx: JobContext, spec: Any, job: str, prefix: str) -> PageFetch:
+def _page_fetch(ctx: JobContext[SyncJob], spec: SyncJob, job: str, prefix: str) -> PageFetch:
     """One listing page with the job's retry policy (runs in the read-ahead thread)."""
     client, bucket, policy = ctx.client, str(spec.bucket), policy_for(spec)
 
@@ -74,12 +78,12 @@ def _page_fetch(ctx: JobContext, spec: Any, job: str, prefix: str) -> PageFetch:
 def classified(
     job: str,
     local: Iterable[WalkRecord],
-    remote: Iterable[Any],
+    remote: Iterable[ListEntry],
     hasher: Hasher,
     want_hash: Callable[[Pair], HashRequest | None],
-    classify: Callable[[WalkRecord | None, Any, HashResult | None], Action | None],
+    classify: Callable[[WalkRecord | None, ListEntry | None, HashResult | None], A | None],
     counts: dict[str, int],
-) -> Iterator[Action]:
+) -> Iterator[A]:
     """March the two sorted streams, hash what the verdict needs, and yield one action per key.
 
     ``remote`` is closed when this ends, however it ends (its listing may have a page in flight

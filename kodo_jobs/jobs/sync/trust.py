@@ -27,11 +27,14 @@ import os
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.actions import Action
 from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.sync.download import local_path
+
+if TYPE_CHECKING:
+    from kodo_jobs.manifest.spec_sync import SyncJob
 
 UPLOAD_PHASES: Mapping[str, int] = {"upload": 0, "update": 0, "delete": 1, "same": 0, "skip": 0, "error": 0}
 """Ops an upload sync plans, and the phase of each."""
@@ -67,23 +70,23 @@ def walked_path(root: str, rel: str, given: str, *, follow_symlinks: bool) -> st
     return expected
 
 
-def _int(params: Mapping[str, Any], name: str) -> int:
+def _int(params: Mapping[str, object], name: str) -> int:
     value = params.get(name)
     if type(value) is not int:
         raise Untrusted(f"params.{name} must be an integer")
     return value
 
 
-def _str(params: Mapping[str, Any], name: str) -> str:
+def _str(params: Mapping[str, object], name: str) -> str:
     value = params.get(name)
     if not isinstance(value, str):
         raise Untrusted(f"params.{name} must be a string")
     return value
 
 
-def _delete_params(spec: Any, key: str, params: Mapping[str, Any]) -> dict[str, Any]:
+def _delete_params(spec: SyncJob, key: str, params: Mapping[str, object]) -> dict[str, object]:
     """An upload sync's delete params as the job plans them (the hash is checked remotely)."""
-    rebuilt: dict[str, Any] = {"hash": _str(params, "hash")}
+    rebuilt: dict[str, object] = {"hash": _str(params, "hash")}
     soft = spec.soft_delete
     if soft is not None and soft.trash_prefix is not None:
         rebuilt["trash_key"] = soft_delete.planned_trash_key(str(soft.trash_prefix), key)
@@ -94,7 +97,7 @@ def _delete_params(spec: Any, key: str, params: Mapping[str, Any]) -> dict[str, 
     return rebuilt
 
 
-def trusted(spec: Any, action: Action) -> Action:
+def trusted(spec: SyncJob, action: Action) -> Action:
     """``action`` with params rebuilt from the job, or :class:`Untrusted` (see the module doc)."""
     download = str(spec.direction) == "download"
     phases = DOWNLOAD_PHASES if download else UPLOAD_PHASES
@@ -135,7 +138,7 @@ def trusted(spec: Any, action: Action) -> Action:
     return _with(action, params)
 
 
-def _with(action: Action, params: dict[str, Any]) -> Action:
+def _with(action: Action, params: dict[str, object]) -> Action:
     return Action(action.job, action.op, action.key, action.size, action.phase, params)
 
 

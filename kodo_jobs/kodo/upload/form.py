@@ -12,10 +12,10 @@ import uuid
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .. import errors
 from ..http import HttpClient
+from ..jsontypes import JsonObject
 
 CHUNK = 1024 * 1024
 IN_MEMORY_LIMIT = 4 * 1024 * 1024
@@ -114,7 +114,7 @@ class FormUploader:
     def __init__(self, http: HttpClient) -> None:
         self._http = http
 
-    def send(self, hosts: Sequence[str], body: MultipartBody) -> dict[str, Any]:
+    def send(self, hosts: Sequence[str], body: MultipartBody) -> JsonObject:
         """POST the body; returns the parsed response body (returnBody or ``{hash, key}``)."""
         resp = self._http.request("POST", hosts, "/", data=body.payload(), headers={"Content-Type": body.content_type})
         return resp.json_object()
@@ -122,7 +122,7 @@ class FormUploader:
     def upload_bytes(self, hosts: Sequence[str], token: str, key: str | None, data: bytes, *,
                      fname: str = "file_name", mime_type: str = "application/octet-stream",
                      custom_vars: Mapping[str, str] | None = None,
-                     metadata: Mapping[str, str] | None = None) -> dict[str, Any]:
+                     metadata: Mapping[str, str] | None = None) -> JsonObject:
         """Upload in-memory ``data``."""
         body = build_form(token, key, bytes(data), crc32=zlib.crc32(data), fname=fname, mime_type=mime_type,
                           custom_vars=custom_vars, metadata=metadata)
@@ -131,7 +131,7 @@ class FormUploader:
     def upload_file(self, hosts: Sequence[str], token: str, key: str | None, path: str, size: int, *,
                     fname: str, mime_type: str = "application/octet-stream",
                     custom_vars: Mapping[str, str] | None = None,
-                    metadata: Mapping[str, str] | None = None) -> dict[str, Any]:
+                    metadata: Mapping[str, str] | None = None) -> JsonObject:
         """Upload the first ``size`` bytes of ``path`` (read once when small, streamed when not)."""
         if size <= IN_MEMORY_LIMIT:
             fd = os.open(path, os.O_RDONLY)

@@ -12,12 +12,12 @@ import json
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
 from .. import errors
 from ..auth import UpTokenAuth, urlsafe_b64
 from ..http import HttpClient, KodoResponse
+from ..jsontypes import JsonObject
 
 OCTET = {"Content-Type": "application/octet-stream"}
 
@@ -79,7 +79,7 @@ class ResumableApi:
 
     # ---- v1 -------------------------------------------------------------------------------
     def mkblk(self, hosts: Sequence[str], token: str, block_size: int, data: bytes, *,
-              body: Any = None) -> BlockContext:
+              body: object = None) -> BlockContext:
         """Start a block of ``block_size`` bytes with its first chunk ``data``. ``body``: what
         goes on the wire instead of ``data`` itself (the same bytes, e.g. a counting view)."""
         resp = self._http.request("POST", hosts, f"/mkblk/{block_size}", data=data if body is None else body,
@@ -97,7 +97,7 @@ class ResumableApi:
     def mkfile(self, hosts: Sequence[str], token: str, file_size: int, ctxs: Sequence[str], *,
                key: str | None, fname: str | None = None, mime_type: str | None = None,
                custom_vars: Mapping[str, str] | None = None,
-               metadata: Mapping[str, str] | None = None) -> dict[str, Any]:
+               metadata: Mapping[str, str] | None = None) -> JsonObject:
         """Stitch the blocks (last ctx of each, in order) into the object."""
         path = f"/mkfile/{file_size}"
         if mime_type:
@@ -125,7 +125,7 @@ class ResumableApi:
         return str(upload_id), int(expire)
 
     def upload_part(self, hosts: Sequence[str], token: str, bucket: str, key: str | None, upload_id: str,
-                    number: int, data: bytes, *, content_md5: bool = True, body: Any = None) -> str:
+                    number: int, data: bytes, *, content_md5: bool = True, body: object = None) -> str:
         """PUT one part; returns its etag. ``content_md5``: send the part's MD5 (lower-case hex, as
         the SDK does) so the server refuses a part damaged on the way; it is optional in the
         protocol and costs an MD5 pass over every byte on the client. ``body``: what goes on the
@@ -143,7 +143,7 @@ class ResumableApi:
     def complete(self, hosts: Sequence[str], token: str, bucket: str, key: str | None, upload_id: str,
                  parts: Sequence[tuple[int, str]], *, fname: str | None = None, mime_type: str | None = None,
                  custom_vars: Mapping[str, str] | None = None,
-                 metadata: Mapping[str, str] | None = None) -> dict[str, Any]:
+                 metadata: Mapping[str, str] | None = None) -> JsonObject:
         """Finish the upload from ``(partNumber, etag)`` pairs (sorted here)."""
         body = {
             "parts": [{"etag": etag, "partNumber": n} for n, etag in sorted(parts)],

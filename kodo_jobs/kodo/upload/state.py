@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Literal
+
+from ..jsontypes import JsonMapping
 
 FORMAT = 1
 
@@ -76,7 +77,7 @@ class UploadState:
     def from_json(cls, text: str | bytes) -> UploadState:
         """Parse :meth:`to_json` output; anything else raises ``ValueError``."""
         try:
-            data: Mapping[str, Any] = json.loads(text)
+            data: JsonMapping = json.loads(text)
             if not isinstance(data, dict):
                 raise ValueError("expected a JSON object")
             if data.get("format") != FORMAT:

@@ -35,13 +35,14 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from .. import errors
 from ..auth import PutPolicy, mint_upload_token
 from ..clock import DeadlineSlack
 from ..config import Credentials
 from ..hosts import HostResolver
+from ..jsontypes import JsonMapping
 from ..retry import RetryPolicy
 from .calls import RetryNotice, UploadCalls
 from .form import FormUploader
@@ -60,7 +61,7 @@ class UploadResult:
     key: str
     hash: str
     fsize: int
-    body: Mapping[str, Any]
+    body: JsonMapping
 
 
 def _read_part(fd: int, part: Part) -> bytes:
@@ -305,6 +306,6 @@ def _usable(state: UploadState | None, version: str, bucket: str, key: str, size
             and (version == "v1" or bool(state.upload_id)))
 
 
-def _result(body: dict[str, Any], key: str | None, size: int) -> UploadResult:
+def _result(body: JsonMapping, key: str | None, size: int) -> UploadResult:
     return UploadResult(key=str(body.get("key", key if key is not None else "")),
                         hash=str(body.get("hash", "")), fsize=size, body=body)
