@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from kodo_jobs.emulator import remote
 from kodo_jobs.emulator.errors import CallbackFailed
+from kodo_jobs.emulator.jsontypes import JsonMapping
 from kodo_jobs.emulator.policy import render_template
 from kodo_jobs.emulator.verify import sign
 
@@ -33,7 +33,7 @@ class CallbackResult:
     fetch_key: str | None = None
 
 
-def render_body(policy: Mapping[str, Any], variables: Mapping[str, Any]) -> tuple[bytes, str]:
+def render_body(policy: JsonMapping, variables: JsonMapping) -> tuple[bytes, str]:
     """The callback request body (magic and `x:` variables filled in) and its Content-Type."""
     body_type = str(policy.get("callbackBodyType") or FORM)
     template = str(policy.get("callbackBody") or "")
@@ -52,7 +52,7 @@ def qbox_sign(secret_key: str, url: str, body: bytes, content_type: str) -> str:
 
 
 def perform(
-    policy: Mapping[str, Any], variables: Mapping[str, Any], access_key: str, secret_key: str
+    policy: JsonMapping, variables: JsonMapping, access_key: str, secret_key: str
 ) -> CallbackResult:
     """Run the policy's callback; CallbackFailed (579) when every URL fails."""
     urls = [u.strip() for u in str(policy.get("callbackUrl") or "").split(";") if u.strip()]

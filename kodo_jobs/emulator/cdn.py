@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from kodo_jobs.emulator.db import connect_wal, write_tx
+from kodo_jobs.emulator.jsontypes import JsonObject
 
 CST = 8 * 3600
 GRANULARITY_SECONDS = {"5min": 300, "hour": 3600, "day": 86400}
@@ -48,7 +49,7 @@ class CdnLimits:
     urls_per_request: int = 60
     dirs_per_request: int = 10
 
-    def update(self, changes: dict[str, Any]) -> None:
+    def update(self, changes: JsonObject) -> None:
         """Apply an admin change; ValueError names the bad field."""
         names = {f.name for f in fields(self)}
         for name, value in changes.items():
@@ -63,13 +64,13 @@ class CdnLimits:
 class FusionError(Exception):
     """A fusion-level refusal: answered HTTP 400 with `{"code": code, "error": message}`."""
 
-    def __init__(self, code: int, message: str, extra: dict[str, Any] | None = None) -> None:
+    def __init__(self, code: int, message: str, extra: JsonObject | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.extra = extra or {}
 
-    def body(self, request_id: str) -> dict[str, Any]:
+    def body(self, request_id: str) -> JsonObject:
         """The JSON body to answer with."""
         return {"code": self.code, "error": self.message, "requestId": request_id, **self.extra}
 
@@ -140,7 +141,7 @@ class CdnService:
             )
         return ids
 
-    def refresh(self, urls: Any, dirs: Any, request_id: str) -> dict[str, Any]:
+    def refresh(self, urls: Any, dirs: Any, request_id: str) -> JsonObject:
         """`/v2/tune/refresh`: FusionError on any invalid entry, limit or quota."""
         urls = _string_list(urls, "urls")
         dirs = _string_list(dirs, "dirs")
@@ -173,7 +174,7 @@ class CdnService:
             "dirQuotaDay": lim.dir_quota, "dirSurplusDay": lim.dir_quota - dir_used - len(dirs),
         }
 
-    def prefetch(self, urls: Any, request_id: str) -> dict[str, Any]:
+    def prefetch(self, urls: Any, request_id: str) -> JsonObject:
         """`/v2/tune/prefetch`: FusionError on any invalid URL, limit or quota."""
         urls = _string_list(urls, "urls")
         if not urls:
@@ -197,7 +198,7 @@ class CdnService:
             "surplusDay": lim.prefetch_quota - used - len(urls),
         }
 
-    def list_tasks(self, kind: str, query: dict[str, Any], request_id: str) -> dict[str, Any]:
+    def list_tasks(self, kind: str, query: JsonObject, request_id: str) -> JsonObject:
         """`/v2/tune/{refresh,prefetch}/list`: filter by requestId, urls, state, isDir; paged."""
         clauses, args = ["kind=?"], [kind]
         if query.get("requestId"):
@@ -227,7 +228,7 @@ class CdnService:
         return {"code": 200, "error": "success", "requestId": request_id, "items": items,
                 "pageNo": page_no, "pageSize": page_size, "total": len(rows)}
 
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> JsonObject:
         """The current limits (for the admin route)."""
         return asdict(self.limits)
 
@@ -268,7 +269,7 @@ def _value(domain: str, kind: str, area: str, stamp: str, scale: int) -> int:
     return int.from_bytes(digest[:4], "big") % scale
 
 
-def traffic(query: dict[str, Any], bandwidth: bool) -> dict[str, Any]:
+def traffic(query: JsonObject, bandwidth: bool) -> JsonObject:
     """`/v2/tune/flux` and `/v2/tune/bandwidth`: a deterministic series per domain."""
     domains = _domains(query.get("domains"))
     granularity = str(query.get("granularity") or "")
@@ -319,14 +320,14 @@ def log_content(domain: str, day: str, name: str) -> bytes | None:
     return gzip.compress("".join(lines).encode(), mtime=0)
 
 
-def log_list(query: dict[str, Any], base_url: str) -> dict[str, Any]:
+def log_list(query: JsonObject, base_url: str) -> JsonObject:
     """`/v2/tune/log/list`: a few real, downloadable `.gz` files per domain for the day."""
     domains = _domains(query.get("domains"))
     day_dt = _parse_date(query.get("day"), "day")
     if day_dt.date() > date.today() + timedelta(days=1):
         raise FusionError(400000, f"no logs for a future day {query.get('day')!r}")
     day = day_dt.strftime("%Y-%m-%d")
-    data: dict[str, list[dict[str, Any]]] = {}
+    data: dict[str, list[JsonObject]] = {}
     for domain in domains:
         files = []
         for name in log_names(domain, day):
@@ -339,6 +340,6 @@ def log_list(query: dict[str, Any], base_url: str) -> dict[str, Any]:
     return {"code": 200, "error": "", "data": data}
 
 
-def dumps(body: dict[str, Any]) -> bytes:
+def dumps(body: JsonObject) -> bytes:
     """Compact JSON bytes."""
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()

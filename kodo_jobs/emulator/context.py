@@ -27,11 +27,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request
 
 from kodo_jobs.emulator.errors import BadRequest, Unauthorized
+from kodo_jobs.emulator.jsontypes import JsonObject
 from kodo_jobs.emulator.limits import CountingInput
 from kodo_jobs.emulator.verify import FORM_TYPE, verify_management
 
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from kodo_jobs.emulator.uploads import Uploads
     from kodo_jobs.emulator.verify import PutPolicy
 
-AfterUploadHook = Callable[["RequestContext", "PutPolicy", "ObjectInfo", dict[str, str]], "dict[str, Any] | None"]
+AfterUploadHook = Callable[["RequestContext", "PutPolicy", "ObjectInfo", dict[str, str]], "JsonObject | None"]
 
 
 
@@ -58,9 +59,9 @@ class EmulatorState:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def after_upload(self, ctx: RequestContext, policy: PutPolicy, obj: ObjectInfo,
-                     custom_vars: dict[str, str]) -> dict[str, Any] | None:
+                     custom_vars: dict[str, str]) -> JsonObject | None:
         """Run every after-upload hook; the first dict returned replaces the response body."""
-        replacement: dict[str, Any] | None = None
+        replacement: JsonObject | None = None
         for hook in list(self.after_upload_hooks):
             result = hook(ctx, policy, obj, custom_vars)
             if result is not None and replacement is None:
@@ -79,7 +80,7 @@ class RequestContext:
     emulator: EmulatorState
     reqid: str
     route: str = ""
-    upload_vars: dict[str, Any] = field(default_factory=dict)
+    upload_vars: JsonObject = field(default_factory=dict)
 
     def now(self) -> float:
         """The emulator's clock (unix seconds)."""
@@ -97,7 +98,7 @@ class RequestContext:
         if isinstance(stream, CountingInput):
             stream.limit = limit
 
-    def json_object(self, what: str = "body", *, empty: bytes = b"{}") -> dict[str, Any]:
+    def json_object(self, what: str = "body", *, empty: bytes = b"{}") -> JsonObject:
         """The body parsed as one JSON object (an empty body reads as ``empty``); BadRequest
         naming ``what`` when it is not JSON or not an object."""
         try:

@@ -34,6 +34,7 @@ from werkzeug.wrappers import Response
 from kodo_jobs.emulator.bodies import remove_quietly
 from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import BadRequest, Forbidden, TooLarge, Unauthorized
+from kodo_jobs.emulator.jsontypes import JsonObject
 from kodo_jobs.emulator.responses import json_response
 from kodo_jobs.emulator.store import ObjectInfo
 from kodo_jobs.emulator.uploads import Assembled
@@ -81,7 +82,7 @@ def check_deadline(ctx: RequestContext, policy: PutPolicy) -> None:
         raise Unauthorized("token out of date")
 
 
-def _lookup(variables: dict[str, Any], name: str) -> tuple[bool, Any]:
+def _lookup(variables: JsonObject, name: str) -> tuple[bool, Any]:
     if name in variables:
         return True, variables[name]
     head, *rest = name.split(".")
@@ -95,7 +96,7 @@ def _lookup(variables: dict[str, Any], name: str) -> tuple[bool, Any]:
     return True, value
 
 
-def render_template(template: str, variables: dict[str, Any], *, mode: str = "json") -> str:
+def render_template(template: str, variables: JsonObject, *, mode: str = "json") -> str:
     """Substitute ``$(name)`` / ``${name}`` (dotted sub-fields allowed, ``x:`` custom vars).
 
     ``mode``: ``"json"`` (escape inside strings, JSON values outside), ``"form"``
@@ -214,12 +215,12 @@ def _ext(fname: str, mime: str) -> str:
 
 
 def magic_variables(ctx: RequestContext, policy: PutPolicy, req: UploadRequest, *, key: str, etag: str,
-                    fsize: int, mime: str, bucket: str) -> dict[str, Any]:
+                    fsize: int, mime: str, bucket: str) -> JsonObject:
     """Every magic and custom variable of one upload (shared by returnBody, saveKey, callbacks)."""
     now = time.localtime(ctx.now())
     fname = req.fname
     dot = fname.rfind(".")
-    variables: dict[str, Any] = {
+    variables: JsonObject = {
         "bucket": bucket, "key": key, "etag": etag, "fname": fname, "fsize": fsize, "mimeType": mime,
         "endUser": policy.get("endUser", ""), "ext": _ext(fname, mime),
         "fprefix": fname[:dot] if dot > 0 else fname, "keybase": key.rsplit("/", 1)[-1],
@@ -325,7 +326,7 @@ def answer(ctx: RequestContext, policy: PutPolicy, req: UploadRequest, obj: Obje
     if return_body:
         text = render_template(str(return_body), ctx.upload_vars)
     else:
-        body: dict[str, Any] = {"hash": obj.hash, "key": obj.key}
+        body: JsonObject = {"hash": obj.hash, "key": obj.key}
         if ctx.upload_vars.get("persistentId"):
             body["persistentId"] = ctx.upload_vars["persistentId"]
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))

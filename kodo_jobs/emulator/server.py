@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType, TracebackType
-from typing import Any
 
 from cheroot import wsgi
 
@@ -36,6 +35,7 @@ from kodo_jobs.emulator.faults import FaultInjector
 from kodo_jobs.emulator.gate import GatedConnection
 from kodo_jobs.emulator.handlers.admin import ADMIN_KEY, Admin
 from kodo_jobs.emulator.hostroute import HostRouter, Tunnels
+from kodo_jobs.emulator.jsontypes import JsonObject
 from kodo_jobs.emulator.routes import all_rules
 from kodo_jobs.emulator.stats import Stats
 from kodo_jobs.emulator.store import SqliteStore
@@ -85,7 +85,7 @@ class RunningEmulator:
         """``http://HOST:PORT`` of the forward proxy (proxy mode only)."""
         self._stopped = False
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> JsonObject:
         """The same document as ``GET /_emulator/stats``."""
         return self.app.stats.snapshot(objects=self.store.count_objects())
 

@@ -29,6 +29,7 @@ from kodo_jobs.emulator.errors import BadRequest, CallbackFailed, EmulatorError,
 from kodo_jobs.emulator.etag import StreamDigest, digest_bytes
 from kodo_jobs.emulator.fops.commands import Content
 from kodo_jobs.emulator.fops.engine import FopEngine, StoredObject
+from kodo_jobs.emulator.jsontypes import JsonObject
 from kodo_jobs.emulator.store import ObjectInfo, Store
 from kodo_jobs.emulator.worker import Worker
 
@@ -73,7 +74,7 @@ def install(state: EmulatorState, store: Store) -> None:
 
 def persistent_ops_hook(
     ctx: RequestContext, policy: PutPolicy, obj: ObjectInfo, custom_vars: dict[str, str]
-) -> dict[str, Any] | None:
+) -> JsonObject | None:
     """Queue the policy's `persistentOps` on the uploaded object; adds `persistentId`."""
     ops = policy.get("persistentOps")
     if not ops:
@@ -99,7 +100,7 @@ def _as_int(value: Any) -> int:
 
 def callback_hook(
     ctx: RequestContext, policy: PutPolicy, obj: ObjectInfo, custom_vars: dict[str, str]
-) -> dict[str, Any] | None:
+) -> JsonObject | None:
     """POST the upload callback and relay its JSON (579 when it fails)."""
     if not policy.get("callbackUrl"):
         return None
@@ -253,7 +254,7 @@ class Services:
         return str(row[0]) if row else None
 
     # -- async fetch (/sisyphus/fetch) ------------------------------------------------------------
-    def queue_fetch(self, body: dict[str, Any]) -> dict[str, Any]:
+    def queue_fetch(self, body: JsonObject) -> JsonObject:
         """Validate and queue an async fetch; returns `{"id", "wait"}`."""
         if not isinstance(body.get("url"), str) or not body["url"].strip():
             raise BadRequest("url is required")
@@ -268,7 +269,7 @@ class Services:
         self._worker.wake_up()
         return {"id": task_id, "wait": wait}
 
-    def fetch_status(self, task_id: str) -> dict[str, Any]:
+    def fetch_status(self, task_id: str) -> JsonObject:
         """`{"id", "wait"}`: tasks ahead of it (0 = next or running, -1 = finished, with
         `state` and `error`); NoSuchKey (612) for an unknown id."""
         with self._lock:
@@ -281,7 +282,7 @@ class Services:
                     "SELECT COUNT(*) FROM async_fetch WHERE state IN ('queued','running') AND seq<?", (seq,)
                 ).fetchone()[0]
                 return {"id": task_id, "wait": int(ahead)}
-        out: dict[str, Any] = {"id": task_id, "wait": 0 if state == "running" else -1, "state": state}
+        out: JsonObject = {"id": task_id, "wait": 0 if state == "running" else -1, "state": state}
         if error:
             out["error"] = error
         return out
@@ -309,7 +310,7 @@ class Services:
                 self._conn.execute("UPDATE async_fetch SET state=?, error=? WHERE id=?",
                                    ("failed" if error else "done", error, row[0]))
 
-    def _run_fetch(self, body: dict[str, Any]) -> str | None:
+    def _run_fetch(self, body: JsonObject) -> str | None:
         """Run one async fetch; returns an error message or None."""
         bucket, key = body["bucket"], body.get("key") or None
         if key and body.get("ignore_same_key") and self.store.exists(bucket, key):

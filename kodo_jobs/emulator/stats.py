@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import Any
+
+from kodo_jobs.emulator.jsontypes import JsonObject
 
 
 class Stats:
@@ -71,7 +72,7 @@ class Stats:
         with self._lock:
             self.faults[kind] += 1
 
-    def snapshot(self, objects: int) -> dict[str, Any]:
+    def snapshot(self, objects: int) -> JsonObject:
         """The JSON document of ``/_emulator/stats``."""
         with self._lock:
             return {

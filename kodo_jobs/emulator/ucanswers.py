@@ -7,12 +7,11 @@ Shapes follow kodo-protocol.md §1.2 (what qiniu 7.18.0's ``_get_region_from_que
 
 from __future__ import annotations
 
-from typing import Any
-
+from kodo_jobs.emulator.jsontypes import JsonObject
 from kodo_jobs.emulator.regions import TTL, UC_HOSTS, Region
 
 
-def v4_host_entry(region: Region, bucket: str) -> dict[str, Any]:
+def v4_host_entry(region: Region, bucket: str) -> JsonObject:
     """One entry of ``/v4/query``'s ``hosts`` list."""
     return {
         "region": region.id,
@@ -29,7 +28,7 @@ def v4_host_entry(region: Region, bucket: str) -> dict[str, Any]:
     }
 
 
-def v2_answer(region: Region, bucket: str) -> dict[str, Any]:
+def v2_answer(region: Region, bucket: str) -> JsonObject:
     """``/v2/query``'s older single-region shape (main/backup lists per service)."""
     def pair(main: tuple[str, ...], backup: tuple[str, ...] = ()) -> dict[str, list[str]]:
         return {"main": list(main), "backup": list(backup)}

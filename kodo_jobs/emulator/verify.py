@@ -25,6 +25,7 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request
 
 from kodo_jobs.emulator.errors import BadRequest, Forbidden, Unauthorized
+from kodo_jobs.emulator.jsontypes import JsonObject
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -134,7 +135,7 @@ def verify_management(request: Request, access_key: str, secret_key: str, body: 
 class PutPolicy:
     """A verified upload token's policy (the raw JSON fields, plus parsed scope)."""
 
-    raw: dict[str, Any]
+    raw: JsonObject
     bucket: str
     scope_key: str | None
 

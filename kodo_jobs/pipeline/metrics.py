@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from kodo_jobs.actions import Action
@@ -41,7 +41,10 @@ from kodo_jobs.kodo.network import mask_url_credentials
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
     from prometheus_client.registry import CollectorRegistry
+    from requests import Response
 
+    from kodo_jobs.kodo.client import KodoClient
+    from kodo_jobs.manifest.models import AnyJob
     from kodo_jobs.pipeline.report import JobReport, Report
 
 PREFIX = "kodo_jobs"
@@ -54,12 +57,12 @@ JOB_LAST_SUCCESS = f"{PREFIX}_job_last_success_timestamp_seconds"
 _OUTCOMES = ("done", "failed", "skipped", "pending")
 
 
-def job_direction(spec: Any) -> str:
+def job_direction(spec: AnyJob) -> str:
     """Which way a job moves bytes: ``download`` for a download sync and cdn (access logs),
     ``upload`` otherwise (batch, fetch and pfop move none from this machine)."""
-    if getattr(spec, "kind", "") == "sync":
-        return str(getattr(spec, "direction", "upload"))
-    return "download" if getattr(spec, "kind", "") == "cdn" else "upload"
+    if spec.kind == "sync":
+        return spec.direction
+    return "download" if spec.kind == "cdn" else "upload"
 
 
 def job_exit_code(job: JobReport) -> int:
@@ -103,11 +106,11 @@ class RunCounters(Subscriber):
             if self._current is not None:
                 self.throttled[self._current] = self.throttled.get(self._current, 0) + 1
 
-    def watch(self, client: Any) -> None:
-        """Count the answers of ``client`` (a :class:`~kodo_jobs.kodo.client.KodoClient`)."""
+    def watch(self, client: KodoClient) -> None:
+        """Count the answers of ``client``'s session (part uploads included)."""
 
-        def hook(resp: Any, *args: object, **kwargs: object) -> Any:
-            self.answer(int(getattr(resp, "status_code", 0)))
+        def hook(resp: Response, *args: object, **kwargs: object) -> Response:
+            self.answer(resp.status_code)
             return resp
 
         client.http.session.hooks["response"].append(hook)
@@ -333,7 +336,7 @@ class RunMetrics:
     def __post_init__(self) -> None:
         self.started = self.clock()
 
-    def set_jobs(self, specs: Sequence[Any]) -> None:
+    def set_jobs(self, specs: Sequence[AnyJob]) -> None:
         """The selected job specs (for the bytes' direction)."""
         self.directions = {str(s.name): job_direction(s) for s in specs}
 

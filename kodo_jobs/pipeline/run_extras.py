@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kodo_jobs.executor.events import Subscriber
 from kodo_jobs.executor.progress_lines import DEFAULT_INTERVAL, progress_lines
 
 if TYPE_CHECKING:
+    from kodo_jobs.kodo.client import KodoClient
+    from kodo_jobs.manifest.models import AnyJob, Manifest
     from kodo_jobs.manifest.notify import Notify
     from kodo_jobs.pipeline.metrics import RunMetrics
     from kodo_jobs.pipeline.report import Report
@@ -53,9 +55,9 @@ class RunExtras:
             metrics = RunMetrics(manifest, metrics_file=metrics_file, pushgateway=pushgateway, shard=shard)
         return cls(manifest, metrics=metrics, progress_interval=progress_interval, log_format=log_format)
 
-    def loaded(self, manifest: Any, specs: Sequence[Any]) -> None:
+    def loaded(self, manifest: Manifest, specs: Sequence[AnyJob]) -> None:
         """The manifest was loaded: remember its ``notify:`` and the selected jobs."""
-        self.notify = getattr(manifest, "notify", None)
+        self.notify = manifest.notify
         if self.metrics is not None:
             self.metrics.set_jobs(specs)
 
@@ -66,7 +68,7 @@ class RunExtras:
             self._subscribers.append(self.metrics.counters)
         return list(self._subscribers)
 
-    def watch(self, client: Any) -> None:
+    def watch(self, client: KodoClient) -> None:
         """The run's client exists: count its throttled answers."""
         if self.metrics is not None:
             self.metrics.counters.watch(client)

@@ -12,8 +12,8 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
+from kodo_jobs.emulator.jsontypes import JsonObject
 from kodo_jobs.emulator.media import MediaKind, kind_of_mime
 
 # Commands whose result is a JSON document returned in `result` (never stored as an object).
@@ -168,7 +168,7 @@ def run_stage(stage: str, source: Content) -> tuple[bytes, str]:
     return header.encode(), out_mime
 
 
-def info_result(name: str, source: Content) -> dict[str, Any]:
+def info_result(name: str, source: Content) -> JsonObject:
     """The JSON result of an info fop (avinfo, imageInfo...), derived from the input."""
     return {
         "format": {"format_name": source.mime, "size": str(source.size),

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from kodo_jobs.emulator.db import connect_wal, write_tx
 from kodo_jobs.emulator.fops.commands import (
@@ -34,6 +34,7 @@ from kodo_jobs.emulator.fops.commands import (
     parse_fops,
     run_stage,
 )
+from kodo_jobs.emulator.jsontypes import JsonObject
 from kodo_jobs.emulator.worker import Worker
 
 log = logging.getLogger("kodo_jobs.emulator.fops")
@@ -198,14 +199,14 @@ class FopEngine:
         self._worker.wake_up()
         return job_id
 
-    def status(self, job_id: str) -> dict[str, Any] | None:
+    def status(self, job_id: str) -> JsonObject | None:
         """The prefop JSON for a job, or None if the id is unknown."""
         self.advance()
         with self._lock:
             row = self._conn.execute("SELECT * FROM fop_jobs WHERE id=?", (job_id,)).fetchone()
         return None if row is None else self._render(row)
 
-    def _render(self, row: JobRow) -> dict[str, Any]:
+    def _render(self, row: JobRow) -> JsonObject:
         (job_id, bucket, key, _fops, pipeline, _notify, _force, ptype, code, _c, _ch,
          creation_date, reqid, items) = row
         return {
@@ -263,14 +264,14 @@ class FopEngine:
                     conn.execute("UPDATE fop_jobs SET code=? WHERE id=? AND code=?",
                                  (NOTIFY_FAILED, job_id, DONE))
 
-    def status_nolock(self, job_id: str) -> dict[str, Any] | None:
+    def status_nolock(self, job_id: str) -> JsonObject | None:
         """The prefop JSON without advancing (used while finishing a job)."""
         with self._lock:
             row = self._conn.execute("SELECT * FROM fop_jobs WHERE id=?", (job_id,)).fetchone()
         return None if row is None else self._render(row)
 
-    def _run_one(self, spec: FopSpec, bucket: str, key: str, force: bool) -> dict[str, Any]:
-        item: dict[str, Any] = {"cmd": spec.cmd, "returnOld": 0}
+    def _run_one(self, spec: FopSpec, bucket: str, key: str, force: bool) -> JsonObject:
+        item: JsonObject = {"cmd": spec.cmd, "returnOld": 0}
         source = self._objects.read_object(bucket, key)
         if source is None:
             return {**item, "code": FAILED, "desc": DESCRIPTIONS[FAILED],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
@@ -11,6 +10,7 @@ from werkzeug.wrappers import Response
 from kodo_jobs.emulator.context import EmulatorState, RequestContext
 from kodo_jobs.emulator.errors import BadRequest
 from kodo_jobs.emulator.faults import FaultInjector
+from kodo_jobs.emulator.jsontypes import JsonObject
 from kodo_jobs.emulator.responses import json_response
 from kodo_jobs.emulator.stats import Stats
 from kodo_jobs.emulator.store import Store
@@ -26,7 +26,7 @@ class Admin:
         self.faults = faults
         self.store = store
 
-    def stats_snapshot(self) -> dict[str, Any]:
+    def stats_snapshot(self) -> JsonObject:
         """The stats document, with the current object count."""
         return self.stats.snapshot(objects=self.store.count_objects())
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
@@ -18,17 +17,18 @@ from werkzeug.wrappers import Response
 from kodo_jobs.emulator import cdn, services
 from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import BadRequest, NotFound
+from kodo_jobs.emulator.jsontypes import JsonObject
 from kodo_jobs.emulator.responses import json_response
 
 
-def _body(ctx: RequestContext) -> dict[str, Any]:
+def _body(ctx: RequestContext) -> JsonObject:
     try:
         return ctx.json_object()
     except BadRequest as exc:  # fusion answers its own error shape
         raise cdn.FusionError(400000, exc.message) from exc
 
 
-def _fusion(work: Callable[[RequestContext, dict[str, Any]], dict[str, Any]]) -> Callable[[RequestContext], Response]:
+def _fusion(work: Callable[[RequestContext, JsonObject], JsonObject]) -> Callable[[RequestContext], Response]:
     def handler(ctx: RequestContext) -> Response:
         ctx.require_mgmt_auth()
         try:
@@ -41,37 +41,37 @@ def _fusion(work: Callable[[RequestContext, dict[str, Any]], dict[str, Any]]) ->
     return handler
 
 
-def _refresh(ctx: RequestContext, q: dict[str, Any]) -> dict[str, Any]:
+def _refresh(ctx: RequestContext, q: JsonObject) -> JsonObject:
     """`POST /v2/tune/refresh {"urls", "dirs"}`."""
     return services.of(ctx).cdn.refresh(q.get("urls"), q.get("dirs"), ctx.reqid)
 
 
-def _prefetch(ctx: RequestContext, q: dict[str, Any]) -> dict[str, Any]:
+def _prefetch(ctx: RequestContext, q: JsonObject) -> JsonObject:
     """`POST /v2/tune/prefetch {"urls"}`."""
     return services.of(ctx).cdn.prefetch(q.get("urls"), ctx.reqid)
 
 
-def _refresh_list(ctx: RequestContext, q: dict[str, Any]) -> dict[str, Any]:
+def _refresh_list(ctx: RequestContext, q: JsonObject) -> JsonObject:
     """`POST /v2/tune/refresh/list`."""
     return services.of(ctx).cdn.list_tasks("refresh", q, ctx.reqid)
 
 
-def _prefetch_list(ctx: RequestContext, q: dict[str, Any]) -> dict[str, Any]:
+def _prefetch_list(ctx: RequestContext, q: JsonObject) -> JsonObject:
     """`POST /v2/tune/prefetch/list`."""
     return services.of(ctx).cdn.list_tasks("prefetch", q, ctx.reqid)
 
 
-def _flux(ctx: RequestContext, q: dict[str, Any]) -> dict[str, Any]:
+def _flux(ctx: RequestContext, q: JsonObject) -> JsonObject:
     """`POST /v2/tune/flux`."""
     return cdn.traffic(q, bandwidth=False)
 
 
-def _bandwidth(ctx: RequestContext, q: dict[str, Any]) -> dict[str, Any]:
+def _bandwidth(ctx: RequestContext, q: JsonObject) -> JsonObject:
     """`POST /v2/tune/bandwidth`."""
     return cdn.traffic(q, bandwidth=True)
 
 
-def _log_list(ctx: RequestContext, q: dict[str, Any]) -> dict[str, Any]:
+def _log_list(ctx: RequestContext, q: JsonObject) -> JsonObject:
     """`POST /v2/tune/log/list`."""
     return cdn.log_list(q, f"http://{ctx.host()}")
 

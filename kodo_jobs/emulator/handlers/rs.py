@@ -5,7 +5,6 @@ lifecycle and batch. Every command is a path (``/stat/<entry>``), accepted as GE
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import parse_qsl
 
 from werkzeug.routing import Rule
@@ -13,13 +12,14 @@ from werkzeug.wrappers import Response
 
 from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import BadRequest, EmulatorError
+from kodo_jobs.emulator.jsontypes import JsonObject
 from kodo_jobs.emulator.limits import MAX_SIGNED_BODY
 from kodo_jobs.emulator.responses import empty_ok, json_response
 from kodo_jobs.emulator.store import Store
 from kodo_jobs.emulator.verify import FORM_TYPE, b64decode_str, decode_entry
 
 MAX_BATCH = 1000
-Command = Callable[[Store, list[str], float], "dict[str, Any] | None"]
+Command = Callable[[Store, list[str], float], "JsonObject | None"]
 _NEEDPARTS = "needparts"  # marker segment appended by the stat route for ``?needparts=true``
 
 
@@ -49,13 +49,13 @@ def _cond(pairs: dict[str, str]) -> dict[str, str] | None:
     return dict(parse_qsl(b64decode_str(pairs["cond"]), keep_blank_values=True))
 
 
-def cmd_stat(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+def cmd_stat(store: Store, segs: list[str], now: float) -> JsonObject | None:
     bucket, key = _entry(segs[0])
     return store.stat(bucket, key).to_json(now, with_parts=_NEEDPARTS in segs[1:])
 
 
 def _transfer(move: bool) -> Command:
-    def run(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+    def run(store: Store, segs: list[str], now: float) -> JsonObject | None:
         if len(segs) < 2:
             raise BadRequest("expected <src entry>/<dst entry>")
         src_b, src_k = _entry(segs[0])
@@ -66,12 +66,12 @@ def _transfer(move: bool) -> Command:
     return run
 
 
-def cmd_delete(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+def cmd_delete(store: Store, segs: list[str], now: float) -> JsonObject | None:
     store.delete(*_entry(segs[0]))
     return None
 
 
-def cmd_chgm(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+def cmd_chgm(store: Store, segs: list[str], now: float) -> JsonObject | None:
     bucket, key = _entry(segs[0])
     pairs = _pairs(segs[1:])
     mime = b64decode_str(pairs["mime"]) if "mime" in pairs else None
@@ -89,7 +89,7 @@ IntSetter = Callable[[Store, str, str, int, "dict[str, str] | None"], object]
 
 def _set_int(setter: IntSetter, name: str) -> Command:
     """``<cmd>/<entry>/<name>/<n>[/cond/<c>]``: one integer attribute (chtype, chstatus, restoreAr)."""
-    def run(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+    def run(store: Store, segs: list[str], now: float) -> JsonObject | None:
         bucket, key = _entry(segs[0])
         pairs = _pairs(segs[1:])
         setter(store, bucket, key, _int(pairs.get(name, ""), name), _cond(pairs))
@@ -97,7 +97,7 @@ def _set_int(setter: IntSetter, name: str) -> Command:
     return run
 
 
-def cmd_delete_after_days(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+def cmd_delete_after_days(store: Store, segs: list[str], now: float) -> JsonObject | None:
     if len(segs) < 2:
         raise BadRequest("expected <entry>/<days>")
     bucket, key = _entry(segs[0])
@@ -105,7 +105,7 @@ def cmd_delete_after_days(store: Store, segs: list[str], now: float) -> dict[str
     return None
 
 
-def cmd_lifecycle(store: Store, segs: list[str], now: float) -> dict[str, Any] | None:
+def cmd_lifecycle(store: Store, segs: list[str], now: float) -> JsonObject | None:
     bucket, key = _entry(segs[0])
     p = _pairs(segs[1:])
 
@@ -131,7 +131,7 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def execute(store: Store, op: str, now: float) -> dict[str, Any] | None:
+def execute(store: Store, op: str, now: float) -> JsonObject | None:
     """Run one command given as its path (``stat/<entry>`` or ``/stat/<entry>``)."""
     segs = [s for s in op.strip().lstrip("/").split("/")]
     name = segs[0] if segs else ""
@@ -154,7 +154,7 @@ def _command_handler(name: str) -> Callable[..., Response]:
     return handler
 
 
-_OK: dict[str, Any] = {"code": 200}
+_OK: JsonObject = {"code": 200}
 
 
 def _plain_delete(op: str) -> str | None:
@@ -166,13 +166,13 @@ def _plain_delete(op: str) -> str | None:
     return seg if seg and "/" not in seg else None
 
 
-def run_batch(store: Store, ops: list[str], now: float) -> tuple[list[dict[str, Any]], int]:
+def run_batch(store: Store, ops: list[str], now: float) -> tuple[list[JsonObject], int]:
     """Per-op results of a /batch and how many failed; call inside ``store.batch()``.
 
     Consecutive plain deletes go to :meth:`Store.delete_many` together (why: per-op overhead was
     most of a 1000-delete batch); every other op runs on its own, in order, after the deletes
     before it, so results are exactly those of running the ops one by one."""
-    results: list[dict[str, Any]] = [_OK] * len(ops)
+    results: list[JsonObject] = [_OK] * len(ops)
     failed = 0
     deletes: list[tuple[int, str, str]] = []
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
 from kodo_jobs.emulator.context import RequestContext
 from kodo_jobs.emulator.errors import BadRequest
+from kodo_jobs.emulator.jsontypes import JsonObject
 from kodo_jobs.emulator.responses import json_response
 from kodo_jobs.emulator.store import ObjectInfo, Store
 from kodo_jobs.emulator.store.markers import encode_marker
@@ -46,7 +46,7 @@ def list_objects(ctx: RequestContext) -> Response:
         limit=limit, delimiter=args.get("delimiter", ""),
     )
     now = ctx.now()
-    body: dict[str, Any] = {"marker": marker,
+    body: JsonObject = {"marker": marker,
                             "items": [o.to_json(now, with_key=True, with_parts=needparts) for o in items]}
     if args.get("delimiter"):
         body["commonPrefixes"] = prefixes

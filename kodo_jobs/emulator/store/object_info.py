@@ -7,7 +7,8 @@ seconds (see :mod:`.changes` for how they are computed); ``restore_started`` in 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from kodo_jobs.emulator.jsontypes import JsonObject
 
 TICKS_PER_SECOND = 10_000_000
 """``put_time`` units per second (Kodo counts putTime in 100-ns units)."""
@@ -46,9 +47,9 @@ class ObjectInfo:
             return 2
         return self.restore_status
 
-    def to_json(self, now: float, *, with_key: bool = False, with_parts: bool = False) -> dict[str, Any]:
+    def to_json(self, now: float, *, with_key: bool = False, with_parts: bool = False) -> JsonObject:
         """Kodo's stat / list item fields."""
-        out: dict[str, Any] = {}
+        out: JsonObject = {}
         if with_key:
             out["key"] = self.key
         out.update(fsize=self.fsize, hash=self.hash, mimeType=self.mime, putTime=self.put_time, type=self.type)
