@@ -100,6 +100,8 @@ def parse_small(body: bytes, boundary: str) -> ParsedForm | None:
         data_end = body.find(sep, data_start)
         if data_end < 0:
             return None
+        if body.find(sep[1:], pos) != data_end + 1:
+            return None  # a delimiter after a bare LF first: werkzeug accepts that one, its rules decide
         disposition, params = _disposition(headers["content-disposition"])
         name = params.get("name")
         if disposition != "form-data" or name is None:

@@ -9,7 +9,7 @@ import zlib
 import pytest
 import qiniu
 import requests
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from werkzeug.formparser import FormDataParser
 
@@ -117,6 +117,8 @@ def test_form_upload_both_paths(emulator: RunningEmulator, monkeypatch: pytest.M
 
 
 @settings(max_examples=300, deadline=None)
+# a bare LF before a delimiter inside the first field (werkzeug ends the field there)
+@example(data=b"\x00\x00", cut=0, flips=[(3494, b"\x00\x00")])
 @given(data=st.binary(max_size=200), cut=st.integers(min_value=0, max_value=400),
        flips=st.lists(st.tuples(st.integers(min_value=0, max_value=10_000), st.binary(min_size=0, max_size=3)),
                       max_size=3))
