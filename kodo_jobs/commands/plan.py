@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
+from kodo_jobs.actions import NO_CHANGE_OPS
 from kodo_jobs.errors import EXIT_CHANGES, EXIT_INVALID, EXIT_OK, JobInputError
 from kodo_jobs.executor.checkpoint import Checkpoint, ReadThroughState, state_file_errors
 from kodo_jobs.jobs.base import JobContext
@@ -26,7 +27,7 @@ from kodo_jobs.log import configure, get_logger, redact_text
 from kodo_jobs.pipeline import saved_plan
 from kodo_jobs.pipeline.load import default_state_path, load_manifest, manifest_dir, manifest_sha, select_jobs
 from kodo_jobs.pipeline.plan_job import plan_job
-from kodo_jobs.pipeline.plan_render import JobPlan, Plan, render_text, write_json
+from kodo_jobs.pipeline.plan_render import FOLD_AFTER, JobPlan, Plan, render_text, write_json
 from kodo_jobs.pipeline.targets import open_target
 
 
@@ -61,9 +62,10 @@ def _plan(m: Any, manifest: Path, specs: list[Any], state_path: Path, *, as_json
                     ctx = JobContext(client=client, spec=spec, state=ReadThroughState(real), dry_run=True,
                                      log=log.bind(job=spec.name), manifest_dir=mdir)
                     try:
-                        # unchanged files get a row only when something lists them
-                        summary = plan_job(spec, ctx, scratch, gen="plan",
-                                                  unchanged_rows=as_json or show_all or out is not None)
+                        # a row per unchanged file only when something lists them (--all, -o);
+                        # the text plan keeps only the rows it shows
+                        summary = plan_job(spec, ctx, scratch, gen="plan", unchanged_rows=show_all or out is not None,
+                                           rows_per_op=None if as_json or show_all or out is not None else FOLD_AFTER)
                     except JobInputError as exc:
                         invalid = True
                         job_plans.append(JobPlan(spec.name, spec.kind, {}, note=redact_text(f"error: {exc}")))
@@ -98,6 +100,9 @@ def _needs_note(spec: object, planned: list[JobPlan]) -> str:
 
 def _render(the_plan: Plan, stream: IO[str], *, as_json: bool, show_all: bool) -> None:
     if as_json:
+        if not show_all:  # unchanged files are counted in the summary, listed with --all
+            stored = the_plan.actions
+            the_plan = replace(the_plan, actions=lambda: (a for a in stored() if a.op not in NO_CHANGE_OPS))
         write_json(the_plan, stream)
     else:
         render_text(the_plan, stream, show_all=show_all)

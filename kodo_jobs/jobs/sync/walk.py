@@ -13,7 +13,8 @@ The walk yields three kinds of records (slotted dataclasses, about 220 bytes eac
 
 * :class:`LocalFile` - a regular file that takes part in the sync;
 * :class:`Filtered` - a file the include/exclude patterns leave out, a symlink that is not
-  followed, or a special file (fifo, socket, device); excluded *directories* are not entered;
+  followed, or a special file (fifo, socket, device); excluded directories, and directories
+  below which no include pattern can match, are not entered (:meth:`PathFilter.dir_pruned`);
 * :class:`WalkError` - something that could not be read. ``subtree=True`` marks an unreadable
   directory: the planner must then protect every remote key below ``key`` (never delete them).
   Names that are not valid UTF-8 cannot become keys; they are reported with ``ordered=False``
@@ -128,6 +129,7 @@ def walk(
     check_read = readable
     is_reg = stat.S_ISREG
     select = None if filt.is_empty else filt.file_selected_in_walk
+    prune = filt.dir_pruned
     root_stat = os.stat(root)
     root_ident = (root_stat.st_dev, root_stat.st_ino)
     ancestors = {root_ident}
@@ -148,7 +150,7 @@ def walk(
                     yield Filtered(key, entry.path, "symlink")
                     continue
                 if is_dir:
-                    if filt.dir_excluded(rel):
+                    if prune(rel):
                         continue
                     try:
                         dst = entry.stat(follow_symlinks=True)
