@@ -31,6 +31,7 @@ import stat
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 
 from kodo_jobs.jobs.sync.filters import PathFilter
 
@@ -138,10 +139,10 @@ def walk(
     stack: list[tuple[Iterator[_Entry], str, tuple[int, int]]] = [(iter(entries), "", root_ident)]
     while stack:
         it, rel_dir, ident = stack[-1]
-        for name, is_dir, duplicate, entry in it:
+        for sort_key, name, is_dir, entry in it:
             rel = rel_dir + name
             key = prefix + rel
-            if duplicate:
+            if sort_key is None:
                 # two names that differ only in Unicode normalisation map to the same key
                 yield WalkError(key, entry.path, "another file has the same NFC-normalised name")
                 continue
@@ -175,7 +176,7 @@ def walk(
                 yield Filtered(key, entry.path, "special file")
             elif select is not None and not select(rel):
                 yield Filtered(key, entry.path, "filtered")
-            elif not check_read(st, euid, groups):
+            elif euid and not check_read(st, euid, groups):
                 yield WalkError(key, entry.path, "cannot read: permission denied")
             else:
                 yield LocalFile(key, entry.path, st.st_size, st.st_mtime_ns)
@@ -184,8 +185,11 @@ def walk(
             ancestors.discard(ident)
 
 
-_Entry = tuple[str, bool, bool, "os.DirEntry[str]"]
-"""(NFC name, is a directory, duplicate NFC name, the entry), in key order."""
+_Entry = tuple[str | None, str, bool, "os.DirEntry[str]"]
+"""(sort key, NFC name, is a directory, the entry), in key order; the sort key is None for a
+second name with the same NFC form (a duplicate key)."""
+
+_sort_key = itemgetter(0)
 
 
 def _list_dir(dir_path: str, rel_dir: str, prefix: str, follow: bool) -> tuple[list[_Entry], list[WalkError]]:
@@ -198,8 +202,10 @@ def _list_dir(dir_path: str, rel_dir: str, prefix: str, follow: bool) -> tuple[l
         key = prefix + rel_dir
         problems.append(WalkError(key, dir_path, f"cannot list directory: {_os_error_text(exc)}", subtree=True))
         return [], problems
-    keyed: list[tuple[str, str, bool, os.DirEntry[str]]] = []
+    keyed: list[_Entry] = []
+    append = keyed.append
     normalize = unicodedata.normalize
+    renamed = False
     for entry in raw:
         name = entry.name
         if not name.isascii():
@@ -208,16 +214,19 @@ def _list_dir(dir_path: str, rel_dir: str, prefix: str, follow: bool) -> tuple[l
                 problems.append(WalkError(prefix + rel_dir + shown, entry.path, "file name is not valid UTF-8",
                                           ordered=False))
                 continue
-            name = normalize("NFC", name)
+            nfc = normalize("NFC", name)
+            renamed = renamed or nfc != name
+            name = nfc
         try:
             is_dir = entry.is_dir(follow_symlinks=follow)
         except OSError:
             is_dir = False
-        keyed.append((name + "/" if is_dir else name, name, is_dir, entry))
-    keyed.sort(key=lambda item: item[0])
-    out: list[_Entry] = []
-    previous = None
-    for sort_key, name, is_dir, entry in keyed:
-        out.append((name, is_dir, sort_key == previous, entry))
-        previous = sort_key
-    return out, problems
+        append((name + "/" if is_dir else name, name, is_dir, entry))
+    keyed.sort(key=_sort_key)
+    if renamed:  # only a name changed by NFC can duplicate another one (names in a folder are unique)
+        previous = None
+        for i, (sort_key, name, is_dir, entry) in enumerate(keyed):
+            if sort_key == previous:
+                keyed[i] = (None, name, is_dir, entry)
+            previous = sort_key
+    return keyed, problems
