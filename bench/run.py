@@ -38,11 +38,15 @@ def _scenarios() -> dict[str, Callable[..., list]]:  # type: ignore[type-arg]
         s5_etag,
         s6_plan_memory,
         s7_flaky_large,
+        s8_scale,
+        s9_stream_1m,
     )
 
     return {"fresh-sync": s1_fresh_sync.run, "noop-resync": s2_noop_resync.run, "large-file": s3_large_file.run,
             "batch-delete": s4_batch_delete.run, "etag": s5_etag.run, "plan-memory": s6_plan_memory.run,
-            "flaky-large": s7_flaky_large.run}
+            "flaky-large": s7_flaky_large.run, "plan-500k": s8_scale.run_plan, "plan-include": s8_scale.run_include,
+            "noop-1m": s8_scale.run_noop, "download-1m": s9_stream_1m.run_download,
+            "batch-select-1m": s9_stream_1m.run_batch_select}
 
 
 def main(argv: list[str] | None = None) -> int:

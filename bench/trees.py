@@ -86,3 +86,39 @@ def large_file(root: Path, size: int, *, seed: int, name: str = "large.bin") -> 
                 index += 1
         _marker(root).write_text(json.dumps(params))
     return Tree(root=root, keys=(name,), total_bytes=size)
+
+
+def tiny_key(i: int, per_top: int, per_dir: int) -> str:
+    """Key of file ``i`` in a :func:`tiny_files` tree: ``aTT/sSSS/fNNNNNNN.bin``."""
+    return f"a{i // per_top:02d}/s{(i % per_top) // per_dir:04d}/f{i:07d}.bin"
+
+
+def tiny_files(root: Path, count: int, *, per_top: int = 50_000, per_dir: int = 100) -> Tree:
+    """``count`` one-byte files for the planning-at-scale scenarios (``plan-500k``, ``noop-1m``,
+    ``plan-include``): top folders ``a00``, ``a01``, ... of ``per_top`` files each, split into
+    leaf folders of ``per_dir`` files. ``include: ["a00*/**", "a01*/**"]`` therefore selects
+    ``2 * per_top`` files and leaves every other top folder unvisited when filters prune.
+
+    Every file holds the byte ``b"x"`` (one etag for all: the scenarios plan, they do not
+    upload). Written with ``os.open``/``os.write`` (no ``Path`` objects per file): creation
+    time is documented in docs/bench.md. ``keys`` is not materialised (a million strings); use
+    :func:`tiny_key`.
+    """
+    import os
+
+    params: dict[str, object] = {"kind": "tiny", "count": count, "per_top": per_top, "per_dir": per_dir}
+    if not _marker_ok(root, params):
+        if root.exists():
+            shutil.rmtree(root)
+        root.mkdir(parents=True)
+        base = str(root)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        for i in range(count):
+            rel = tiny_key(i, per_top, per_dir)
+            if i % per_dir == 0:
+                os.makedirs(os.path.join(base, rel.rpartition("/")[0]), exist_ok=True)
+            fd = os.open(os.path.join(base, rel), flags, 0o644)
+            os.write(fd, b"x")
+            os.close(fd)
+        _marker(root).write_text(json.dumps(params))
+    return Tree(root=root, keys=(), total_bytes=count)

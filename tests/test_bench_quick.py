@@ -19,7 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ("fresh-sync", "noop-resync", "large-file", "batch-delete", "etag-big", "etag-small", "plan-memory",
-         "flaky-large")
+         "flaky-large", "plan-500k", "plan-include", "noop-1m", "download-1m", "batch-select-1m")
 
 
 @pytest.fixture(scope="module")

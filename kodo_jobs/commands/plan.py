@@ -17,12 +17,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
+from kodo_jobs.actions import NO_CHANGE_OPS
 from kodo_jobs.errors import EXIT_CHANGES, EXIT_INVALID, EXIT_OK
 from kodo_jobs.log import configure, get_logger
 from kodo_jobs.pipeline import saved_plan
 from kodo_jobs.pipeline.load import default_state_path, load_manifest, select_jobs, state_file_errors
 from kodo_jobs.pipeline.plan_job import plan_manifest
-from kodo_jobs.pipeline.plan_render import Plan, render_text, write_json
+from kodo_jobs.pipeline.plan_markdown import PER_OP
+from kodo_jobs.pipeline.plan_render import FOLD_AFTER, Plan, render_text, write_json
 
 
 def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: Path | None = None,
@@ -35,10 +37,13 @@ def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: 
     m = load_manifest(manifest)
     specs = select_jobs(m, jobs or [])
     state_path = (state or default_state_path(manifest)).resolve()
-    # unchanged files get a row only when something lists them
-    listed = as_json or show_all or out is not None
+    # a row per unchanged file only when something lists them (--all, -o); the text and markdown
+    # plans keep only the rows they show, JSON without --all lists the changes only
+    listed = show_all or out is not None
+    shown = None if listed or as_json else (PER_OP if markdown else FOLD_AFTER)
     with state_file_errors(state_path), \
-            plan_manifest(m, manifest, specs, state_path, unchanged_rows=listed, log=get_logger()) as result:
+            plan_manifest(m, manifest, specs, state_path, unchanged_rows=listed, log=get_logger(),
+                          rows_per_op=shown) as result:
         if out is not None:
             with out.open("w", encoding="utf-8") as f:
                 write_json(replace(result.plan, saved_header=saved_plan.header()), f)
@@ -56,6 +61,9 @@ def plan(manifest: Path, *, as_json: bool = False, show_all: bool = False, out: 
 
 def _render(the_plan: Plan, stream: IO[str], *, as_json: bool, show_all: bool) -> None:
     if as_json:
+        if not show_all:  # unchanged files are counted in the summary, listed with --all
+            stored = the_plan.actions
+            the_plan = replace(the_plan, actions=lambda: (a for a in stored() if a.op not in NO_CHANGE_OPS))
         write_json(the_plan, stream)
     else:
         render_text(the_plan, stream, show_all=show_all)

@@ -63,8 +63,16 @@ class EtagPages:
         self._high = str(rows[-1][0]) if len(rows) >= self._rows else None
 
     def put(self, path: str, size: int, mtime_ns: int, etag: str) -> None:
-        """Keep the page true after this process wrote ``path``'s row."""
+        """Keep the page true after this process wrote ``path``'s row.
+
+        A page that reaches the end of the table holds every later path, so on a cold cache
+        each newly hashed file would land in it: past twice a page's rows it is dropped (the
+        next lookup reads a fresh one), which keeps memory flat over a million new etags.
+        """
         if self._inside(path):
+            if len(self._values) >= 2 * self._rows:
+                self.clear()
+                return
             self._values[path] = (size, mtime_ns, etag)
 
     def clear(self) -> None:

@@ -53,18 +53,27 @@ def plan_from(source: Source, spec: AnyJob, ctx: AnyContext, checkpoint: Checkpo
 def plan_job(spec: AnyJob, ctx: AnyContext, checkpoint: Checkpoint, *, gen: str,
              keep_done_of: Collection[str] = (), shard: tuple[int, int] | None = None,
              actions: Iterable[Action] | None = None, unchanged_rows: bool | None = None,
-             only_keys: Collection[str] | None = None) -> dict[str, OpCount]:
+             only_keys: Collection[str] | None = None, rows_per_op: int | None = None) -> dict[str, OpCount]:
     """Stream one job's plan (or the given saved ``actions``) into ``checkpoint``; counts per op.
 
     ``unchanged_rows``: whether unchanged (``same``/``skip``) actions get a row each (to be
-    listed: ``plan --all``/``--json``/``-o``) or are only counted. Default: rows in a dry run
+    listed: ``plan --all``/``-o``) or are only counted. Default: rows in a dry run
     (``plan``, ``run --dry-run``), counts in a real run, which never lists them.
+
+    ``rows_per_op``: keep only the first N actions of each op as rows and count the rest (the
+    text ``plan`` shows 20 of each op, a markdown plan 50; storing and reading back a row per
+    file of a 500,000-file plan to show 20 was most of its time). Only for a scratch checkpoint
+    that is shown, never run.
     """
     source = actions if actions is not None else KINDS[spec.kind].plan(spec, ctx)
     if shard is not None:
         source = (a for a in source if in_shard(a.key, shard))
     if only_keys is not None:
         source = (a for a in source if a.key in only_keys)
+    if rows_per_op is not None:
+        sample = _Sample(source, rows_per_op)
+        checkpoint.store_plan(spec.name, sample, gen=gen, keep_done_of=keep_done_of, unchanged_rows=True)
+        return sample.counts()
     return checkpoint.store_plan(spec.name, source, gen=gen, keep_done_of=keep_done_of,
                                  unchanged_rows=bool(ctx.dry_run) if unchanged_rows is None else unchanged_rows)
 
@@ -133,7 +142,7 @@ class ManifestPlan:
 
 @contextmanager
 def plan_manifest(manifest: Manifest, path: Path, specs: Iterable[AnyJob], state_path: Path, *,
-                  unchanged_rows: bool, log: Logger) -> Iterator[ManifestPlan]:
+                  unchanged_rows: bool, log: Logger, rows_per_op: int | None = None) -> Iterator[ManifestPlan]:
     """Plan every job of ``specs`` against the current remote state, changing nothing.
 
     A job whose own input is invalid (a missing source folder) gets the error as its note and the
@@ -151,7 +160,8 @@ def plan_manifest(manifest: Manifest, path: Path, specs: Iterable[AnyJob], state
                     continue
                 ctx = state.context(client, spec, log, mdir)
                 try:
-                    summary = plan_job(spec, ctx, state.scratch, gen="plan", unchanged_rows=unchanged_rows)
+                    summary = plan_job(spec, ctx, state.scratch, gen="plan", unchanged_rows=unchanged_rows,
+                                       rows_per_op=rows_per_op)
                 except JobInputError as exc:
                     invalid = True
                     job_plans.append(JobPlan(spec.name, spec.kind, {}, note=redact_text(f"error: {exc}")))
@@ -175,3 +185,32 @@ def _needs_note(spec: AnyJob, planned: list[JobPlan]) -> str:
 
 
 __all__ = ["ManifestPlan", "ScratchState", "dry_run", "plan_from", "plan_job", "plan_manifest", "scratch_state"]
+
+
+class _Sample:
+    """The first ``limit`` actions of each op, passed on; every action counted (count, bytes)."""
+
+    def __init__(self, actions: Iterable[Action], limit: int) -> None:
+        self._actions = actions
+        self._limit = limit
+        self._counts: dict[str, list[int]] = {}
+
+    def __iter__(self) -> Iterator[Action]:
+        counts, limit = self._counts, self._limit
+        for a in self._actions:
+            c = counts.get(a.op)
+            if c is None:
+                c = counts[a.op] = [0, 0]
+            c[0] += 1
+            c[1] += a.size
+            if c[0] <= limit:
+                yield a
+
+    def close(self) -> None:
+        """Stop the planner (the checkpoint calls this when storing fails half-way)."""
+        close = getattr(self._actions, "close", None)
+        if close is not None:
+            close()
+
+    def counts(self) -> dict[str, OpCount]:
+        return {op: OpCount(c[0], c[1]) for op, c in self._counts.items()}

@@ -155,8 +155,10 @@ def _action_sections(plan: Plan, *, budget: int, per_op: int) -> tuple[str, int,
     parts: list[str] = []
     order = {j.name: i for i, j in enumerate(plan.jobs)}
     keys = sorted(lines, key=lambda k: (order.get(k[0], 0), 0 if k[1] in DESTRUCTIVE_OPS else 1, k[1]))
+    # the job's counts, not the rows read: `plan` stores only the rows it can show of each op
+    counted = {(j.name, op): c.count for j in plan.jobs for op, c in j.summary.items()}
     for job, op in keys:
-        n, shown = seen[(job, op)], len(lines[(job, op)])
+        n, shown = max(seen[(job, op)], counted.get((job, op), 0)), len(lines[(job, op)])
         title = f"{_html(job)}: {_html(op)}{_mark(op)}, first {shown:,} of {n:,}"
         parts += ["", f"<details><summary>{title}</summary>", "", *lines[(job, op)], "", "</details>"]
     return ("\n".join(parts) + "\n" if parts else ""), listed, folded

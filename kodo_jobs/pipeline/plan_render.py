@@ -68,14 +68,18 @@ def summarise(actions: Iterable[Action]) -> dict[str, OpCount]:
     return out
 
 
+FOLD_AFTER = 20
+"""Actions of one op the text plan lists before folding the rest into "... N more"."""
+
 _OP_SIGIL = {"upload": "+", "update": "~", "delete": "-", "same": "=", "skip": ".", "error": "!"}
 
 
-def render_text(plan: Plan, out: IO[str], *, show_all: bool = False, fold_after: int = 20) -> None:
+def render_text(plan: Plan, out: IO[str], *, show_all: bool = False, fold_after: int = FOLD_AFTER) -> None:
     """Readable plan: per job the counts per op with bytes, then the actions, folded per op.
 
     ``same``/``skip`` actions are only counted (listing 100k unchanged files helps nobody)
-    unless ``show_all``.
+    unless ``show_all``. The folded tail ("... N more") is counted from the job's summary, so
+    ``actions`` may hold only the first ``fold_after`` of each op.
     """
     e = escape_text  # keys, names and messages are untrusted: one action stays one line, no terminal control
     out.write(f"plan for {e(plan.manifest)}\n")
@@ -103,7 +107,9 @@ def render_text(plan: Plan, out: IO[str], *, show_all: bool = False, fold_after:
         size = f" ({human_bytes(a.size)})" if a.size else ""
         reason = f"  [{e(str(a.params['message']))}]" if a.op == ERROR_OP and "message" in a.params else ""
         out.write(f"  {sigil} {e(a.job)}: {e(a.op)} {e(a.key)}{size}{reason}\n")
+    planned = {(j.name, op): c.count for j in plan.jobs for op, c in j.summary.items()}
     for (job_name, op), n in sorted(shown.items()):
+        n = max(n, planned.get((job_name, op), 0))  # a shown plan may keep only the first rows of an op
         if not show_all and n > fold_after:
             out.write(f"  ... {e(job_name)}: {n - fold_after} more {e(op)} (use --all to list them)\n")
     total = plan.summary

@@ -83,8 +83,8 @@ def cli(*args: str | os.PathLike[str]) -> CliResult:
 
 
 def plan_ops(manifest: Path, *extra: str) -> dict[str, list[str]]:
-    """``plan --json``: the keys of each op (sorted), e.g. ``{"upload": [...], "same": [...]}``."""
-    res = cli("plan", manifest, "--json", *extra)
+    """``plan --json --all``: the keys of each op (sorted), e.g. ``{"upload": [...], "same": [...]}``."""
+    res = cli("plan", manifest, "--json", "--all", *extra)
     assert res.code == 0, f"plan failed ({res.code}): {res.err}"  # 4 only with --exit-code
     ops: dict[str, list[str]] = {}
     for action in res.json()["actions"]:

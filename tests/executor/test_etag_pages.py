@@ -50,6 +50,22 @@ def test_put_keeps_the_page_true() -> None:
     assert pages.get("/a/3") == (3, 3, "n3")
 
 
+def test_a_cold_cache_page_does_not_grow_with_every_new_etag() -> None:
+    """Issue 20: an empty cache gives an open-ended page; every etag a cold plan stored went into
+    it (a million-file download held them all in memory)."""
+    db = _db({})
+    pages = EtagPages(db, rows=64)
+    held = 0
+    for i in range(10_000):
+        path = f"/src/f{i:06d}"
+        assert pages.get(path) is None
+        db.execute("INSERT INTO hash_cache VALUES (?, 1, 1, 'e')", (path,))
+        pages.put(path, 1, 1, "e")
+        held = max(held, len(pages._values))
+    assert held <= 2 * 64
+    assert all(pages.get(f"/src/f{i:06d}") == (1, 1, "e") for i in range(0, 10_000, 97))
+
+
 _paths = st.text(alphabet="ab/\0é", min_size=1, max_size=6)
 
 

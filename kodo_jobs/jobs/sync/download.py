@@ -31,7 +31,7 @@ arrives, so a killed run continues with ``Range: bytes=<part size>-`` as long as
 still has that hash; a part as long as the object is checked and renamed without a request,
 and resumed bytes that fail the check are fetched whole once more. Keys that would share a
 local path (case-folded, or a file where another key needs a directory) are planned errors
-(:meth:`_Planner.collision`); a write error at run time fails only its key and removes the
+(:meth:`.download_names.LocalNames.collision`); a write error at run time fails only its key and removes the
 part file. Private buckets get a freshly signed URL per request whose
 deadline is ``download.url_ttl`` from now (widened by a measured clock skew, see kodo/clock.py).
 """
@@ -50,6 +50,7 @@ from kodo_jobs.jobs.base import JobContext
 from kodo_jobs.jobs.ops import DownloadOp
 from kodo_jobs.jobs.sync.compare import CompareMode, Side, Verdict, verdict
 from kodo_jobs.jobs.sync.download_check import Check, choose, digest
+from kodo_jobs.jobs.sync.download_names import LocalNames
 from kodo_jobs.jobs.sync.filters import PathFilter, PatternError
 from kodo_jobs.jobs.sync.hashing import Hasher, HashRequest, HashResult, cache_path
 from kodo_jobs.jobs.sync.pairs import Pair, classified, list_prefix
@@ -140,8 +141,8 @@ class _Planner:
         self.deletes = 0
         self.delete_samples: list[str] = []
         self.counts: dict[str, int] = {}
-        self.files: dict[str, str] = {}  # casefolded relative path -> the key that has it
-        self.dirs: dict[str, str] = {}  # casefolded directory -> a key below it
+        self.names = LocalNames()
+        """Local names planned so far (keys that would share a local path collide), on disk."""
 
     def local(self) -> Iterator[WalkRecord]:
         try:
@@ -193,7 +194,7 @@ class _Planner:
         except ValueError as exc:
             return Action(job, "error", key, int(remote.fsize),
                           params={"message": f"refused: key would not stay inside {self.root}: {exc}"})
-        clash = self.collision(rel, key)
+        clash = self.names.collision(rel, key)
         if clash is not None:
             return Action(job, "error", key, int(remote.fsize), params={"message": f"not downloaded: {clash}"})
         params: dict[str, object] = {"path": str(path), "hash": str(remote.hash),
@@ -223,33 +224,6 @@ class _Planner:
         op = _OPS[result]
         return Action(job, op, key, int(remote.fsize), params=params)
 
-    def collision(self, rel: str, key: str) -> str | None:
-        """Why ``key`` cannot have its own local file next to the keys planned before it, or None.
-
-        Compared by ``casefold()`` always: the target folder may be on a case-insensitive file
-        system (macOS, Windows, some mounts), where ``A.txt`` and ``a.txt`` are one file and the
-        second download would silently replace the first. A key that needs a directory where an
-        earlier key has a file (``dir`` then ``dir/ok.txt``), or a file where an earlier key has
-        a directory, collides too. The first key in listing order wins; the other is an error.
-        """
-        fold = rel.casefold()
-        other = self.files.get(fold)
-        if other is not None:
-            return (f"same local file as key {other!r} on a case-insensitive file system "
-                    "(keys differing only in case)")
-        under = self.dirs.get(fold)
-        if under is not None:
-            return f"its local path is a directory holding key {under!r}"
-        parts = fold.split("/")
-        for i in range(1, len(parts)):
-            holder = self.files.get("/".join(parts[:i]))
-            if holder is not None:
-                return f"needs {'/'.join(rel.split('/')[:i])!r} to be a directory, but key {holder!r} is a file there"
-        self.files[fold] = key
-        for i in range(1, len(parts)):
-            self.dirs.setdefault("/".join(parts[:i]), key)
-        return None
-
     def _extra_local(self, local: LocalFile) -> Action[DownloadOp] | None:
         if not self.spec.delete:
             return None
@@ -275,7 +249,8 @@ class _Planner:
 def plan(spec: SyncJob, ctx: JobContext[SyncJob]) -> Iterator[Action[DownloadOp]]:
     """Stream the download sync's actions; raises :class:`LocalDeleteLimitExceeded` at the end."""
     planner = _Planner(spec, ctx)
-    yield from planner.actions()
+    with planner.names:
+        yield from planner.actions()
     planner.check_delete_limit()
     if ctx.log is not None:
         ctx.log.info("sync planned", job=planner.job, direction="download", local_files=planner.local_total,

@@ -18,12 +18,15 @@ tests/jobs/sync/test_filters_git.py):
 that, when the last pattern matching the path itself is not a negation. Git never re-includes
 a file below an excluded directory (``secret/`` then ``!secret/ok`` leaves ``secret/ok``
 excluded), which is what lets the walker skip an excluded directory without looking inside
-(:meth:`PathFilter.dir_excluded`).
+(:meth:`PathFilter.dir_pruned`).
 
 **include** (the same rules, read the other way round): a file is *selected* when git would
 ignore it under a ``.gitignore`` holding the include list: ``images/`` selects every file
 below ``images``, ``*.jpg`` every ``.jpg`` at any depth. Without include patterns everything
-is selected; exclude beats include (to leave ``images/raw`` out, exclude it).
+is selected; exclude beats include (to leave ``images/raw`` out, exclude it). The walker does
+not enter a directory below which no include pattern can match (``images/`` anchored as
+``/images/`` or ``images/**`` never opens ``video/``); a pattern without ``/`` can match at any
+depth and so prunes nothing.
 
 A list may not hold an empty pattern, a lone ``!`` or a ``#`` comment (in a manifest those are
 mistakes: write ``\\#name`` for a name starting with ``#``).
@@ -164,6 +167,27 @@ def _segments_match(segs: tuple[re.Pattern[str] | None, ...], i: int, parts: lis
     return j == len(parts)
 
 
+def _may_match_below(segs: tuple[re.Pattern[str] | None, ...], parts: list[str]) -> bool:
+    """Whether an anchored pattern's ``segs`` can match some path made of ``parts`` followed by
+    one or more further segments (a path strictly below the directory ``parts``).
+
+    Conservative where it cannot be exact: a ``**`` can swallow the rest of ``parts``, and any
+    segment is assumed to match some name, so both answer True.
+    """
+    i = j = 0
+    while j < len(parts):
+        if i == len(segs):
+            return False  # the pattern ends at an ancestor (or at the directory itself)
+        seg = segs[i]
+        if seg is None:
+            return True
+        if seg.fullmatch(parts[j]) is None:
+            return False
+        i += 1
+        j += 1
+    return i < len(segs)
+
+
 class _LastMatch:
     """Rules (last pattern first) as one alternation: one C-level match finds the deciding one
     (each alternative is one group, so ``lastindex`` names the rule)."""
@@ -199,10 +223,14 @@ class _LastMatch:
 class _Patterns:
     """One pattern list: git's verdict per path level, and per path (parents first)."""
 
-    __slots__ = ("_dirs", "dir_level", "file_level")
+    __slots__ = ("_anchored", "_dirs", "_unanchored", "dir_level", "file_level")
 
     def __init__(self, patterns: Sequence[str]) -> None:
         rules = [r for r in reversed([_compile(p) for p in patterns]) if r is not None]
+        positive = [r for r in rules if not r.negated]
+        self._unanchored = any(r.basename is not None for r in positive)
+        """A positive pattern without ``/`` matches at any depth: it can match below any directory."""
+        self._anchored = tuple(r.segments for r in positive if r.basename is None)
         self.file_level = _LastMatch([r for r in rules if not r.dir_only]).verdict
         """Whether the last pattern matching exactly this file is a positive one (parents not looked at)."""
         self.dir_level = _LastMatch(rules).verdict
@@ -218,6 +246,18 @@ class _Patterns:
             found = (bool(sep) and self.dir_or_parent(parent)) or self.dir_level(rel_dir)
             self._dirs[rel_dir] = found
         return found
+
+    def may_match_below(self, rel_dir: str) -> bool:
+        """Whether a positive pattern could match some path strictly below ``rel_dir``.
+
+        False means git's verdict for everything below is decided by ``rel_dir`` and its
+        parents alone (a negation never makes a path match), so a walk looking for matches
+        need not enter it.
+        """
+        if self._unanchored:
+            return True
+        parts = rel_dir.split("/")
+        return any(_may_match_below(segs, parts) for segs in self._anchored)
 
     def path(self, rel_path: str) -> bool:
         """git's verdict for the file ``rel_path``: a parent directory matched, or the file itself."""
@@ -245,8 +285,20 @@ class PathFilter:
         return self._include is None and self._exclude is None
 
     def dir_excluded(self, rel_dir: str) -> bool:
-        """Whether the walker can skip this directory (its parents were already admitted)."""
+        """Whether this directory is excluded (its parents were already admitted)."""
         return self._exclude is not None and self._exclude.dir_level(rel_dir)
+
+    def dir_pruned(self, rel_dir: str) -> bool:
+        """Whether the walker can skip this directory (its parents were already admitted): it is
+        excluded, or it is not included and no include pattern can match anything below it
+        (``include: ["a00*/**"]`` never enters ``b/``). Nothing below a pruned directory could
+        be selected, so the walk's verdicts are those of a full walk; the files it holds are
+        simply not seen (not counted as ``skip``), as for an excluded directory.
+        """
+        if self._exclude is not None and self._exclude.dir_level(rel_dir):
+            return True
+        include = self._include
+        return include is not None and not include.dir_or_parent(rel_dir) and not include.may_match_below(rel_dir)
 
     def file_selected_in_walk(self, rel_path: str) -> bool:
         """The verdict for a file whose parent directories the walker has already admitted."""

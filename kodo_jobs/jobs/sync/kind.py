@@ -111,6 +111,10 @@ class _Planner:
         self.deletes = 0
         self.delete_samples: list[str] = []
         self.counts: dict[str, int] = {}
+        self.walked_files = 0
+        """Regular files the walk yielded (selected by the filters)."""
+        self.walk_complete = True
+        """False once the walk reported an error: some file under the source was not seen."""
 
     # -- the two streams ---------------------------------------------------------------------
 
@@ -120,6 +124,18 @@ class _Planner:
                             follow_symlinks=bool(self.spec.follow_symlinks))
         except SourceMissing as exc:
             raise SyncInputError(f"job {self.job}: {exc}; fix `source:` in the manifest") from exc
+
+    def walked_paths(self) -> Iterator[str]:
+        """The paths of the files a plan walks, walked again (in key order, constant memory).
+
+        For pruning the hash cache after a plan (``Checkpoint.prune_hash_cache(source,
+        walked_paths(), walked_files)``): only after a plan whose ``walk_complete`` is true, and
+        before the tree changes; the count tells the checkpoint how many to expect.
+        """
+        for rec in walk(str(self.spec.source), prefix=self.prefix, path_filter=self.filter,
+                        follow_symlinks=bool(self.spec.follow_symlinks)):
+            if type(rec) is LocalFile:
+                yield rec.path
 
     def remote(self) -> Iterator[ListEntry]:
         with closing(list_prefix(self.ctx, self.spec, self.job, self.prefix)) as entries:
@@ -150,6 +166,7 @@ class _Planner:
     def classify(self, local: WalkRecord | None, remote: ListEntry | None,
                  hashed: HashResult | None) -> Action[SyncOp] | None:
         if type(local) is LocalFile:
+            self.walked_files += 1
             if len(local.key) > MAX_KEY_BYTES // 4 and _too_long(local.key):
                 return Action(self.job, "error", local.key, local.size,
                               params={"path": local.path, "message": f"key longer than {MAX_KEY_BYTES} bytes"})
@@ -180,6 +197,7 @@ class _Planner:
         """Everything but a readable file: an unreadable one, a filtered one, a remote-only key."""
         job = self.job
         if isinstance(local, WalkError):
+            self.walk_complete = False
             if remote is not None and remote.key != local.key:
                 # below an unreadable directory: never deleted (the error also blocks phase 1)
                 return Action(job, "skip", str(remote.key), int(remote.fsize),
@@ -248,6 +266,7 @@ class SyncKind:
         planner.check_delete_limit()
         if ctx.log is not None:
             ctx.log.info("sync planned", job=planner.job, remote_objects=planner.remote_total,
+                         walked_files=planner.walked_files,
                          hashed_files=planner.hasher.hashed_files, hashed_bytes=planner.hasher.hashed_bytes,
                          hash_cache_hits=planner.hasher.cache_hits, **planner.counts)
 

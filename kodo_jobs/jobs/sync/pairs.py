@@ -91,8 +91,8 @@ def classified(
     """
     pairs: Iterable[Pair] = march(
         local, remote,
-        is_subtree=lambda r: isinstance(r, WalkError) and r.subtree,
-        is_ordered=lambda r: not isinstance(r, WalkError) or r.ordered,
+        is_subtree=lambda r: type(r) is WalkError and r.subtree,
+        is_ordered=lambda r: type(r) is not WalkError or r.ordered,
     )
     try:
         for (loc, rem), hashed in hasher.stream(pairs, want_hash):

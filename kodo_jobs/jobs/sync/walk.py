@@ -13,7 +13,8 @@ The walk yields three kinds of records (slotted dataclasses, about 220 bytes eac
 
 * :class:`LocalFile` - a regular file that takes part in the sync;
 * :class:`Filtered` - a file the include/exclude patterns leave out, a symlink that is not
-  followed, or a special file (fifo, socket, device); excluded *directories* are not entered;
+  followed, or a special file (fifo, socket, device); excluded directories, and directories
+  below which no include pattern can match, are not entered (:meth:`PathFilter.dir_pruned`);
 * :class:`WalkError` - something that could not be read. ``subtree=True`` marks an unreadable
   directory: the planner must then protect every remote key below ``key`` (never delete them).
   Names that are not valid UTF-8 cannot become keys; they are reported with ``ordered=False``
@@ -30,6 +31,7 @@ import stat
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 
 from kodo_jobs.jobs.sync.filters import PathFilter
 
@@ -128,6 +130,7 @@ def walk(
     check_read = readable
     is_reg = stat.S_ISREG
     select = None if filt.is_empty else filt.file_selected_in_walk
+    prune = filt.dir_pruned
     root_stat = os.stat(root)
     root_ident = (root_stat.st_dev, root_stat.st_ino)
     ancestors = {root_ident}
@@ -136,10 +139,10 @@ def walk(
     stack: list[tuple[Iterator[_Entry], str, tuple[int, int]]] = [(iter(entries), "", root_ident)]
     while stack:
         it, rel_dir, ident = stack[-1]
-        for name, is_dir, duplicate, entry in it:
+        for sort_key, name, is_dir, entry in it:
             rel = rel_dir + name
             key = prefix + rel
-            if duplicate:
+            if sort_key is None:
                 # two names that differ only in Unicode normalisation map to the same key
                 yield WalkError(key, entry.path, "another file has the same NFC-normalised name")
                 continue
@@ -148,7 +151,7 @@ def walk(
                     yield Filtered(key, entry.path, "symlink")
                     continue
                 if is_dir:
-                    if filt.dir_excluded(rel):
+                    if prune(rel):
                         continue
                     try:
                         dst = entry.stat(follow_symlinks=True)
@@ -173,7 +176,7 @@ def walk(
                 yield Filtered(key, entry.path, "special file")
             elif select is not None and not select(rel):
                 yield Filtered(key, entry.path, "filtered")
-            elif not check_read(st, euid, groups):
+            elif euid and not check_read(st, euid, groups):
                 yield WalkError(key, entry.path, "cannot read: permission denied")
             else:
                 yield LocalFile(key, entry.path, st.st_size, st.st_mtime_ns)
@@ -182,8 +185,11 @@ def walk(
             ancestors.discard(ident)
 
 
-_Entry = tuple[str, bool, bool, "os.DirEntry[str]"]
-"""(NFC name, is a directory, duplicate NFC name, the entry), in key order."""
+_Entry = tuple[str | None, str, bool, "os.DirEntry[str]"]
+"""(sort key, NFC name, is a directory, the entry), in key order; the sort key is None for a
+second name with the same NFC form (a duplicate key)."""
+
+_sort_key = itemgetter(0)
 
 
 def _list_dir(dir_path: str, rel_dir: str, prefix: str, follow: bool) -> tuple[list[_Entry], list[WalkError]]:
@@ -196,8 +202,10 @@ def _list_dir(dir_path: str, rel_dir: str, prefix: str, follow: bool) -> tuple[l
         key = prefix + rel_dir
         problems.append(WalkError(key, dir_path, f"cannot list directory: {_os_error_text(exc)}", subtree=True))
         return [], problems
-    keyed: list[tuple[str, str, bool, os.DirEntry[str]]] = []
+    keyed: list[_Entry] = []
+    append = keyed.append
     normalize = unicodedata.normalize
+    renamed = False
     for entry in raw:
         name = entry.name
         if not name.isascii():
@@ -206,16 +214,19 @@ def _list_dir(dir_path: str, rel_dir: str, prefix: str, follow: bool) -> tuple[l
                 problems.append(WalkError(prefix + rel_dir + shown, entry.path, "file name is not valid UTF-8",
                                           ordered=False))
                 continue
-            name = normalize("NFC", name)
+            nfc = normalize("NFC", name)
+            renamed = renamed or nfc != name
+            name = nfc
         try:
             is_dir = entry.is_dir(follow_symlinks=follow)
         except OSError:
             is_dir = False
-        keyed.append((name + "/" if is_dir else name, name, is_dir, entry))
-    keyed.sort(key=lambda item: item[0])
-    out: list[_Entry] = []
-    previous = None
-    for sort_key, name, is_dir, entry in keyed:
-        out.append((name, is_dir, sort_key == previous, entry))
-        previous = sort_key
-    return out, problems
+        append((name + "/" if is_dir else name, name, is_dir, entry))
+    keyed.sort(key=_sort_key)
+    if renamed:  # only a name changed by NFC can duplicate another one (names in a folder are unique)
+        previous = None
+        for i, (sort_key, name, is_dir, entry) in enumerate(keyed):
+            if sort_key == previous:
+                keyed[i] = (None, name, is_dir, entry)
+            previous = sort_key
+    return keyed, problems

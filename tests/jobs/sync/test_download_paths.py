@@ -31,32 +31,3 @@ def test_a_symlinked_directory_cannot_lead_outside(tmp_path: Path) -> None:
     os.symlink(outside, root / "link")
     with pytest.raises(ValueError, match="outside"):
         local_path(root, "link/x")
-
-
-def _collision_checker() -> object:
-    from kodo_jobs.jobs.sync.download import _Planner
-
-    planner = _Planner.__new__(_Planner)
-    planner.files, planner.dirs = {}, {}
-    return planner
-
-
-@pytest.mark.parametrize(("first", "second", "words"), [
-    ("A.txt", "a.txt", "case"),
-    ("dir", "dir/ok.txt", "is a file there"),
-    ("Dir", "dir/ok.txt", "is a file there"),
-    ("DIR/x", "dir", "directory holding"),
-    ("a/B/c", "a/b", "directory holding"),
-    ("straße.txt", "STRASSE.txt", "case"),
-])
-def test_keys_that_would_share_a_local_path_collide(first: str, second: str, words: str) -> None:
-    planner = _collision_checker()
-    assert planner.collision(first, "p/" + first) is None  # type: ignore[attr-defined]
-    reason = planner.collision(second, "p/" + second)  # type: ignore[attr-defined]
-    assert reason is not None and words in reason and repr("p/" + first) in reason
-
-
-def test_distinct_names_do_not_collide() -> None:
-    planner = _collision_checker()
-    for rel in ("a.txt", "a.txt.bak", "dir/x", "dir/y", "dir2", "dir-a/x", "b/a.txt"):
-        assert planner.collision(rel, rel) is None  # type: ignore[attr-defined]

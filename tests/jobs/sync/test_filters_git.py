@@ -2,10 +2,11 @@
 
 A seeded generator writes pattern lists (negation, anchoring, ``**``, dir-only, character
 classes, odd mixes such as ``a**b`` and ``x[/]y``) into a real git work tree's ``.gitignore``
-and asks git which files of a fixed tree are ignored. Three views of kodo-jobs must agree with
+and asks git which files of a fixed tree are ignored. Four views of kodo-jobs must agree with
 git on every file: the exclude list (:meth:`PathFilter.selects`, used for remote keys), the
 walk (which prunes excluded directories), and the include list, which selects exactly the
-files git would ignore under a ``.gitignore`` holding that list.
+files git would ignore under a ``.gitignore`` holding that list, both judged per path and by
+the walk, which does not enter directories no include pattern can match.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def git_ignored(repo: Path, patterns: list[str], paths: list[str]) -> set[str]:
 
 def test_generated_patterns_agree_with_git_check_ignore(repo: Path) -> None:
     files = _tree_files()
-    pairs = 0
+    pairs = pruned = 0
     mismatches: list[str] = []
     for patterns in _pattern_sets():
         ignored = git_ignored(repo, patterns, files)
@@ -94,15 +95,18 @@ def test_generated_patterns_agree_with_git_check_ignore(repo: Path) -> None:
         incl = PathFilter(include=patterns)
         walked = {r.key: isinstance(r, LocalFile) for r in walk(str(repo), path_filter=excl)
                   if isinstance(r, LocalFile | Filtered)}
+        included = {r.key for r in walk(str(repo), path_filter=incl) if isinstance(r, LocalFile)}
+        pruned += sum(1 for d in _DIRS if incl.dir_pruned(d))
         for f in files:
             pairs += 1
             want = f in ignored
             views = {"exclude": not excl.selects(f), "include": incl.selects(f),
-                     "walk": not walked.get(f, False)}
+                     "walk": not walked.get(f, False), "include walk (pruned)": f in included}
             wrong = [name for name, got in views.items() if got != want]
             if wrong:
                 mismatches.append(f"{patterns!r} {f}: git ignored={want}, wrong: {wrong}")
     assert pairs >= 500
+    assert pruned >= 20  # the include walk did skip directories, and still agreed with git
     assert not mismatches, f"{len(mismatches)} of {pairs} disagree, e.g.:\n" + "\n".join(mismatches[:15])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import unicodedata
 from pathlib import Path
@@ -150,6 +151,75 @@ def test_walk_applies_filters_and_prunes_excluded_dirs(tmp_path: Path) -> None:
     assert _keys(records) == ["a.txt", "deep/build/out", "sub/c.jpg"]
     # excluded files are reported; excluded directories are not entered
     assert _keys(records, Filtered) == [".DS_Store", "a.tmp", "img/.DS_Store", "sub/b.tmp"]
+
+
+_REAL_SCANDIR = os.scandir
+
+
+class _CountingScandir:
+    """os.scandir for the walk module that counts the directories listed and the entries seen."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = str(root)
+        self.dirs: list[str] = []
+        self.entries = 0
+
+    def __call__(self, path: str) -> contextlib.nullcontext[list[os.DirEntry[str]]]:
+        self.dirs.append(os.path.relpath(path, self.root))
+        with _REAL_SCANDIR(path) as it:
+            entries = list(it)
+        self.entries += len(entries)
+        return contextlib.nullcontext(entries)
+
+
+def _tops_tree(root: Path, tops: int = 10, subs: int = 3, files: int = 4) -> int:
+    """``aTT/sS/fN.bin`` files (like bench/trees.tiny_files); returns how many."""
+    for t in range(tops):
+        for s in range(subs):
+            _make(root, {f"a{t:02d}/s{s}/f{n}.bin": "x" for n in range(files)})
+    return tops * subs * files
+
+
+def test_include_prunes_directories_it_cannot_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    total = _tops_tree(tmp_path)
+    counting = _CountingScandir(tmp_path)
+    monkeypatch.setattr("kodo_jobs.jobs.sync.walk.os.scandir", counting)
+    filt = PathFilter(include=["a00*/**", "a01*/**"])
+    records = list(walk(str(tmp_path), path_filter=filt))
+    assert len(_keys(records)) == total // 5  # 2 of 10 top folders
+    assert all(k.startswith(("a00/", "a01/")) for k in _keys(records))
+    assert not [r for r in records if isinstance(r, Filtered)]  # nothing below a pruned folder is seen
+    # listed: the root, a00 and a01 and their 3 sub-folders each; never a02..a09
+    assert sorted(counting.dirs) == [".", "a00", *(f"a00/s{s}" for s in range(3)),
+                                     "a01", *(f"a01/s{s}" for s in range(3))]
+    assert counting.entries == 10 + 2 * (3 + 3 * 4)
+
+    unpruned = _CountingScandir(tmp_path)
+    monkeypatch.setattr("kodo_jobs.jobs.sync.walk.os.scandir", unpruned)
+    monkeypatch.setattr(PathFilter, "dir_pruned", PathFilter.dir_excluded)  # the walk before pruning
+    full = list(walk(str(tmp_path), path_filter=PathFilter(include=["a00*/**", "a01*/**"])))
+    assert unpruned.entries == 10 + 10 * (3 + 3 * 4)  # the test can tell the difference
+    assert _keys(full) == _keys(records)
+    assert len(_keys(full, Filtered)) == total - total // 5
+
+
+@pytest.mark.parametrize(("include", "exclude", "entered"), [
+    (["/a01/s1/"], [], [".", "a01", "a01/s1"]),  # anchored, directory-only
+    (["a0[01]/**", "!a00/**"], [], [".", "a00", "a00/s0", "a00/s1", "a01", "a01/s0", "a01/s1"]),  # a negation opens nothing
+    (["**/s1/*.bin"], [], [".", "a00", "a00/s0", "a00/s1", "a01", "a01/s0", "a01/s1"]),  # "**" first: any depth
+    (["a01/**/f1.bin"], [], [".", "a01", "a01/s0", "a01/s1"]),
+    (["f1.bin"], [], [".", "a00", "a00/s0", "a00/s1", "a01", "a01/s0", "a01/s1"]),  # no "/": prunes nothing
+    (["a0*/s0/"], ["a01/"], [".", "a00", "a00/s0"]),  # exclude prunes too
+])
+def test_prune_enters_only_what_can_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, include: list[str],
+                                          exclude: list[str], entered: list[str]) -> None:
+    _tops_tree(tmp_path, tops=2, subs=2, files=2)
+    counting = _CountingScandir(tmp_path)
+    monkeypatch.setattr("kodo_jobs.jobs.sync.walk.os.scandir", counting)
+    walked = {r.key for r in walk(str(tmp_path), path_filter=PathFilter(include, exclude)) if isinstance(r, LocalFile)}
+    assert sorted(counting.dirs) == entered
+    every = [f"a{t:02d}/s{s}/f{n}.bin" for t in range(2) for s in range(2) for n in range(2)]
+    assert walked == {k for k in every if PathFilter(include, exclude).selects(k)}
 
 
 # -- the patterns themselves ----------------------------------------------------------------
