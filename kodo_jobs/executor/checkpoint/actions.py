@@ -89,10 +89,11 @@ class Actions:
                     (job, *keep))
             else:
                 db.conn.execute("DELETE FROM actions WHERE job = ?", (job,))
-            db.commit()
+            # no commit yet: the replacement commits with the first batch (a small plan, the
+            # steady state of a cron job, is then one transaction instead of three)
         batch: list[_InsertRow] = []
 
-        def write() -> None:
+        def write(*, last: bool = False) -> None:
             with db.lock:
                 db.conn.executemany(
                     "INSERT INTO actions (id, job, op, key, size, phase, params, status, error, gen) "
@@ -101,7 +102,8 @@ class Actions:
                     "params = excluded.params, gen = excluded.gen",
                     batch,
                 )
-                db.commit()
+                if not last:
+                    db.commit()
             batch.clear()
 
         tallied: set[str] = set()
@@ -247,8 +249,9 @@ class Actions:
 
 
 def _store_rows(job: str, actions: Iterable[Action], gen: str, batch: list[_InsertRow],
-                counts: dict[str, list[int]], write: Callable[[], None], tallied: set[str] | None) -> None:
-    """Rows into ``batch`` (written every :data:`PLAN_TXN`); ``counts[op]`` = [count, bytes,
+                counts: dict[str, list[int]], write: Callable[..., None], tallied: set[str] | None) -> None:
+    """Rows into ``batch`` (written and committed every :data:`PLAN_TXN`; the rest written
+    uncommitted at the end, for the caller's last commit); ``counts[op]`` = [count, bytes,
     tallied count, tallied bytes]; with ``tallied`` (a set to fill), ``same``/``skip`` actions
     are counted there instead of becoming rows."""
     dumps = json.dumps
@@ -275,4 +278,4 @@ def _store_rows(job: str, actions: Iterable[Action], gen: str, batch: list[_Inse
         batch.append((a.id, job, op, a.key, a.size, a.phase, dumps(dict(a.params)), status, error, gen))
         if len(batch) >= PLAN_TXN:
             write()
-    write()
+    write(last=True)

@@ -43,6 +43,9 @@ GROUP_WRITES = 200
 """Grouped writes committed together by :meth:`Database.flush` (``force=False``)..."""
 GROUP_SECONDS = 0.5
 """...or after this long, whichever comes first."""
+WAL_LIMIT = 4 << 20
+"""Bytes the ``-wal`` file is cut back to after a checkpoint (``journal_size_limit``): without
+it the WAL keeps the size of the largest burst it ever held (a first sync's plan, a vacuum)."""
 VACUUM_FREE_SHARE = 0.5
 """:meth:`Database.vacuum_if_sparse` rewrites the file when more than this share is free pages..."""
 VACUUM_MIN_BYTES = 4 << 20
@@ -109,6 +112,7 @@ class Database:
             if not readonly:
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
+                self.conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
                 self.conn.executescript("BEGIN;" + META_SCHEMA + schema + "COMMIT;")
                 if fresh:
                     self.conn.executescript(

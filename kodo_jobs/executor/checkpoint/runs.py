@@ -16,6 +16,7 @@ So the table holds at most :data:`KEEP_RUNS` rows, of which at most that many ca
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS runs (
   started REAL NOT NULL, ended REAL, status TEXT NOT NULL, dry_run INTEGER NOT NULL DEFAULT 0,
   summary TEXT
 );
+CREATE INDEX IF NOT EXISTS runs_seq ON runs (seq);
 """
 
 Summary = dict[str, object]
@@ -117,11 +119,11 @@ class Runs:
         rerun resumes exactly the work those runs left, never older history.
         """
         out: list[str] = []
-        with self._db.lock:
-            rows: list[tuple[str, str, str]] = self._db.conn.execute(
-                "SELECT id, manifest_sha, status FROM runs WHERE dry_run = 0 ORDER BY seq DESC").fetchall()
-        for run_id, sha, status in rows:
-            if status == "ok" or sha != manifest_sha:
-                break
-            out.append(run_id)
+        # newest first, stopping at the streak's end: usually one row is read
+        sql = "SELECT id, manifest_sha, status FROM runs WHERE dry_run = 0 ORDER BY seq DESC"
+        with self._db.lock, contextlib.closing(self._db.conn.execute(sql)) as rows:
+            for run_id, sha, status in rows:
+                if status == "ok" or sha != manifest_sha:
+                    break
+                out.append(run_id)
         return out
