@@ -1,8 +1,9 @@
 """`kodo-jobs status MANIFEST`: what the last run did and what is unfinished.
 
 Reads the state file only (no lock: it may be shown while a run is going on; SQLite WAL gives a
-consistent snapshot). Shows the last run's start, end and status, the counts per job and
-status, pending actions, and partial chunked uploads with the bytes already sent.
+consistent snapshot). Shows the state file's size and its big tables' row counts, the last
+run's start, end and status, the counts per job and status, pending actions, and partial
+chunked uploads with the bytes already sent.
 """
 
 from __future__ import annotations
@@ -85,8 +86,11 @@ def _collect(cp: Checkpoint, state_path: Path) -> dict[str, Any]:
         job, _, rest = action_id.partition("\x1f")
         op, _, key = rest.partition("\x1f")
         uploads.append({"job": job, "op": op, "key": key, "bytes_done": done, "size": size, "updated": updated})
+    sizes = cp.size_info()
     return {
         "state": str(state_path),
+        "state_size": {"bytes": sizes.file_bytes, "free_bytes": sizes.free_bytes,
+                       "hash_cache": sizes.hash_cache_rows, "actions": sizes.actions_rows, "runs": sizes.runs_rows},
         "lock_holder": holder,
         "running": running,
         "last_run": None if last is None else {
@@ -110,6 +114,9 @@ def _render(doc: dict[str, Any]) -> None:
     out = sys.stdout
     e = escape_text  # keys, names and hosts are untrusted: no control or bidi character gets out
     out.write(f"state: {e(doc['state'])}\n")
+    z = doc["state_size"]
+    out.write(f"state file: {human_bytes(z['bytes'])} ({z['bytes']} bytes; hash cache {z['hash_cache']} entries, "
+              f"{z['actions']} actions, {z['runs']} runs)\n")
     h = doc["lock_holder"] or {}
     if doc["running"]:
         out.write(f"running now: pid {e(str(h.get('pid', '?')))} on {e(str(h.get('host', '?')))} "

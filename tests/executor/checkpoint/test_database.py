@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kodo_jobs.errors import StateFileError
-from kodo_jobs.executor.checkpoint import Checkpoint
+from kodo_jobs.executor.checkpoint import Checkpoint, database
 
 from ..fakes import actions
 
@@ -74,3 +74,39 @@ def test_wal_and_readonly_snapshot(tmp_path: Path) -> None:
         with Checkpoint(p, create=False) as reader:
             assert reader.pending_count("j") == 3
     assert os.path.exists(p)
+
+
+def test_size_info_counts_the_big_tables(tmp_path: Path) -> None:
+    p = tmp_path / "s.kjstate"
+    with Checkpoint(p) as cp:
+        cp.begin_run("r1", "A", ["j"], dry_run=False)
+        cp.store_plan("j", actions("j", 7), gen="g")
+        for i in range(3):
+            cp.remember_etag(f"/src/f{i}", 1, 1, "F")
+        cp.end_run("r1", "ok", {})
+        info = cp.size_info()
+        assert (info.hash_cache_rows, info.actions_rows, info.runs_rows) == (3, 7, 1)
+        wal = Path(f"{p}-wal")
+        assert info.file_bytes == p.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+        assert 0 <= info.free_bytes < info.file_bytes
+    with Checkpoint(p, create=False, readonly=True) as ro:
+        assert ro.size_info().actions_rows == 7
+
+
+def test_a_mostly_empty_file_is_rewritten_at_the_end_of_a_run(tmp_path: Path) -> None:
+    """A huge first plan replaced by a small one leaves mostly free pages: ``end_run`` gives
+    them back (``VACUUM``); a file without much free space is left as it is."""
+    p = tmp_path / "s.kjstate"
+    with Checkpoint(p) as cp:
+        cp.begin_run("r1", "A", ["j"], dry_run=False)
+        cp.store_plan("j", actions("j", 40_000), gen="g1")
+        cp.end_run("r1", "ok", {})
+        big = cp.size_info()
+        assert big.file_bytes > database.VACUUM_MIN_BYTES and big.free_bytes < big.file_bytes // 4  # nothing to give back
+        cp.begin_run("r2", "A", ["j"], dry_run=False)
+        cp.store_plan("j", actions("j", 3), gen="g2")
+        assert cp.size_info().free_bytes > big.file_bytes // 2
+        cp.end_run("r2", "ok", {})
+        small = cp.size_info()
+        assert small.file_bytes < 1 << 20 and small.free_bytes == 0
+        assert cp.pending_count("j") == 3 and cp.integrity_ok()
