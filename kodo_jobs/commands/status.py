@@ -28,7 +28,7 @@ def status(manifest: Path, *, state: Path | None = None, as_json: bool = False) 
         raise UsageError(f"manifest {manifest} does not exist")
     state_path = (state or default_state_path(manifest)).resolve()
     size = state_path.stat().st_size if state_path.exists() else None
-    if not size:  # an empty file is a state file with no history (see executor/checkpoint.py)
+    if not size:  # an empty file is a state file with no history (see executor/checkpoint/database.py)
         if as_json:
             sys.stdout.write(json.dumps({"state": str(state_path), "last_run": None}) + "\n")
         else:
