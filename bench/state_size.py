@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from kodo_jobs.actions import Action
 from kodo_jobs.executor.checkpoint import Checkpoint
-from kodo_jobs.plan import Action
 
 ROOT = "/srv/data/site"
 

@@ -39,8 +39,8 @@ from pathlib import Path
 
 import pytest
 
+from kodo_jobs.actions import Action, Outcome
 from kodo_jobs.executor.checkpoint import KEEP_RUNS, Checkpoint, database, runs
-from kodo_jobs.plan import Action, Outcome
 
 FILES = 100_000
 """Files in the tree when the year starts."""
