@@ -39,6 +39,10 @@ SCHEMA_VERSION = 1
 
 META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);"
 
+BUSY_TIMEOUT_MS = 30_000
+"""How long a statement waits for another connection's lock before failing."""
+CHECKPOINT_WAIT_MS = 1000
+"""How long the WAL truncation after a ``VACUUM`` waits for readers."""
 GROUP_WRITES = 200
 """Grouped writes committed together by :meth:`Database.flush` (``force=False``)..."""
 GROUP_SECONDS = 0.5
@@ -104,7 +108,7 @@ class Database:
         except sqlite3.DatabaseError as exc:
             raise StateFileError(f"cannot open state file {path}: {exc}") from exc
         try:
-            self.conn.execute("PRAGMA busy_timeout = 30000")
+            self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             # judge an existing file before writing anything to it: a foreign file stays untouched
             fresh = self._check_existing() if existed else True
             if not fresh:
@@ -226,10 +230,15 @@ class Database:
                 self.conn.execute("COMMIT")
             try:
                 self.conn.execute("VACUUM")
+                # the rewrite went through the WAL: give that space back too, but a reader (a
+                # `status`) on an older snapshot may delay it by a second at most, not the
+                # busy timeout; a later checkpoint then cuts the WAL back to WAL_LIMIT
+                self.conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
                 self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.OperationalError:
                 return False
             finally:
+                self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
                 self.commit()
         return True
 

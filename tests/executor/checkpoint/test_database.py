@@ -110,3 +110,24 @@ def test_a_mostly_empty_file_is_rewritten_at_the_end_of_a_run(tmp_path: Path) ->
         small = cp.size_info()
         assert small.file_bytes < 1 << 20 and small.free_bytes == 0
         assert cp.pending_count("j") == 3 and cp.integrity_ok()
+
+
+def test_the_rewrite_works_while_a_reader_holds_an_old_snapshot(tmp_path: Path) -> None:
+    """``status`` may be reading while a run ends: the rewrite still happens, the reader keeps
+    its snapshot, and nothing fails (the WAL is just cut back later)."""
+    p = tmp_path / "s.kjstate"
+    with Checkpoint(p) as cp:
+        cp.begin_run("r1", "A", ["j"], dry_run=False)
+        cp.store_plan("j", actions("j", 40_000), gen="g1")
+        cp.end_run("r1", "ok", {})
+        reader = sqlite3.connect(p, isolation_level=None)
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT count(*) FROM actions").fetchone() == (40_000,)
+        cp.begin_run("r2", "A", ["j"], dry_run=False)
+        cp.store_plan("j", actions("j", 3), gen="g2")
+        cp.end_run("r2", "ok", {})
+        assert reader.execute("SELECT count(*) FROM actions").fetchone() == (40_000,)  # its snapshot
+        reader.execute("COMMIT")
+        assert reader.execute("SELECT count(*) FROM actions").fetchone() == (3,)
+        reader.close()
+        assert cp.size_info().free_bytes == 0 and cp.integrity_ok()
