@@ -8,7 +8,7 @@ churns: every run uploads :data:`NEW_PER_RUN` new files, and a retention
 script deletes the oldest month of files every month (the sync only uploads: the bucket keeps
 them), so over the year twice the tree's size passes through the hash cache.
 
-Three simplifications keep it fast (the year is about 60,000 commits), none of which can
+Three simplifications keep it fast (the year is still over 100,000 commits), none of which can
 hide growth: every run records itself, but the sync traffic (plan, outcomes, hashes) is
 driven once a simulated hour for that hour's files (:data:`SYNC_EVERY`: the plan tables are
 replaced by every plan and the hash cache sees every file either way); a full walk, and so
@@ -149,7 +149,7 @@ def _sync_run(cp: Checkpoint, r: int, changed: list[int], now: float) -> None:
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A directory for the state files: in ``/dev/shm`` when there is one, so the year's
-    150,000 commits cost CPU only, not waits for a shared disk. File sizes are the same on
+    100,000-odd commits cost CPU only, not waits for a shared disk. File sizes are the same on
     any file system."""
     shm = Path("/dev/shm")
     if shm.is_dir() and os.access(shm, os.W_OK):
