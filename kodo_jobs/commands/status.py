@@ -2,7 +2,8 @@
 
 Reads the state file only (no lock: it may be shown while a run is going on; SQLite WAL gives a
 consistent snapshot). Shows the last run's start, end and status, the counts per job and
-status, pending actions, and partial chunked uploads with the bytes already sent.
+status, pending actions, partial chunked uploads with the bytes already sent, and the state
+file's size with its big tables' row counts.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def status(manifest: Path, *, state: Path | None = None, as_json: bool = False, 
     elif _show_shard_sets(state_path, as_json):  # a sharded run's files, together
         return EXIT_OK
     size = state_path.stat().st_size if state_path.exists() else None
-    if not size:  # an empty file is a state file with no history (see executor/checkpoint.py)
+    if not size:  # an empty file is a state file with no history (see executor/checkpoint/database.py)
         if as_json:
             sys.stdout.write(json.dumps({"state": str(state_path), "last_run": None}) + "\n")
         else:
@@ -75,6 +76,9 @@ def _render(doc: StatusDoc) -> None:
     out = sys.stdout
     e = escape_text  # keys, names and hosts are untrusted: no control or bidi character gets out
     out.write(f"state: {e(doc['state'])}\n")
+    z = doc["state_size"]
+    out.write(f"state file: {human_bytes(z['bytes'])} ({z['bytes']} bytes; hash cache {z['hash_cache']} entries, "
+              f"{z['actions']} actions, {z['runs']} runs)\n")
     h = doc["lock_holder"] or {}
     if doc["running"]:
         out.write(f"running now: pid {e(str(h.get('pid', '?')))} on {e(str(h.get('host', '?')))} "

@@ -24,7 +24,7 @@ complete (or when the file changed and the upload restarts). Between parts, chec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, Protocol, TypeAlias, TypeGuard, TypeVar
@@ -77,6 +77,12 @@ class StateView(Protocol):
 
     def set_value(self, key: str, value: str | None) -> None:
         """Durably remember (None: forget) a small JSON/text value across runs, e.g. pfop ids."""
+        ...
+
+    def prune_hash_cache(self, under: str, walked: Iterable[str], walked_count: int,
+                         covers: Callable[[str], bool] | None = None) -> int:
+        """After a full walk of ``under``: forget cached etags of files the walk did not see
+        (and would have, by ``covers``); returns how many. A plan's read-only view prunes nothing."""
         ...
 
 

@@ -37,10 +37,22 @@ class PartialUpload(TypedDict):
     updated: float
 
 
+class StateSize(TypedDict):
+    """How big the state file is, and its big tables (``status`` shows it: the file stays bounded,
+    see docs/operations-at-scale.md)."""
+
+    bytes: int
+    free_bytes: int
+    hash_cache: int
+    actions: int
+    runs: int
+
+
 class StatusDoc(TypedDict):
     """The ``status --json`` document."""
 
     state: str
+    state_size: StateSize
     lock_holder: dict[str, object] | None
     running: bool
     last_run: LastRun | None
@@ -89,11 +101,17 @@ def upload_progress(state_json: str) -> tuple[int, int | None]:
     return done, size
 
 
+def _job_reports(jobs: object) -> list[object]:
+    """The per-job reports kept in a run's summary (a compacted old run keeps none)."""
+    return list(jobs) if isinstance(jobs, list) else []
+
+
 def collect(cp: Checkpoint, state_path: Path) -> StatusDoc:
     """The status document of ``status --json``: the last run, the lock holder, counts per job, op
     and status, pending actions and partial chunked uploads (JSON values)."""
     last = cp.last_run()
     holder, running = lock_holder(state_path)
+    sizes = cp.size_info()
     uploads: list[PartialUpload] = []
     for action_id, state_json, updated in cp.uploads():
         done, size = upload_progress(state_json)
@@ -102,11 +120,13 @@ def collect(cp: Checkpoint, state_path: Path) -> StatusDoc:
         uploads.append(PartialUpload(job=job, op=op, key=key, bytes_done=done, size=size, updated=updated))
     return StatusDoc(
         state=str(state_path),
+        state_size=StateSize(bytes=sizes.file_bytes, free_bytes=sizes.free_bytes, hash_cache=sizes.hash_cache_rows,
+                             actions=sizes.actions_rows, runs=sizes.runs_rows),
         lock_holder=holder,
         running=running,
         last_run=None if last is None else LastRun(
             id=last.id, status=last.status, started=last.started, ended=last.ended, jobs=list(last.jobs),
-            report=last.summary.get("jobs", []) if last.summary else []),
+            report=_job_reports(last.summary.get("jobs") if last.summary else None)),
         counts=cp.counts(),
         pending=cp.pending_count(),
         partial_uploads=uploads,

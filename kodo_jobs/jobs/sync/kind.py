@@ -91,6 +91,10 @@ def _hash_part_size(remote_hash: str, spec: SyncJob, size: int) -> int | None:
     return part if part > 0 else None
 
 
+PRUNE_FILTERED_EVERY = 24 * 3600.0
+"""Seconds between hash-cache prunes of a filtered sync's folder (see ``_Planner.prune_hash_cache``)."""
+
+
 class _Planner:
     """One planning pass of one sync job (counters for the log line and the delete limit)."""
 
@@ -136,6 +140,32 @@ class _Planner:
                         follow_symlinks=bool(self.spec.follow_symlinks)):
             if type(rec) is LocalFile:
                 yield rec.path
+
+    def prune_hash_cache(self) -> int:
+        """After a complete walk of a real run: forget the cached etags of files that are gone, so
+        the state file stays bounded on a cron schedule (cheap when nothing is stale: one count).
+
+        A filtered walk keeps the rows its filters do not cover (another job may sync other
+        files of the same folder) and prunes at most once a day: with a shared folder the
+        cheap count cannot rule stale rows out, and the full prune walks the tree again.
+        """
+        source = str(self.spec.source)
+        covers = None
+        if not self.all_selected:
+            import time
+
+            mark = f"hash-cache-pruned:{source}"
+            last = self.ctx.state.get_value(mark)
+            if last is not None and time.time() - float(last) < PRUNE_FILTERED_EVERY:
+                return 0
+            self.ctx.state.set_value(mark, str(time.time()))
+            base = len(source.rstrip("/")) + 1
+
+            def covers_path(path: str) -> bool:
+                return self.filter.selects(path[base:])
+
+            covers = covers_path
+        return self.ctx.state.prune_hash_cache(source, self.walked_paths(), self.walked_files, covers)
 
     def remote(self) -> Iterator[ListEntry]:
         with closing(list_prefix(self.ctx, self.spec, self.job, self.prefix)) as entries:
@@ -264,6 +294,10 @@ class SyncKind:
         actions = planner.actions()
         yield from sync_once.filtered(actions, ctx) if spec.upload_once else actions
         planner.check_delete_limit()
+        if not ctx.dry_run and planner.walk_complete:
+            dropped = planner.prune_hash_cache()
+            if dropped and ctx.log is not None:
+                ctx.log.info("hash cache pruned", job=planner.job, dropped=dropped)
         if ctx.log is not None:
             ctx.log.info("sync planned", job=planner.job, remote_objects=planner.remote_total,
                          walked_files=planner.walked_files,

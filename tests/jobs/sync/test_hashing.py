@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,23 @@ class DictState:
 
     def drop_upload(self, action_id: str) -> None:
         pass
+
+    def get_value(self, key: str) -> str | None:
+        return None
+
+    def set_value(self, key: str, value: str | None) -> None:
+        pass
+
+    def prune_hash_cache(self, under: str, walked: Iterable[str], walked_count: int,
+                         covers: Callable[[str], bool] | None = None) -> int:
+        """Like the checkpoint: rows of files the walk did not see (and ``covers``) are dropped."""
+        if len(self.cache) <= walked_count:
+            return 0
+        seen = set(walked)
+        gone = [p for p in self.cache if p not in seen and (covers is None or covers(p))]
+        for p in gone:
+            del self.cache[p]
+        return len(gone)
 
 
 def _files(root: Path, n: int) -> list[HashRequest]:

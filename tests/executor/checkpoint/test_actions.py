@@ -1,10 +1,8 @@
-"""Checkpoint file: permissions, format marker, foreign/corrupt files, plan storage, memory."""
+"""Plan storage (actions, tallies), outcomes, status queries, memory."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
 import subprocess
 import sys
 import textwrap
@@ -13,61 +11,9 @@ from pathlib import Path
 import pytest
 
 from kodo_jobs.actions import Action
-from kodo_jobs.errors import StateFileError
 from kodo_jobs.executor.checkpoint import Checkpoint
 
-from .fakes import actions
-
-
-def test_created_0600_with_marker(tmp_path: Path) -> None:
-    p = tmp_path / "s.kjstate"
-    Checkpoint(p).close()
-    assert stat.S_IMODE(p.stat().st_mode) == 0o600
-    meta = dict(sqlite3.connect(p).execute("SELECT k, v FROM meta").fetchall())
-    assert meta == {"format": "kodo-jobs-state", "schema": "1"}
-    Checkpoint(p).close()  # reopening works
-
-
-def test_text_file_is_refused_and_kept(tmp_path: Path) -> None:
-    p = tmp_path / "s.kjstate"
-    p.write_text("hello, I am a shopping list\n")
-    with pytest.raises(StateFileError, match="not a kodo-jobs state file"):
-        Checkpoint(p)
-    assert p.read_text() == "hello, I am a shopping list\n"
-
-
-def test_foreign_sqlite_refused(tmp_path: Path) -> None:
-    p = tmp_path / "s.kjstate"
-    db = sqlite3.connect(p)
-    db.execute("CREATE TABLE customers (name TEXT)")
-    db.commit()
-    db.close()
-    with pytest.raises(StateFileError):
-        Checkpoint(p)
-    assert sqlite3.connect(p).execute("SELECT count(*) FROM customers").fetchone() == (0,)
-
-
-def test_other_schema_version_refused(tmp_path: Path) -> None:
-    p = tmp_path / "s.kjstate"
-    Checkpoint(p).close()
-    db = sqlite3.connect(p)
-    db.execute("UPDATE meta SET v = '99' WHERE k = 'schema'")
-    db.commit()
-    db.close()
-    with pytest.raises(StateFileError, match="schema 99"):
-        Checkpoint(p)
-
-
-def test_truncated_file_refused(tmp_path: Path) -> None:
-    p = tmp_path / "s.kjstate"
-    with Checkpoint(p) as cp:
-        cp.store_plan("j", actions("j", 3000), gen="g")
-    data = p.read_bytes()
-    p.write_bytes(data[:100] + b"\xff" * 4000 + data[4100:])
-    with pytest.raises(StateFileError):
-        cp2 = Checkpoint(p)
-        list(cp2.iter_actions())
-        cp2.counts()
+from ..fakes import actions
 
 
 def test_status_rows_and_failure_query(tmp_path: Path) -> None:
@@ -91,37 +37,6 @@ def test_failed_plan_leaves_no_pending_rows(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError):
             cp.store_plan("j", broken(), gen="g")  # type: ignore[arg-type]
         assert cp.pending_count("j") == 0
-
-
-def test_hash_cache_and_uploads(tmp_path: Path) -> None:
-    p = tmp_path / "s"
-    with Checkpoint(p) as cp:
-        cp.remember_etag("/a", 3, 111, "Fxyz")
-        cp.save_upload("j\x1fupload\x1fk", '{"parts": []}')
-        assert cp.etag_for("/a", 3, 111) == "Fxyz"
-        assert cp.etag_for("/a", 3, 112) is None
-    with Checkpoint(p) as cp:
-        assert cp.etag_for("/a", 3, 111) == "Fxyz"
-        assert cp.load_upload("j\x1fupload\x1fk") == '{"parts": []}'
-        cp.drop_upload("j\x1fupload\x1fk")
-        assert cp.load_upload("j\x1fupload\x1fk") is None
-
-
-def test_save_upload_durable_against_kill(tmp_path: Path) -> None:
-    """A saved upload session survives the process being killed right after the call."""
-    p = tmp_path / "s"
-    code = textwrap.dedent(f"""
-        import os, signal
-        from pathlib import Path
-        from kodo_jobs.executor.checkpoint import Checkpoint
-        cp = Checkpoint(Path({str(p)!r}))
-        cp.save_upload("a", "state-1")
-        os.kill(os.getpid(), signal.SIGKILL)
-    """)
-    subprocess.run([sys.executable, "-c", code], check=False)
-    with Checkpoint(p) as cp:
-        assert cp.load_upload("a") == "state-1"
-        assert cp.integrity_ok()
 
 
 def test_200k_plan_streams_in_bounded_memory(tmp_path: Path) -> None:
@@ -155,16 +70,6 @@ def test_200k_plan_streams_in_bounded_memory(tmp_path: Path) -> None:
     assert int(out[1]) < 150, f"peak RSS {out[1]} MiB"
 
 
-def test_wal_and_readonly_snapshot(tmp_path: Path) -> None:
-    p = tmp_path / "s"
-    with Checkpoint(p) as cp:
-        cp.store_plan("j", actions("j", 3), gen="g")
-        assert cp._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        with Checkpoint(p, create=False) as reader:
-            assert reader.pending_count("j") == 3
-    assert os.path.exists(p)
-
-
 def test_resume_keeps_done_rows_of_the_unfinished_streak_only(tmp_path: Path) -> None:
     with Checkpoint(tmp_path / "s") as cp:
         acts = actions("j", 3)
@@ -182,29 +87,6 @@ def test_resume_keeps_done_rows_of_the_unfinished_streak_only(tmp_path: Path) ->
         cp.store_plan("j", acts, gen="g2", keep_done_of=cp.unfinished_runs("A"))
         c = cp.counts("j")["j"]["upload"]
         assert (c.get("done"), c.get("pending")) == (1, 2)
-
-
-def test_run_history_is_bounded(tmp_path: Path) -> None:
-    from kodo_jobs.executor import checkpoint
-
-    with Checkpoint(tmp_path / "s") as cp:
-        for i in range(checkpoint.KEEP_RUNS + 30):
-            cp.begin_run(f"r{i}", "A", ["j"], dry_run=False)
-            cp.end_run(f"r{i}", "ok", {"n": i})
-        assert cp._db.execute("SELECT count(*) FROM runs").fetchone()[0] == checkpoint.KEEP_RUNS
-        last = cp.last_run()
-        assert last is not None and last.id == f"r{checkpoint.KEEP_RUNS + 29}"
-
-
-def test_orphan_upload_sessions_dropped_per_job(tmp_path: Path) -> None:
-    with Checkpoint(tmp_path / "s") as cp:
-        acts = actions("j", 2)
-        cp.store_plan("j", acts, gen="g")
-        cp.save_upload(acts[0].id, "{}")  # still pending: kept
-        cp.save_upload("j\x1fupload\x1fgone.bin", "{}")  # no action any more: dropped
-        cp.save_upload("other\x1fupload\x1fx", "{}")  # another job: kept
-        assert cp.drop_orphan_uploads("j") == 1
-        assert sorted(a for a, _, _ in cp.uploads()) == sorted([acts[0].id, "other\x1fupload\x1fx"])
 
 
 def _unchanged_plan() -> list[Action]:
