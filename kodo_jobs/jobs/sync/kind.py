@@ -236,10 +236,15 @@ class SyncKind:
 
             yield from sync_download.plan(spec, ctx)
             return
-        planner = _Planner(spec, ctx)
+        from kodo_jobs.jobs.sync import touched  # `kodo-jobs watch` may restrict a plan to touched paths
+
+        scope = touched.scope_for(str(spec.name))
+        planner = touched.planner_for(spec, ctx, scope)
         actions = planner.actions()
         yield from sync_once.filtered(actions, ctx) if getattr(spec, "upload_once", False) else actions
         planner.check_delete_limit()
+        if scope is not None:
+            touched.planned(planner, scope)
         if ctx.log is not None:
             ctx.log.info("sync planned", job=planner.job, remote_objects=planner.remote_total,
                          hashed_files=planner.hasher.hashed_files, hashed_bytes=planner.hasher.hashed_bytes,
