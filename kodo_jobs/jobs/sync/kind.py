@@ -242,9 +242,10 @@ class SyncKind:
         planner = touched.planner_for(spec, ctx, scope)
         actions = planner.actions()
         yield from sync_once.filtered(actions, ctx) if getattr(spec, "upload_once", False) else actions
-        planner.check_delete_limit()
-        if scope is not None:
-            touched.planned(planner, scope)
+        if scope is None:
+            planner.check_delete_limit()
+        else:
+            touched.planned(planner, scope)  # records what it saw, then the same limit and the watcher's window
         if ctx.log is not None:
             ctx.log.info("sync planned", job=planner.job, remote_objects=planner.remote_total,
                          hashed_files=planner.hasher.hashed_files, hashed_bytes=planner.hasher.hashed_bytes,

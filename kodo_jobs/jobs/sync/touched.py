@@ -61,6 +61,8 @@ class PlanScope:
     """Written by the planner: objects listed (the prefix's count after a full plan)."""
     deletes: int = 0
     """Written by the planner: deletes planned."""
+    planned: bool = False
+    """Written by the planner: the plan ran to its end (``remote_total`` is complete)."""
 
 
 _SCOPES: ContextVar[Mapping[str, PlanScope] | None] = ContextVar("kodo_jobs_sync_scopes", default=None)
@@ -156,11 +158,12 @@ def planner_for(spec: Any, ctx: Any, scope: PlanScope | None) -> _Planner:
 
 
 def planned(planner: _Planner, scope: PlanScope) -> None:
-    """After a plan: report back what it saw, and refuse deletes beyond the watcher's window.
+    """After a plan: report back what it saw, then check ``max_delete`` and the watcher's window.
 
     Raises :class:`DeleteLimitExceeded` (as ``max_delete`` does, before anything runs) when
-    the deletes would exceed what the rolling window still allows."""
-    scope.remote_total, scope.deletes = planner.remote_total, planner.deletes
+    the deletes exceed ``max_delete`` or what the rolling window still allows."""
+    scope.remote_total, scope.deletes, scope.planned = planner.remote_total, planner.deletes, True
+    planner.check_delete_limit()
     allowance = scope.delete_allowance
     if allowance is None or planner.deletes <= allowance:
         return
