@@ -13,7 +13,7 @@ import pytest
 
 from kodo_jobs.emulator.server import RunningEmulator
 from tests.e2e.sync_helpers import assert_mirrored, bucket_objects, serve, sync_job, write_manifest
-from tests.e2e.watch_helpers import Watching, eventually, start_watch
+from tests.e2e.watch_helpers import EmulatorSubprocess, Watching, eventually, start_watch
 
 MIB = 1024 * 1024
 BIG = 40 * MIB
@@ -178,3 +178,59 @@ def test_kill9_during_a_batch_then_restart_converges_without_resending_finished_
         # every finished part was kept: at most the one in flight at the kill is sent again
         assert total <= size // part + 1, (before, total)
         assert emu.stats()["requests"].get("up.initiate", 0) == 1
+
+
+def _peak_rss(pid: int) -> int:
+    """The process's peak resident set size so far (VmHWM), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc status")
+
+
+@pytest.mark.slow
+def test_a_burst_of_20000_files_converges_in_bounded_memory(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    n = 20_000
+    with EmulatorSubprocess(tmp_path / "emu") as emu:
+        manifest = write_manifest(tmp_path, emu.url, sync_job(str(src), concurrency=8))
+        w = start_watch(manifest, debounce="1s")
+        try:
+            w.wait_batches(1)
+            for i in range(n):
+                p = src / f"b{i % 40:02d}" / f"f{i:05d}.txt"
+                if i < 40:
+                    p.parent.mkdir()
+                p.write_bytes(b"%d" % i)
+
+            def all_there() -> None:
+                assert emu.stats()["objects"] == n
+
+            eventually(all_there, timeout=600)
+            assert_mirrored(emu.url, src)
+            peak = _peak_rss(w.proc.pid)
+        finally:
+            assert w.stop() == 0, w.log_text()
+        print(f"20000-file burst: watch peak RSS {peak / 1e6:.1f} MB over {len(w.batches())} batches")  # -s
+        assert peak < 200 * 1000 * 1000, peak
+        assert any(b["jobs"]["site"]["mode"] == "full" and b["jobs"]["site"]["reasons"] != ["start"]
+                   for b in w.batches()), "the burst did not collapse into a full re-plan"
+
+
+def test_watcher_stopped_then_restarted_while_files_change_converges(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    _fifty(src)
+    with serve(tmp_path / "emu") as emu:
+        manifest = write_manifest(tmp_path, emu.url, sync_job(str(src), delete=True))
+        w = start_watch(manifest)
+        w.wait_batches(1)
+        assert w.stop() == 0, w.log_text()
+        for p in sorted(src.rglob("*.txt"))[:5]:
+            p.unlink()
+        (src / "d0" / "while-stopped.txt").write_text("new")
+        w2 = start_watch(manifest)
+        try:
+            eventually(lambda: _mirrored(emu, src))
+        finally:
+            assert w2.stop() == 0, w2.log_text()

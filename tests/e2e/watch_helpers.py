@@ -111,3 +111,37 @@ def eventually(check: Callable[[], None], timeout: float = TIMEOUT, interval: fl
             if time.monotonic() > deadline:
                 raise
         time.sleep(interval)
+
+
+class EmulatorSubprocess:
+    """``kodo-jobs emulator`` in its own process (the sync_helpers keys and bucket), for load tests
+    where an in-process server would share the test's interpreter lock."""
+
+    def __init__(self, data: Path) -> None:
+        from tests.e2e.sync_helpers import AK, BUCKET, SK
+
+        self.proc = subprocess.Popen([*CLI, "emulator", "--port", "0", "--data", str(data), "--access-key", AK,
+                                      "--secret-key", SK, "--bucket", BUCKET],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        assert line.startswith("listening on "), line
+        self.url = line.removeprefix("listening on ")
+
+    def stats(self) -> dict[str, Any]:
+        import urllib.request
+
+        with urllib.request.urlopen(self.url + "/_emulator/stats", timeout=30) as resp:  # noqa: S310 - loopback
+            out: dict[str, Any] = json.loads(resp.read())
+            return out
+
+    def __enter__(self) -> EmulatorSubprocess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

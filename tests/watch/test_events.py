@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from watchdog.events import (
+    DirDeletedEvent,
     DirModifiedEvent,
     DirMovedEvent,
     FileClosedEvent,
@@ -13,7 +14,6 @@ from watchdog.events import (
     FileCreatedEvent,
     FileDeletedEvent,
     FileOpenedEvent,
-    DirDeletedEvent,
 )
 
 from kodo_jobs.watch.debounce import Collector
