@@ -99,6 +99,8 @@ class Watcher:
             [Folder(j.name, str(j.spec.source), j.collector, TouchHandler(str(j.spec.source), j.collector, self.clock))
              for j in self.jobs], self.clock, self.log, polling=self.options.polling)
         self.alarm = OverflowAlarm(self.overflowed)
+        for job in self.jobs:  # the first full plan runs at start; a failed one retries with back-off
+            job.next_full = self.clock() + self.options.full_every
 
     def overflowed(self, reason: str) -> None:
         """Events were lost for every folder: full re-plans (also the hook tests use)."""

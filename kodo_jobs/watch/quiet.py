@@ -39,18 +39,18 @@ class QuietGate:
             if not stat.S_ISREG(st.st_mode):
                 ready.add(rel)
                 continue
-            print_ = (st.st_size, st.st_mtime_ns)
+            fingerprint = (st.st_size, st.st_mtime_ns)
             before = self._seen.get(rel)
-            if now_wall - st.st_mtime_ns / 1e9 < self.debounce or (before is not None and before != print_):
-                self._remember(rel, print_)
+            if now_wall - st.st_mtime_ns / 1e9 < self.debounce or (before is not None and before != fingerprint):
+                self._remember(rel, fingerprint)
                 waiting.add(rel)
             else:
                 self._seen.pop(rel, None)
                 ready.add(rel)
         return frozenset(ready), frozenset(waiting)
 
-    def _remember(self, rel: str, print_: tuple[int, int]) -> None:
+    def _remember(self, rel: str, fingerprint: tuple[int, int]) -> None:
         self._seen.pop(rel, None)
-        self._seen[rel] = print_
+        self._seen[rel] = fingerprint
         while len(self._seen) > MAX_REMEMBERED:
             del self._seen[next(iter(self._seen))]

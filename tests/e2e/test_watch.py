@@ -43,7 +43,7 @@ def test_watch_follows_creates_modifies_deletes_renames_and_a_slow_large_write(t
     src.mkdir()
     with serve(tmp_path / "emu") as emu:
         manifest = write_manifest(tmp_path, emu.url, sync_job(str(src), delete=True, upload=V2))
-        w = start_watch(manifest, debounce="1s")
+        w = start_watch(manifest, debounce="2s")  # the writer below pauses 0.05 s between pieces
         try:
             w.wait_batches(1)  # the initial full run of the empty folder
             files = []
@@ -234,3 +234,68 @@ def test_watcher_stopped_then_restarted_while_files_change_converges(tmp_path: P
             eventually(lambda: _mirrored(emu, src))
         finally:
             assert w2.stop() == 0, w2.log_text()
+
+
+def test_then_cdn_refresh_runs_per_batch_for_exactly_the_changed_urls(tmp_path: Path) -> None:
+    from tests.e2e.test_then_e2e import BASE, refreshed, url
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "keep.txt").write_text("keep")
+    (src / "old.txt").write_text("old")
+    with serve(tmp_path / "emu") as emu:
+        job = sync_job(str(src), prefix="site/", delete=True, then={"cdn_refresh": {"base_url": BASE}})
+        manifest = write_manifest(tmp_path, emu.url, job)
+        w = start_watch(manifest)
+        try:
+            w.wait_batches(1)
+            first = sorted([url("site/keep.txt"), url("site/old.txt")])
+            eventually(lambda: _equal(refreshed(emu), first))
+            (src / "new page.html").write_text("new")
+            (src / "old.txt").unlink()
+            eventually(lambda: _equal(refreshed(emu), sorted([*first, url("site/new page.html"),
+                                                               url("site/old.txt")])))
+            _mirrored_prefix(emu, src, "site/")
+        finally:
+            assert w.stop() == 0, w.log_text()
+
+
+def _equal(a: object, b: object) -> None:
+    assert a == b
+
+
+def _mirrored_prefix(emu: RunningEmulator, src: Path, prefix: str) -> None:
+    assert_mirrored(emu.url, src, prefix)
+
+
+@pytest.mark.slow
+def test_sigterm_finishes_the_batch_in_flight_then_exits_0(tmp_path: Path) -> None:
+    from kodo_jobs.emulator.config import EmulatorConfig
+    from kodo_jobs.emulator.server import start_emulator
+    from tests.e2e.sync_helpers import AK, BUCKET, SK
+
+    src = tmp_path / "src"
+    src.mkdir()
+    config = EmulatorConfig(data_dir=tmp_path / "emu", access_key=AK, secret_key=SK, buckets=(BUCKET,), latency=0.1)
+    with start_emulator(config) as emu:
+        manifest = write_manifest(tmp_path, emu.url, sync_job(str(src), concurrency=1))
+        w = start_watch(manifest, debounce="0.3s")
+        try:
+            w.wait_batches(1)
+            stage = tmp_path / "stage"
+            stage.mkdir()
+            for i in range(30):
+                (stage / f"f{i:02d}.txt").write_text(str(i))
+                os.utime(stage / f"f{i:02d}.txt", (time.time() - 60, time.time() - 60))
+            stage.rename(src / "batch")  # one move: one batch holds all 30 uploads
+
+            def started() -> None:
+                assert emu.stats()["requests"].get("up.form_upload", 0) >= 1
+
+            eventually(started)
+            code = w.stop()
+        finally:
+            w.kill()
+        assert code == 0, w.log_text()
+        assert len(bucket_objects(emu.url)) == 30  # the batch in flight was finished, not cut
+        assert w.named("watch stopped"), w.log_text()

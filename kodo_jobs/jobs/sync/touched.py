@@ -49,7 +49,7 @@ class PlanScope:
 
     ``paths``: source-relative paths (``/`` separators) to plan; None plans the whole tree.
     ``known_total``: objects under the job's prefix as the watcher last knew them; a touched
-    plan lists only a few keys, and ``max_delete: 10%`` must mean 10% of the prefix, not of
+    plan lists only a few keys, and a percentage ``max_delete`` is a share of the whole prefix, not of
     the keys listed. ``delete_allowance``: deletes still allowed in the watcher's rolling
     window (None: no window limit).
     """
@@ -272,7 +272,7 @@ class TouchedPlanner(_Planner):
                     yield entry
 
     def check_delete_limit(self) -> None:
-        # max_delete: 10% means 10% of the prefix, not of the few keys this plan listed
+        # a percentage max_delete is a share of the whole prefix, not of the few keys this plan listed
         listed = self.remote_total
         self.remote_total = max(listed, self.known_total)
         try:
