@@ -29,11 +29,14 @@ WATCHDOG_LOGGERS = ("watchdog.observers.inotify_c", "watchdog.observers.inotify"
 class TouchHandler(FileSystemEventHandler):
     """Feeds one job's collector with the paths its events touch (runs in the observer thread)."""
 
-    def __init__(self, root: str, collector: Collector, clock: Callable[[], float]) -> None:
+    def __init__(self, root: str, collector: Collector, clock: Callable[[], float], *, own: str = "") -> None:
         super().__init__()
         self.root = os.path.abspath(root)
         self.collector = collector
         self.clock = clock
+        self.own = os.path.abspath(own) if own else ""
+        """The state file: when it lies inside the folder, its own writes (``-wal``, ``-shm``,
+        ``.lock``) are not changes, or every batch would schedule the next one."""
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         kind = event.event_type
@@ -42,7 +45,7 @@ class TouchHandler(FileSystemEventHandler):
         now = self.clock()
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             path = os.fsdecode(raw)
-            if not path:
+            if not path or (self.own and os.path.abspath(path).startswith(self.own)):
                 continue
             rel = self.relative(path)
             if rel is None:

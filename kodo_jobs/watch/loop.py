@@ -96,7 +96,8 @@ class Watcher:
             for spec in self.specs
         ]
         self.observation = Observation(
-            [Folder(j.name, str(j.spec.source), j.collector, TouchHandler(str(j.spec.source), j.collector, self.clock))
+            [Folder(j.name, str(j.spec.source), j.collector, TouchHandler(str(j.spec.source), j.collector, self.clock,
+                                                               own=str(self.runner.state_path)))
              for j in self.jobs], self.clock, self.log, polling=self.options.polling)
         self.alarm = OverflowAlarm(self.overflowed)
         for job in self.jobs:  # the first full plan runs at start; a failed one retries with back-off

@@ -299,3 +299,19 @@ def test_sigterm_finishes_the_batch_in_flight_then_exits_0(tmp_path: Path) -> No
         assert code == 0, w.log_text()
         assert len(bucket_objects(emu.url)) == 30  # the batch in flight was finished, not cut
         assert w.named("watch stopped"), w.log_text()
+
+
+def test_usage_errors_exit_2_before_anything_runs(tmp_path: Path) -> None:
+    from tests.e2e.sync_helpers import BUCKET, cli
+
+    with serve(tmp_path / "emu") as emu:
+        only_download = write_manifest(tmp_path, emu.url, sync_job(str(tmp_path), direction="download"))
+        res = cli("watch", only_download)
+        assert res.code == 2 and "no enabled upload-direction sync job" in res.err, res
+        batch = write_manifest(tmp_path, emu.url, {"name": "b", "kind": "batch", "bucket": BUCKET,
+                                                   "keys": ["x"], "op": {"delete": {}}}, name="b.yaml")
+        assert cli("watch", batch).code == 2
+        (tmp_path / "src").mkdir()
+        ok = write_manifest(tmp_path, emu.url, sync_job(str(tmp_path / "src")), name="ok.yaml")
+        res = cli("watch", ok, "--debounce", "soon")
+        assert res.code == 2 and "--debounce" in res.err, res

@@ -54,3 +54,13 @@ def test_watchdogs_overflow_warning_raises_the_alarm() -> None:
     finally:
         alarm.uninstall()
     assert seen == ["the inotify event queue overflowed"]
+
+
+def test_the_watchers_own_state_file_inside_the_folder_is_not_a_change(tmp_path: Path) -> None:
+    c = Collector(debounce=0.0, max_wait=0.0)
+    h = TouchHandler(str(tmp_path), c, lambda: 1.0, own=str(tmp_path / "m.kjstate"))
+    for name in ("m.kjstate", "m.kjstate-wal", "m.kjstate-shm", "m.kjstate.lock"):
+        h.dispatch(FileClosedEvent(str(tmp_path / name)))
+    assert c.due_at() is None
+    h.dispatch(FileClosedEvent(str(tmp_path / "page.html")))
+    assert c.take(1.0).paths == {"page.html"}
