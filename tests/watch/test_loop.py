@@ -111,3 +111,15 @@ def test_a_folder_replaced_under_the_watcher_is_watched_again_and_replanned(tmp_
         eventually(lambda: assert_mirrored(url, src))
         _files(src, "e", 5)  # and events of the new folder are seen
         eventually(lambda: assert_mirrored(url, src))
+
+
+def test_a_batch_plans_only_the_touched_paths(tmp_path: Path, src: Path) -> None:
+    with _watching(tmp_path, src) as (_watcher, url, reports):
+        first = reports[0].jobs[0].counts
+        assert first.get("upload", {}).get("done") == 12
+        (src / "a1" / "a-1.txt").write_text("changed")
+        eventually(lambda: assert_mirrored(url, src))
+        eventually(lambda: _at_least(reports, 2))
+        counts = reports[-1].jobs[0].counts
+        # one update planned; none of the 11 untouched files was even compared ("same")
+        assert counts.get("update", {}).get("done") == 1 and "same" not in counts, counts
