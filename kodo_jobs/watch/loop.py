@@ -165,7 +165,8 @@ class Watcher:
             # before the first full plan the prefix's size is unknown: max_delete alone applies
             allowance = job.window.allowance(job.known_total, now) if job.known_total else None
             scopes[name] = PlanScope(paths=None if b.full else b.paths, known_total=job.known_total,
-                                     delete_allowance=allowance)
+                                     delete_allowance=allowance,
+                                     modified_before_ns=time.time_ns() - int(self.options.debounce * 1e9))
         t0 = self.clock()
         try:
             report = self.runner.run_batch(scopes, stop=self.stopping.abort, resume=resume)
@@ -193,6 +194,8 @@ class Watcher:
             base = scope.remote_total if batches[job.name].full and scope.planned else job.known_total
             job.known_total = max(0, base + uploaded - deleted)
             job.window.record(deleted, now)
+            for rel in scope.deferred:  # left out as still being written: looked at again
+                job.collector.touch(rel, now)
             if batches[job.name].full:
                 job.next_full = now + self.options.full_every
             if jr.status == "ok":

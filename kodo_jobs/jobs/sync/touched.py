@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kodo_jobs.jobs.sync.filters import PathFilter
@@ -41,6 +41,8 @@ from kodo_jobs.kodo.retry import call_with_retries
 
 PROMOTE_AT = 16
 """Touched files of one directory from which that directory is planned as one range."""
+MAX_DEFERRED = 10_000
+"""Files left out as "still being written" that a scope remembers (the watcher looks at them again)."""
 
 
 @dataclass
@@ -57,6 +59,11 @@ class PlanScope:
     paths: frozenset[str] | None = None
     known_total: int = 0
     delete_allowance: int | None = None
+    modified_before_ns: int | None = None
+    """A touched plan leaves out (``skip``, never delete) a file modified at or after this
+    time: it may still be written (a file below a new folder has no quiet check of its own)."""
+    deferred: list[str] = field(default_factory=list)
+    """Written by the planner: the files it left out for that reason (at most MAX_DEFERRED)."""
     remote_total: int = 0
     """Written by the planner: objects listed (the prefix's count after a full plan)."""
     deletes: int = 0
@@ -154,6 +161,7 @@ def planner_for(spec: Any, ctx: Any, scope: PlanScope | None) -> _Planner:
         return _Planner(spec, ctx)
     planner = TouchedPlanner(spec, ctx, scope.paths)
     planner.known_total = scope.known_total
+    planner.scope = scope
     return planner
 
 
@@ -184,6 +192,7 @@ class TouchedPlanner(_Planner):
         self.follow = bool(spec.follow_symlinks)
         self.paths = paths
         self.known_total = 0
+        self.scope = PlanScope(paths=paths)
         self._spans: list[_Span] | None = None
 
     @property
@@ -198,6 +207,16 @@ class TouchedPlanner(_Planner):
         return self._spans
 
     def local(self) -> Iterator[WalkRecord]:
+        limit = self.scope.modified_before_ns
+        for record in self._local():
+            if limit is not None and type(record) is LocalFile and record.mtime_ns >= limit:
+                if len(self.scope.deferred) < MAX_DEFERRED:
+                    self.scope.deferred.append(os.path.relpath(record.path, self.root).replace(os.sep, "/"))
+                yield Filtered(record.key, record.path, "still being written")
+            else:
+                yield record
+
+    def _local(self) -> Iterator[WalkRecord]:
         filt: PathFilter = self.filter
         for span in self.spans:
             if span.rel and not self._reachable(span.rel, filt, include_self=span.is_range):

@@ -171,3 +171,22 @@ def test_a_full_plan_reports_the_prefix_total_to_its_scope(tmp_path: Path) -> No
     with touched.restricted({"s": scope}):
         list(KIND.plan(spec, JobContext(client=Client(rsf), spec=spec, state=DictState())))
     assert scope.remote_total == 7
+
+
+def test_a_fresh_file_below_a_touched_folder_is_skipped_and_remembered_not_deleted(tmp_path: Path) -> None:
+    import time
+
+    root = tmp_path / "src"
+    (root / "new").mkdir(parents=True)
+    (root / "new" / "old.txt").write_bytes(b"o")
+    os.utime(root / "new" / "old.txt", (time.time() - 60, time.time() - 60))
+    (root / "new" / "writing.bin").write_bytes(b"partial")
+    rsf = ListingRsf([Entry(f"{PREFIX}new/writing.bin", "h", 3)])
+    spec = _spec(root)
+    scope = touched.PlanScope(paths=frozenset({"new"}), modified_before_ns=time.time_ns() - 10**9)
+    with touched.restricted({"s": scope}):
+        plan = {a.key: a for a in KIND.plan(spec, JobContext(client=Client(rsf), spec=spec, state=DictState()))}
+    assert plan[f"{PREFIX}new/old.txt"].op == "upload"
+    assert plan[f"{PREFIX}new/writing.bin"].op == "skip"
+    assert plan[f"{PREFIX}new/writing.bin"].params["reason"] == "still being written"
+    assert scope.deferred == ["new/writing.bin"]
