@@ -130,6 +130,30 @@ def run(manifest: Path, dry_run: bool, concurrency: int | None, report_path: Pat
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("manifest", type=click.Path(path_type=Path))
+@click.option("--debounce", default="2s", show_default=True, metavar="DURATION",
+              help="Wait this long after the last event (and for a file to be quiet) before a batch.")
+@click.option("--full-every", default="1h", show_default=True, metavar="DURATION",
+              help="Re-plan every watched job in full this often (events can be lost).")
+@click.option("--delete-window", default="1h", show_default=True, metavar="DURATION",
+              help="max_delete also limits the deletes made over this rolling window.")
+@click.option("--polling", is_flag=True, help="Poll the folders instead of native events (network file systems).")
+@_job_option
+@_state_option
+@_log_option
+def watch(manifest: Path, debounce: str, full_every: str, delete_window: str, polling: bool,
+          jobs: tuple[str, ...], state: Path | None, log_format: str) -> None:
+    """Run the upload syncs once, then keep the bucket in step with file-system events."""
+    import kodo_jobs.commands.watch as cmd
+    _start_up_done()
+
+    sys.exit(boundary(lambda: cmd.watch(
+        manifest, jobs=list(jobs), state=state, debounce=debounce, full_every=full_every,
+        delete_window=delete_window, polling=polling, log_format=log_format,
+    )))
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("manifest", type=click.Path(path_type=Path))
 @_state_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.option("--shard", default=None, metavar="I/N",
@@ -153,6 +177,7 @@ def report() -> None:
 def report_merge(reports: tuple[Path, ...], out: Path) -> None:
     """Merge the reports of the shards of one run (`run --shard I/N --report rI.json`) into one."""
     import kodo_jobs.commands.report_merge as cmd
+    _start_up_done()
 
     sys.exit(boundary(lambda: cmd.merge(list(reports), out)))
 

@@ -18,7 +18,8 @@ lower ranks, never from a sibling of its own rank:
    executor knows actions, not job kinds or manifests.
 4. ``jobs`` - the kinds: spec + remote state -> actions; actions -> outcomes.
 5. ``pipeline`` - the run, step by step: load -> plan_job -> execute -> report.
-6. ``commands`` and ``error_handler``; 7. ``cli``; 8. ``__main__``.
+6. ``watch`` (the resident watcher: batches of the pipeline's job loop) and ``error_handler``;
+7. ``commands``; 8. ``cli``; 9. ``__main__``.
 
 Why the manifest may import ``kodo``: a region id is checked at validate time against the very
 table the client uses (``kodo/regions.py``), with no exceptions list. The rule that the
@@ -50,9 +51,10 @@ RANKS: dict[str, int] = {
     "manifest": 3, "executor": 3,
     "jobs": 4,
     "pipeline": 5,
-    "commands": 6, "error_handler": 6,
-    "cli": 7,
-    "__main__": 8,
+    "watch": 6, "error_handler": 6,
+    "commands": 7,
+    "cli": 8,
+    "__main__": 9,
 }
 """Layer (top-level module or package of kodo_jobs) -> rank; ``__init__`` is the package root."""
 

@@ -290,14 +290,20 @@ class SyncKind:
 
             yield from sync_download.plan(spec, ctx)
             return
-        planner = _Planner(spec, ctx)
+        from kodo_jobs.jobs.sync import touched  # `kodo-jobs watch` may restrict a plan to touched paths
+
+        scope = touched.scope_for(str(spec.name))
+        planner = touched.planner_for(spec, ctx, scope)
         actions = planner.actions()
         yield from sync_once.filtered(actions, ctx) if spec.upload_once else actions
-        planner.check_delete_limit()
-        if not ctx.dry_run and planner.walk_complete:
-            dropped = planner.prune_hash_cache()
-            if dropped and ctx.log is not None:
-                ctx.log.info("hash cache pruned", job=planner.job, dropped=dropped)
+        if scope is None:
+            planner.check_delete_limit()
+            if not ctx.dry_run and planner.walk_complete:  # a full walk: forget etags of files gone
+                dropped = planner.prune_hash_cache()
+                if dropped and ctx.log is not None:
+                    ctx.log.info("hash cache pruned", job=planner.job, dropped=dropped)
+        else:
+            touched.planned(planner, scope)  # records what it saw, then the same limit and the watcher's window
         if ctx.log is not None:
             ctx.log.info("sync planned", job=planner.job, remote_objects=planner.remote_total,
                          walked_files=planner.walked_files,
