@@ -76,9 +76,10 @@ def _render(doc: StatusDoc) -> None:
     out = sys.stdout
     e = escape_text  # keys, names and hosts are untrusted: no control or bidi character gets out
     out.write(f"state: {e(doc['state'])}\n")
-    z = doc["state_size"]
-    out.write(f"state file: {human_bytes(z['bytes'])} ({z['bytes']} bytes; hash cache {z['hash_cache']} entries, "
-              f"{z['actions']} actions, {z['runs']} runs)\n")
+    z = doc.get("state_size")
+    if z:
+        out.write(f"state file: {human_bytes(z['bytes'])} ({z['bytes']} bytes; hash cache {z['hash_cache']} entries, "
+                  f"{z['actions']} actions, {z['runs']} runs)\n")
     h = doc["lock_holder"] or {}
     if doc["running"]:
         out.write(f"running now: pid {e(str(h.get('pid', '?')))} on {e(str(h.get('host', '?')))} "

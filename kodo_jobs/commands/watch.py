@@ -8,16 +8,11 @@ sync job (among ``--job``) is a usage error (2).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from kodo_jobs.errors import EXIT_OK, UsageError
 from kodo_jobs.log import configure, get_logger
 from kodo_jobs.pipeline.load import default_state_path, load_manifest, select_jobs, state_file_errors
 from kodo_jobs.units import parse_positive_duration
-
-if TYPE_CHECKING:
-    from kodo_jobs.manifest.models import AnyJob
-    from kodo_jobs.manifest.spec_sync import SyncJob
 
 
 def _seconds(option: str, value: str) -> float:
@@ -27,17 +22,11 @@ def _seconds(option: str, value: str) -> float:
         raise UsageError(f"{option} {value!r}: {exc}") from exc
 
 
-def watchable(spec: AnyJob) -> SyncJob | None:
-    """The job, if it is an enabled sync job that uploads a folder (downloads follow the bucket,
-    not events)."""
-    return spec if spec.kind == "sync" and spec.direction == "upload" and spec.enabled else None
-
-
 def watch(manifest: Path, *, jobs: list[str] | None = None, state: Path | None = None, debounce: str = "2s",
           full_every: str = "1h", delete_window: str = "1h", polling: bool = False,
           log_format: str = "console") -> int:
     """Watch until stopped; returns the exit code (errors go through the boundary)."""
-    from kodo_jobs.watch.loop import Watcher, WatchOptions
+    from kodo_jobs.watch.loop import Watcher, WatchOptions, watchable_jobs
     from kodo_jobs.watch.runner import BatchRunner
     from kodo_jobs.watch.signals import Stopping, handle_signals
 
@@ -45,7 +34,7 @@ def watch(manifest: Path, *, jobs: list[str] | None = None, state: Path | None =
     options = WatchOptions(debounce=_seconds("--debounce", debounce), full_every=_seconds("--full-every", full_every),
                            delete_window=_seconds("--delete-window", delete_window), polling=polling)
     m = load_manifest(manifest)
-    specs = [w for s in select_jobs(m, jobs or []) if (w := watchable(s)) is not None]
+    specs = watchable_jobs(select_jobs(m, jobs or []))
     if not specs:
         raise UsageError(f"{manifest}: no enabled upload-direction sync job to watch"
                          + (f" among --job {', '.join(jobs)}" if jobs else ""))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
@@ -32,6 +32,7 @@ from kodo_jobs.watch.window import DeleteWindow
 
 if TYPE_CHECKING:
     from kodo_jobs.log import Logger
+    from kodo_jobs.manifest.models import AnyJob
     from kodo_jobs.manifest.spec_sync import SyncJob
 
 TICK = 1.0
@@ -229,3 +230,9 @@ class Watcher:
             out = self.out if self.out is not None else sys.stdout
             report.render_text(out)
             out.flush()
+
+
+def watchable_jobs(specs: Iterable[AnyJob]) -> list[SyncJob]:
+    """The jobs a watcher follows: enabled sync jobs that upload a folder (downloads follow the
+    bucket, not file-system events)."""
+    return [s for s in specs if s.kind == "sync" and s.direction == "upload" and s.enabled]
