@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from kodo_jobs.errors import EXIT_FAILED, EXIT_INVALID
 from kodo_jobs.log import redact_text, register_secret
@@ -117,7 +117,7 @@ def post(url: str, body: Mapping[str, Any], *, timeout: float, attempts: int,
 
 
 def notify(config: Notify, report: Report | None, exit_code: int, manifest: str, *,
-           out: Any = None) -> Delivery | None:
+           out: IO[str] | None = None) -> Delivery | None:
     """Send the summary when ``config.on`` asks for this exit code; wait at most
     ``config.timeout`` seconds. Writes one line to stderr unless it was delivered."""
     if not should_notify(config.on, exit_code):
