@@ -137,10 +137,15 @@ def run(manifest: Path, dry_run: bool, concurrency: int | None, report_path: Pat
 @click.option("--delete-window", default="1h", show_default=True, metavar="DURATION",
               help="max_delete also limits the deletes made over this rolling window.")
 @click.option("--polling", is_flag=True, help="Poll the folders instead of native events (network file systems).")
+@click.option("--metrics-file", type=click.Path(path_type=Path), default=None,
+              help="Write Prometheus metrics of the last batch here after every batch (textfile collector).")
+@click.option("--pushgateway", default=None, metavar="URL",
+              help="Push Prometheus metrics of the last batch to this Pushgateway after every batch.")
 @_job_option
 @_state_option
 @_log_option
 def watch(manifest: Path, debounce: str, full_every: str, delete_window: str, polling: bool,
+          metrics_file: Path | None, pushgateway: str | None,
           jobs: tuple[str, ...], state: Path | None, log_format: str) -> None:
     """Run the upload syncs once, then keep the bucket in step with file-system events."""
     import kodo_jobs.commands.watch as cmd
@@ -149,6 +154,7 @@ def watch(manifest: Path, debounce: str, full_every: str, delete_window: str, po
     sys.exit(boundary(lambda: cmd.watch(
         manifest, jobs=list(jobs), state=state, debounce=debounce, full_every=full_every,
         delete_window=delete_window, polling=polling, log_format=log_format,
+        metrics_file=metrics_file, pushgateway=pushgateway,
     )))
 
 

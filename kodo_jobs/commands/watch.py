@@ -24,9 +24,13 @@ def _seconds(option: str, value: str) -> float:
 
 def watch(manifest: Path, *, jobs: list[str] | None = None, state: Path | None = None, debounce: str = "2s",
           full_every: str = "1h", delete_window: str = "1h", polling: bool = False,
-          log_format: str = "console") -> int:
-    """Watch until stopped; returns the exit code (errors go through the boundary)."""
+          log_format: str = "console", metrics_file: Path | None = None, pushgateway: str | None = None) -> int:
+    """Watch until stopped; returns the exit code (errors go through the boundary).
+
+    ``metrics_file`` / ``pushgateway``: the metrics ``run`` writes, refreshed after every batch
+    (:mod:`kodo_jobs.watch.metrics`)."""
     from kodo_jobs.watch.loop import Watcher, WatchOptions, watchable_jobs
+    from kodo_jobs.watch.metrics import BatchMetrics
     from kodo_jobs.watch.runner import BatchRunner
     from kodo_jobs.watch.signals import Stopping, handle_signals
 
@@ -41,11 +45,15 @@ def watch(manifest: Path, *, jobs: list[str] | None = None, state: Path | None =
     state_path = (state or default_state_path(manifest)).resolve()
     log = get_logger(command="watch")
     stopping = Stopping()
-    with state_file_errors(state_path), BatchRunner(manifest, m, specs, state_path, log) as runner, \
+    metrics = (BatchMetrics(manifest, metrics_file, pushgateway, specs)
+               if metrics_file is not None or pushgateway is not None else None)
+    with state_file_errors(state_path), BatchRunner(manifest, m, specs, state_path, log, hooks=metrics) as runner, \
             handle_signals(stopping):
         log.info("watch started", jobs=[s.name for s in specs], state=str(state_path), debounce=options.debounce,
                  full_every=options.full_every)
         watcher = Watcher(specs, runner, options, log, stopping)
+        if metrics is not None:
+            watcher.on_batch.append(metrics.batch_done)
         watcher.run()
         log.info("watch stopped", batches=watcher.batches)
     return EXIT_OK

@@ -87,6 +87,13 @@ class RunCounters(Subscriber):
     _current: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def reset(self) -> None:
+        """Zero every count (a watcher's next batch counts alone)."""
+        with self._lock:
+            self.retries.clear()
+            self.throttled.clear()
+            self.throttled_run = 0
+
     def job_started(self, job: str, total: int, total_bytes: int) -> None:
         self._current = job
 

@@ -32,7 +32,7 @@ from kodo_jobs.executor.lock import RunLock
 from kodo_jobs.executor.runner import Runner
 from kodo_jobs.jobs.sync import touched
 from kodo_jobs.pipeline.clock import watch_clock
-from kodo_jobs.pipeline.execute import JobsRun, run_jobs
+from kodo_jobs.pipeline.execute import JobsRun, RunHooks, run_jobs
 from kodo_jobs.pipeline.load import RunSetup, Source, manifest_dir, manifest_sha, new_run_id
 from kodo_jobs.pipeline.report import JobReport, Report, RunStatus
 from kodo_jobs.pipeline.targets import open_target
@@ -76,12 +76,15 @@ class QuietLog:
 class BatchRunner:
     """Runs batches for the watcher of ``manifest``; a context manager that holds the lock."""
 
-    def __init__(self, manifest: Path, m: Manifest, specs: Sequence[SyncJob], state_path: Path, log: Logger) -> None:
+    def __init__(self, manifest: Path, m: Manifest, specs: Sequence[SyncJob], state_path: Path, log: Logger,
+                 hooks: RunHooks | None = None) -> None:
         self.manifest = manifest
         self.m = m
         self.specs = {s.name: s for s in specs}
         self.state_path = state_path
         self.log = log
+        self.hooks = hooks
+        """Sees every batch's event bus and (once) the client: ``watch --metrics-file``."""
         self.mdir = manifest_dir(m, manifest)
         self.sha = manifest_sha(manifest)
         self._stack = ExitStack()
@@ -96,6 +99,8 @@ class BatchRunner:
         self._stack.callback(self.cp.close)
         self.client = self._stack.enter_context(open_target(self.m.target, self.mdir, state=self.cp))
         watch_clock(self.client, self.log)
+        if self.hooks is not None:
+            self.hooks.watch(self.client)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -113,7 +118,7 @@ class BatchRunner:
         keep_done_of = cp.unfinished_runs(self.sha) if resume else []
         cp.begin_run(run_id, self.sha, list(scopes), dry_run=False)
         started = time.time()
-        bus = EventBus()
+        bus = EventBus(self.hooks.subscribers() if self.hooks is not None else ())
         reports: list[JobReport] = []
         status: RunStatus = "ok"
         message = ""

@@ -315,3 +315,47 @@ def test_usage_errors_exit_2_before_anything_runs(tmp_path: Path) -> None:
         ok = write_manifest(tmp_path, emu.url, sync_job(str(tmp_path / "src")), name="ok.yaml")
         res = cli("watch", ok, "--debounce", "soon")
         assert res.code == 2 and "--debounce" in res.err, res
+
+
+def test_metrics_file_is_refreshed_after_every_batch(tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def metrics() -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        out = {}
+        for family in text_string_to_metric_families(prom.read_text()):
+            for s in family.samples:
+                out[(s.name, frozenset(s.labels.items()))] = s.value
+        return out
+
+    def uploaded(m: dict[tuple[str, frozenset[tuple[str, str]]], float]) -> float:
+        return m.get(("kodo_jobs_job_actions_total",
+                      frozenset({"kodo_job": "site", "op": "upload", "outcome": "done"}.items())), 0.0)
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "first.txt").write_text("first")
+    prom = tmp_path / "textfile" / "watch.prom"
+    with serve(tmp_path / "emu") as emu:
+        manifest = write_manifest(tmp_path, emu.url, sync_job(str(src)))
+        w = start_watch(manifest, "--metrics-file", str(prom))
+        try:
+            w.wait_batches(1)
+            eventually(lambda: prom.exists() or (_ for _ in ()).throw(AssertionError("no metrics file yet")))
+            first = metrics()
+            assert first[("kodo_jobs_exit_code", frozenset())] == 0
+            assert uploaded(first) == 1
+            for i in range(3):
+                (src / f"new{i}.txt").write_text(f"new {i}")
+
+            def second_batch_written() -> None:
+                m = metrics()
+                assert uploaded(m) == 3, m  # the metrics of the last batch, not of the first
+                assert m[("kodo_jobs_last_run_timestamp_seconds", frozenset())] > \
+                    first[("kodo_jobs_last_run_timestamp_seconds", frozenset())]
+                assert m[("kodo_jobs_last_success_timestamp_seconds", frozenset())] == \
+                    m[("kodo_jobs_last_run_timestamp_seconds", frozenset())]
+
+            eventually(second_batch_written)
+            _mirrored(emu, src)
+        finally:
+            assert w.stop() == 0, w.log_text()
