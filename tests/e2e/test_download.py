@@ -192,7 +192,7 @@ MIB = 1024 * 1024
 
 _CRASH_AT_RENAME = """
 import os, sys, types
-import kodo_jobs.jobs.sync.download as sd
+import kodo_jobs.jobs.sync.download_run as sd
 real_os = os
 def replace(src, dst):
     if str(src).endswith(sd.PART_SUFFIX):
@@ -207,7 +207,7 @@ main()
 
 _CRASH_AFTER_BYTES = """
 import os, sys
-import kodo_jobs.jobs.sync.download as sd
+import kodo_jobs.jobs.sync.download_run as sd
 limit = int(sys.argv[2])
 real = sd.download_to
 def download_to(http, url, out, *, offset=0, on_bytes=None):

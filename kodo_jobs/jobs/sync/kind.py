@@ -313,9 +313,9 @@ class SyncKind:
     def run(self, actions: Sequence[Action], ctx: JobContext[SyncJob]) -> list[Outcome]:
         """Uploads one by one; deletes in rs batches of up to 1000."""
         if ctx.spec.direction == "download":
-            from kodo_jobs.jobs.sync import download as sync_download
+            from kodo_jobs.jobs.sync import download_run
 
-            return sync_download.run(actions, ctx)
+            return download_run.run(actions, ctx)
         outcomes: list[Outcome] = []
         deletes = [a for a in actions if a.op == "delete"]
         for action in actions:
