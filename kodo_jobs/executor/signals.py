@@ -15,17 +15,31 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+
+Handler = Callable[[int, FrameType | None], None]
+
+
+@contextmanager
+def handling(handler: Handler) -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM go to ``handler``; the previous handlers come back
+    after it. Off the main thread (where Python cannot install handlers) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 @contextmanager
 def stop_on_signals(stop: threading.Event) -> Iterator[None]:
     """Within the block, SIGINT/SIGTERM set ``stop``; a second signal exits 130 at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
@@ -36,9 +50,5 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
         sys.stderr.write(f"{signal.Signals(signum).name}: stopping after the work in flight "
                          "(send it again to stop at once)\n")
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with handling(handler):
         yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
+from kodo_jobs.executor.signals import handling
+
 
 @dataclass
 class Stopping:
@@ -31,9 +33,6 @@ class Stopping:
 @contextmanager
 def handle_signals(stopping: Stopping) -> Iterator[None]:
     """Install the handlers (main thread only; elsewhere a no-op, e.g. tests running the loop in a thread)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def handler(signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
@@ -51,9 +50,5 @@ def handle_signals(stopping: Stopping) -> Iterator[None]:
         if stopping.wake is not None:
             stopping.wake.set()
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with handling(handler):
         yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)

@@ -11,23 +11,8 @@ import pytest
 
 from kodo_jobs.errors import UsageError
 from kodo_jobs.pipeline.report_merge import MAX_REPORT_BYTES, merge_files, read_report
-from tests.e2e.sync_helpers import cli, make_tree, serve, sync_job, write_manifest
-
-N = 3
-FILES = {f"d{i % 4}/f{i:03d}.txt": f"body {i}" * (i + 1) for i in range(30)}
-
-
-@pytest.fixture(scope="module")
-def sharded(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The reports of one manifest run as 3 shards."""
-    tmp = tmp_path_factory.mktemp("merge")
-    make_tree(tmp / "src", FILES)
-    with serve(tmp / "emu") as emu:
-        m = write_manifest(tmp, emu.url, sync_job())
-        for i in range(N):
-            res = cli("run", m, "--shard", f"{i}/{N}", "--report", tmp / f"r{i}.json")
-            assert res.code == 0, res.err
-        yield tmp, m
+from tests.e2e.sync_helpers import cli
+from tests.pipeline.sharded_run import FILES, N
 
 
 def test_report_merge_makes_one_report_with_the_same_schema(sharded: Any) -> None:

@@ -7,27 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from kodo_jobs.pipeline.shard import in_shard
 from kodo_jobs.pipeline.shard_status import find_shards
-from tests.e2e.sync_helpers import cli, make_tree, serve, sync_job, write_manifest
-
-N = 3
-FILES = {f"d{i % 4}/f{i:03d}.txt": f"body {i}" * (i + 1) for i in range(30)}
-
-
-@pytest.fixture(scope="module")
-def sharded(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One manifest run as 3 shards (one after the other, as an Indexed Job's pods could)."""
-    tmp = tmp_path_factory.mktemp("shards")
-    make_tree(tmp / "src", FILES)
-    with serve(tmp / "emu") as emu:
-        m = write_manifest(tmp, emu.url, sync_job())
-        for i in range(N):
-            res = cli("run", m, "--shard", f"{i}/{N}", "--report", tmp / f"r{i}.json")
-            assert res.code == 0, res.err
-        yield tmp, m
+from tests.e2e.sync_helpers import cli
+from tests.pipeline.sharded_run import FILES, N
 
 
 def test_status_shows_the_shards_together(sharded: Any) -> None:

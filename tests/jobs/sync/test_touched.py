@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 from bisect import bisect_left
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +24,9 @@ from kodo_jobs.jobs.sync import touched
 from kodo_jobs.jobs.sync.kind import KIND, DeleteLimitExceeded
 from kodo_jobs.manifest.spec_sync import SyncJob
 from tests.jobs.sync.test_hashing import DictState
+from tests.jobs.sync.test_kind import Entry, Page
 
 PREFIX = "pre/"
-
-
-@dataclass(frozen=True)
-class Entry:
-    key: str
-    hash: str
-    fsize: int
-    put_time_100ns: int = 0
-
-
-@dataclass(frozen=True)
-class Page:
-    entries: tuple[Entry, ...]
-    marker: str
 
 
 class ListingRsf:
