@@ -359,3 +359,33 @@ def test_metrics_file_is_refreshed_after_every_batch(tmp_path: Path) -> None:
             _mirrored(emu, src)
         finally:
             assert w.stop() == 0, w.log_text()
+
+
+def test_an_unreadable_file_is_a_per_key_error_and_is_sent_once_readable(tmp_path: Path) -> None:
+    """As in ``run``: the unreadable file fails alone (its batch is not ok and is retried), the
+    others are sent, and once it can be read a retry sends it; the watcher never stops."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ok.txt").write_text("ok")
+    secret = src / "secret.txt"
+    secret.write_text("secret")
+    secret.chmod(0)
+    try:
+        with serve(tmp_path / "emu") as emu:
+            manifest = write_manifest(tmp_path, emu.url, sync_job(str(src)))
+            w = start_watch(manifest, plain_permissions=True)
+            try:
+                first = w.wait_batches(1)[0]
+                assert first["status"] != "ok", first
+                job = first["jobs"]["site"]
+                assert job["failures"] == 1, job
+                assert job["counts"]["upload"]["done"] == 1, job
+                assert sorted(bucket_objects(emu.url)) == ["ok.txt"]
+                assert w.proc.poll() is None, w.log_text()  # still watching
+                secret.chmod(0o644)
+                eventually(lambda: _mirrored(emu, src))
+            finally:
+                assert w.stop() == 0, w.log_text()
+        assert "Permission denied" in w.log_text() or "permission denied" in w.log_text(), w.log_text()
+    finally:
+        secret.chmod(0o644)

@@ -89,12 +89,31 @@ def _at_least(w: Watching, count: int) -> None:
     assert len(w.batches()) >= count
 
 
-def start_watch(manifest: Path, *args: str, debounce: str = "1s") -> Watching:
+PR_CAPBSET_DROP = 24
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+
+
+def _without_file_override() -> None:
+    """In the child before exec: drop root's power to read any file (the two DAC capabilities
+    leave the bounding set, so the exec'd watcher never has them), so mode 000 means unreadable
+    to it as to any user. The interpreter may live in root's 0700 home, so the uid stays 0."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def start_watch(manifest: Path, *args: str, debounce: str = "1s", plain_permissions: bool = False) -> Watching:
+    """``plain_permissions``: when the tests run as root, the watcher runs without root's
+    power to read every file (so a mode-000 file is really unreadable to it)."""
     env = dict(os.environ)
     env.pop("KODO_JOBS_LOG_LEVEL", None)
     env["PYTHONUNBUFFERED"] = "1"
+    drop = _without_file_override if plain_permissions and os.geteuid() == 0 else None
     proc = subprocess.Popen([*CLI, "watch", str(manifest), "--log-format", "json", "--debounce", debounce, *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=drop)
     # stdout (batch reports) is drained too, so a chatty watcher never blocks on a full pipe
     threading.Thread(target=lambda: proc.stdout.read() if proc.stdout else None, daemon=True).start()
     return Watching(proc)
