@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import filetype
-
 MediaKind = Literal["image", "video", "audio"]
 HEAD = 512
 """Bytes of a body's head that :func:`kind_of` looks at (filetype needs at most 262)."""
@@ -16,6 +14,8 @@ HEAD = 512
 
 def kind_of(head: bytes) -> MediaKind | None:
     """``image``, ``video`` or ``audio`` when the bytes start like one, else None."""
+    import filetype  # here, not at the top: only media processing needs it, every emulator start would pay
+
     if filetype.is_image(head):
         return "image"
     if filetype.is_video(head):

@@ -114,3 +114,19 @@ def test_a_sync_run_loads_only_what_it_uses(tmp_path: Path) -> None:
     assert {"kodo_jobs.jobs.sync.kind", "requests"} <= again  # the probe sees what a run loads
     assert _under(first, NOT_FOR_A_SYNC_RUN) == []
     assert _under(again, NOT_FOR_A_SYNC_RUN) == []
+
+
+def test_the_embedded_quick_start_loads_no_media_sniffing(tmp_path: Path) -> None:
+    """The embedded emulator's content sniffing (``filetype``) is for media processing only: a
+    quick-start run (uploads, listings) never imports it."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[2] / "manifests"
+    shutil.copy(root / "quickstart.yaml", tmp_path / "quickstart.yaml")
+    shutil.copytree(root / "quickstart-site", tmp_path / "quickstart-site")
+    done = subprocess.run([sys.executable, "-c", ALL_MODULES, "run", str(tmp_path / "quickstart.yaml")],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["code"] == 0, done.stderr
+    assert "werkzeug" in result["modules"]  # the embedded emulator did run in the process
+    assert _under(set(result["modules"]), ("filetype",)) == []
