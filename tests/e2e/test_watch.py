@@ -333,23 +333,27 @@ def test_metrics_file_is_refreshed_after_every_batch(tmp_path: Path) -> None:
 
     src = tmp_path / "src"
     src.mkdir()
-    (src / "first.txt").write_text("first")
+    for i in range(3):  # the first batch sends 3 files, the second 1: a refresh shows 1
+        (src / f"first{i}.txt").write_text(f"first {i}")
     prom = tmp_path / "textfile" / "watch.prom"
     with serve(tmp_path / "emu") as emu:
         manifest = write_manifest(tmp_path, emu.url, sync_job(str(src)))
         w = start_watch(manifest, "--metrics-file", str(prom))
         try:
             w.wait_batches(1)
-            eventually(lambda: prom.exists() or (_ for _ in ()).throw(AssertionError("no metrics file yet")))
+
+            def written() -> None:
+                assert prom.exists(), "no metrics file yet"
+
+            eventually(written)
             first = metrics()
             assert first[("kodo_jobs_exit_code", frozenset())] == 0
-            assert uploaded(first) == 1
-            for i in range(3):
-                (src / f"new{i}.txt").write_text(f"new {i}")
+            assert uploaded(first) == 3
+            (src / "new.txt").write_text("new")
 
             def second_batch_written() -> None:
                 m = metrics()
-                assert uploaded(m) == 3, m  # the metrics of the last batch, not of the first
+                assert uploaded(m) == 1, m  # the metrics of the last batch, not of the first
                 assert m[("kodo_jobs_last_run_timestamp_seconds", frozenset())] > \
                     first[("kodo_jobs_last_run_timestamp_seconds", frozenset())]
                 assert m[("kodo_jobs_last_success_timestamp_seconds", frozenset())] == \
