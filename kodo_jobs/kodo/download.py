@@ -3,9 +3,9 @@
 ``HttpClient.request`` reads whole bodies into memory, which is right for API answers and wrong
 for a 64 MiB object; this helper uses the same pooled session, proxies, CA bundle and timeouts
 (:meth:`HttpClient.stream`), streams the body in chunks and classifies failures through
-:func:`kodo_jobs.kodo.http.error_for_status`, so a download fails with the same ``KodoError``
+:func:`kodo_jobs.kodo.answers.error_for_status`, so a download fails with the same ``KodoError``
 classes as every other call. It never logs or raises a URL with its ``token``/``sign`` (see
-:func:`~kodo_jobs.kodo.http.redact_url`).
+:func:`~kodo_jobs.kodo.answers.redact_url`).
 
 Redirects (301, 302, 303, 307, 308; a bucket domain that forces https, a CDN sending to its
 origin) are followed, at most :data:`~kodo_jobs.kodo.http.MAX_REDIRECTS` of them. Every hop
@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 from . import errors
-from .http import MAX_REDIRECTS, HttpClient, error_for_status, redact_url
+from .answers import error_for_status, redact_url
+from .http import MAX_REDIRECTS, HttpClient
 
 if TYPE_CHECKING:
     import requests

@@ -18,9 +18,10 @@ from typing import TypedDict, Unpack
 from urllib.parse import urlencode
 
 from . import errors
+from .answers import KodoResponse, error_for_status
 from .auth import QiniuAuth, encoded_entry, urlsafe_b64
 from .hosts import HostResolver
-from .http import HttpClient, KodoResponse, error_for_status
+from .http import HttpClient
 from .jsontypes import JsonMapping
 
 MAX_BATCH = 1000

@@ -11,8 +11,9 @@ import requests
 from requests.adapters import BaseAdapter
 
 from kodo_jobs.kodo import errors
+from kodo_jobs.kodo.answers import error_for_status, fusion_error, parse_retry_after, redact_url
 from kodo_jobs.kodo.config import Timeouts
-from kodo_jobs.kodo.http import HttpClient, error_for_status, fusion_error, parse_retry_after, redact_url
+from kodo_jobs.kodo.http import HttpClient
 
 
 @pytest.mark.parametrize(("status", "cls"), [

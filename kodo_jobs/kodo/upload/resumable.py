@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from .. import errors
+from ..answers import KodoResponse
 from ..auth import UpTokenAuth, urlsafe_b64
-from ..http import HttpClient, KodoResponse
+from ..http import HttpClient
 from ..jsontypes import JsonObject
 
 OCTET = {"Content-Type": "application/octet-stream"}
