@@ -36,6 +36,7 @@ from kodo_jobs.errors import EXIT_INVALID, JobInputError, KodoJobsError
 from kodo_jobs.jobs import soft_delete
 from kodo_jobs.jobs.base import JobContext, JobKind
 from kodo_jobs.jobs.ops import SyncOp
+from kodo_jobs.jobs.sync import delete as sync_delete
 from kodo_jobs.jobs.sync import execute as sync_exec
 from kodo_jobs.jobs.sync import once as sync_once
 from kodo_jobs.jobs.sync.compare import Side, Verdict, needs_etag, verdict
@@ -326,7 +327,7 @@ class SyncKind:
             elif action.op != "delete":
                 outcomes.append(Outcome(action.id, "skipped", message=f"{action.op}: nothing to run"))
         for start in range(0, len(deletes), DELETE_BATCH):
-            outcomes.extend(sync_exec.delete_batch(deletes[start:start + DELETE_BATCH], ctx))
+            outcomes.extend(sync_delete.delete_batch(deletes[start:start + DELETE_BATCH], ctx))
         return outcomes
 
 
