@@ -13,7 +13,7 @@ from bench import kj, trees
 from bench.emulator import BUCKET, EmulatorProcess
 from bench.measure import ProcResult
 from bench.scenario import BenchContext, Measurement, Part, Side, alternate
-from bench.sides import against_emulator, expected_etags, verify_bucket
+from bench.sides import against_emulator, expected_etags, kodo_jobs_argv, verify_bucket
 
 
 def run(ctx: BenchContext) -> list[Part]:
@@ -26,9 +26,8 @@ def run(ctx: BenchContext) -> list[Part]:
 
     def kj_once(index: int) -> Measurement:
         def argv(emu: EmulatorProcess, scratch: Path) -> list[str]:
-            manifest = kj.write_manifest(scratch / "bench.yaml", emu.url, [
-                {"name": "sync", "kind": "sync", "source": str(tree.root), "bucket": BUCKET}])
-            return [ctx.python, "-m", "kodo_jobs", "run", str(manifest), "--state", str(scratch / "state.kjstate")]
+            return kodo_jobs_argv(ctx, emu, scratch, {"name": "sync", "kind": "sync", "source": str(tree.root),
+                                                      "bucket": BUCKET})
         return against_emulator(ctx, f"fresh-sync-kj-{index}", argv, verify)
 
     def sdk_once(index: int) -> Measurement:

@@ -9,11 +9,11 @@ the emulator received no bytes during the measured run.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from bench import kj, trees
 from bench.emulator import ACCESS_KEY, BUCKET, SECRET_KEY, EmulatorProcess
-from bench.measure import ProcResult, run_measured
 from bench.rawkodo import seed_tree
 from bench.scenario import (
     BenchContext,
@@ -21,18 +21,17 @@ from bench.scenario import (
     Measurement,
     Part,
     Side,
-    VerificationError,
     alternate,
-    require_ok,
 )
 from bench.sides import (
     ArgvFor,
     Setup,
-    against_emulator,
-    bytes_received,
     expected_etags,
+    kodo_jobs_argv,
     seeded_template,
+    sends_nothing,
     verify_bucket,
+    warm_up,
 )
 
 
@@ -41,45 +40,19 @@ def run(ctx: BenchContext) -> list[Part]:
     tree = trees.small_files(ctx.work / "trees" / f"noop-{count}", count, 1 * trees.KiB, 16 * trees.KiB, seed=2)
     expected = expected_etags(tree)
     missing_emulator = kj.emulator_missing()
-    template: list[Path] = []
-
-    def ensure_template() -> Path:
-        if not template:
-            template.append(seeded_template(ctx, f"noop-{count}", lambda emu: seed_tree(
-                emu.url, ACCESS_KEY, SECRET_KEY, BUCKET, tree.root, list(tree.keys))))
-        return template[0]
+    ensure_template = cache(lambda: seeded_template(ctx, f"noop-{count}", lambda emu: seed_tree(
+        emu.url, ACCESS_KEY, SECRET_KEY, BUCKET, tree.root, list(tree.keys))))
 
     def measured(label: str, argv_for: ArgvFor, setup: Setup | None = None) -> Measurement:
-        received: list[int] = []
-
-        def before(emu: EmulatorProcess, scratch: Path) -> None:
-            if setup is not None:
-                setup(emu, scratch)
-            received.append(bytes_received(emu))
-
-        def verify(emu: EmulatorProcess, _proc: ProcResult) -> str:
-            sent = bytes_received(emu) - received[0]
-            if sent:
-                raise VerificationError(f"a no-op resync sent {sent} bytes to the emulator")
-            return verify_bucket(emu, expected)
-
-        return against_emulator(ctx, label, argv_for, verify, template=ensure_template(), setup=before)
-
-    def manifest(emu: EmulatorProcess, scratch: Path) -> Path:
-        return kj.write_manifest(scratch / "bench.yaml", emu.url, [
-            {"name": "sync", "kind": "sync", "source": str(tree.root), "bucket": BUCKET}])
+        return sends_nothing(ctx, label, argv_for, template=ensure_template(),
+                             detail=lambda emu: verify_bucket(emu, expected), setup=setup)
 
     def kj_argv(emu: EmulatorProcess, scratch: Path) -> list[str]:
-        return [ctx.python, "-m", "kodo_jobs", "run", str(manifest(emu, scratch)),
-                "--state", str(scratch / "state.kjstate")]
-
-    def kj_warm(emu: EmulatorProcess, scratch: Path) -> None:
-        proc = run_measured(kj_argv(emu, scratch), cwd=ctx.repo, env=ctx.side_env(scratch / "tmp"),
-                            timeout_s=ctx.timeout_s, log_dir=scratch, label="warmup")
-        require_ok(proc, "kodo-jobs warm-up run")
+        return kodo_jobs_argv(ctx, emu, scratch, {"name": "sync", "kind": "sync", "source": str(tree.root),
+                                                  "bucket": BUCKET})
 
     sides = [
-        Side("kodo-jobs", lambda i: measured(f"noop-kj-{i}", kj_argv, kj_warm),
+        Side("kodo-jobs", lambda i: measured(f"noop-kj-{i}", kj_argv, warm_up(ctx, kj_argv)),
              lambda: missing_emulator or kj.missing(commands=("run",), kinds=("sync",))),
         Side("sdk", lambda i: measured(f"noop-sdk-{i}", lambda emu, _s: [
             ctx.python, "-m", "bench.baselines.sdk_resync", emu.url, BUCKET, str(tree.root)]),

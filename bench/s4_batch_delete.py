@@ -7,6 +7,7 @@ kodo-jobs >= 20. Verified: nothing is left under the prefix.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from bench import kj
@@ -14,7 +15,7 @@ from bench.emulator import ACCESS_KEY, BUCKET, SECRET_KEY, EmulatorProcess
 from bench.measure import ProcResult
 from bench.rawkodo import seed_copies
 from bench.scenario import BenchContext, Measurement, Part, Side, alternate
-from bench.sides import against_emulator, seeded_template, verify_empty
+from bench.sides import against_emulator, kodo_jobs_argv, seeded_template, verify_empty
 
 PREFIX = "del/"
 
@@ -26,23 +27,16 @@ def run(ctx: BenchContext) -> list[Part]:
     keys_file.parent.mkdir(parents=True, exist_ok=True)
     keys_file.write_text("\n".join(keys) + "\n")
     missing_emulator = kj.emulator_missing()
-    template: list[Path] = []
-
-    def ensure_template() -> Path:
-        if not template:
-            template.append(seeded_template(ctx, f"delete-{count}", lambda emu: seed_copies(
-                emu.url, ACCESS_KEY, SECRET_KEY, BUCKET, keys)))
-        return template[0]
+    ensure_template = cache(lambda: seeded_template(ctx, f"delete-{count}", lambda emu: seed_copies(
+        emu.url, ACCESS_KEY, SECRET_KEY, BUCKET, keys)))
 
     def verify(emu: EmulatorProcess, _proc: ProcResult) -> str:
         return verify_empty(emu, PREFIX) + f" ({count} keys deleted)"
 
     def kj_once(index: int) -> Measurement:
         def argv(emu: EmulatorProcess, scratch: Path) -> list[str]:
-            manifest = kj.write_manifest(scratch / "bench.yaml", emu.url, [
-                {"name": "tidy", "kind": "batch", "bucket": BUCKET, "select": {"prefix": PREFIX},
-                 "op": {"delete": {}}}])
-            return [ctx.python, "-m", "kodo_jobs", "run", str(manifest), "--state", str(scratch / "state.kjstate")]
+            return kodo_jobs_argv(ctx, emu, scratch, {"name": "tidy", "kind": "batch", "bucket": BUCKET,
+                                                      "select": {"prefix": PREFIX}, "op": {"delete": {}}})
         return against_emulator(ctx, f"delete-kj-{index}", argv, verify, template=ensure_template())
 
     def sdk_once(index: int) -> Measurement:

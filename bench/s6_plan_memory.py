@@ -8,6 +8,7 @@ Verified: ``plan --exit-code`` exits 0, i.e. the plan found nothing to change.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from bench import kj, trees
@@ -24,20 +25,15 @@ from bench.scenario import (
     alternate,
     last_json_line,
 )
-from bench.sides import against_emulator, seeded_template
+from bench.sides import against_emulator, kodo_jobs_argv, seeded_template
 
 
 def run(ctx: BenchContext) -> list[Part]:
     count = 5000 if ctx.quick else 200_000
     tree = trees.small_files(ctx.work / "trees" / f"plan-{count}", count, 64, 1 * trees.KiB, seed=6)
     missing_emulator = kj.emulator_missing()
-    template: list[Path] = []
-
-    def ensure_template() -> Path:
-        if not template:
-            template.append(seeded_template(ctx, f"plan-{count}", lambda emu: seed_tree(
-                emu.url, ACCESS_KEY, SECRET_KEY, BUCKET, tree.root, list(tree.keys))))
-        return template[0]
+    ensure_template = cache(lambda: seeded_template(ctx, f"plan-{count}", lambda emu: seed_tree(
+        emu.url, ACCESS_KEY, SECRET_KEY, BUCKET, tree.root, list(tree.keys))))
 
     def kj_verify(_emu: EmulatorProcess, proc: ProcResult) -> str:
         # `plan --exit-code` exits 4 when there are changes: require_ok already demanded 0
@@ -45,10 +41,8 @@ def run(ctx: BenchContext) -> list[Part]:
 
     def kj_once(index: int) -> Measurement:
         def argv(emu: EmulatorProcess, scratch: Path) -> list[str]:
-            manifest = kj.write_manifest(scratch / "bench.yaml", emu.url, [
-                {"name": "sync", "kind": "sync", "source": str(tree.root), "bucket": BUCKET}])
-            return [ctx.python, "-m", "kodo_jobs", "plan", str(manifest), "--exit-code",
-                    "--state", str(scratch / "state.kjstate")]
+            return kodo_jobs_argv(ctx, emu, scratch, {"name": "sync", "kind": "sync", "source": str(tree.root),
+                                                      "bucket": BUCKET}, "plan", "--exit-code")
         return against_emulator(ctx, f"plan-kj-{index}", argv, kj_verify, template=ensure_template())
 
     def limit_verify(_emu: EmulatorProcess, proc: ProcResult) -> str:

@@ -16,7 +16,7 @@ from bench import kj, trees
 from bench.emulator import BUCKET, EmulatorProcess
 from bench.measure import ProcResult
 from bench.scenario import BenchContext, Check, Measurement, Part, Side, alternate, last_json_line
-from bench.sides import against_emulator, bytes_received, expected_etags, verify_bucket
+from bench.sides import against_emulator, bytes_received, expected_etags, kodo_jobs_argv, verify_bucket
 
 FAULT_RATE = 0.05
 FAULT_SEED = 7
@@ -42,10 +42,9 @@ def run(ctx: BenchContext) -> list[Part]:
 
     def kj_once(index: int) -> Measurement:
         def argv(emu: EmulatorProcess, scratch: Path) -> list[str]:
-            manifest = kj.write_manifest(scratch / "bench.yaml", emu.url, [
-                {"name": "large", "kind": "sync", "source": str(tree.root), "bucket": BUCKET,
-                 "upload": {"resumable": "v2", "part_size": "4MiB", "part_concurrency": 4}}])
-            return [ctx.python, "-m", "kodo_jobs", "run", str(manifest), "--state", str(scratch / "state.kjstate")]
+            return kodo_jobs_argv(ctx, emu, scratch, {
+                "name": "large", "kind": "sync", "source": str(tree.root), "bucket": BUCKET,
+                "upload": {"resumable": "v2", "part_size": "4MiB", "part_concurrency": 4}})
         return against_emulator(ctx, f"flaky-kj-{index}", argv, verify_for("kodo-jobs"),
                                 faults=(FAULT_RATE, FAULT_SEED + index))
 

@@ -18,11 +18,12 @@ docs/bench.md).
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 from bench import kj, trees
 from bench.emulator import BUCKET, EmulatorProcess
-from bench.measure import ProcResult, run_measured
+from bench.measure import ProcResult
 from bench.scenario import (
     BenchContext,
     Check,
@@ -32,10 +33,16 @@ from bench.scenario import (
     VerificationError,
     alternate,
     last_json_line,
-    require_ok,
 )
 from bench.seed_db import seed_objects
-from bench.sides import ArgvFor, Setup, against_emulator, bytes_received
+from bench.sides import (
+    ArgvFor,
+    Setup,
+    against_emulator,
+    kodo_jobs_argv,
+    sends_nothing,
+    warm_up,
+)
 
 INCLUDE = ["a00*/**", "a01*/**"]
 RSS_MB = 150
@@ -102,8 +109,7 @@ def _plan_part(ctx: BenchContext, name: str, title: str, include: list[str] | No
             job: dict[str, object] = {"name": "sync", "kind": "sync", "source": str(tree.root), "bucket": BUCKET}
             if include:
                 job["include"] = include
-            manifest = kj.write_manifest(scratch / "bench.yaml", emu.url, [job])
-            return [ctx.python, "-m", "kodo_jobs", "plan", str(manifest), "--state", str(scratch / "state.kjstate")]
+            return kodo_jobs_argv(ctx, emu, scratch, job, "plan")
         return against_emulator(ctx, f"{name}-kj-{index}", argv, kj_verify)
 
     def limit_verify(_emu: EmulatorProcess, proc: ProcResult) -> str:
@@ -138,41 +144,18 @@ def run_noop(ctx: BenchContext) -> list[Part]:
     count = sizes(ctx.quick)[1]
     tree = tiny_tree(ctx, count)
     missing_emulator = kj.emulator_missing()
-    template: list[Path] = []
-
-    def ensure_template() -> Path:
-        if not template:
-            template.append(db_template(ctx, count))
-        return template[0]
+    ensure_template = cache(lambda: db_template(ctx, count))
 
     def measured(label: str, argv_for: ArgvFor, setup: Setup | None = None) -> Measurement:
-        received: list[int] = []
-
-        def before(emu: EmulatorProcess, scratch: Path) -> None:
-            if setup is not None:
-                setup(emu, scratch)
-            received.append(bytes_received(emu))
-
-        def verify(emu: EmulatorProcess, _proc: ProcResult) -> str:
-            sent = bytes_received(emu) - received[0]
-            if sent:
-                raise VerificationError(f"a no-op resync sent {sent} bytes to the emulator")
-            return f"{count:,} files, no bytes sent"
-
-        return against_emulator(ctx, label, argv_for, verify, template=ensure_template(), setup=before)
+        return sends_nothing(ctx, label, argv_for, template=ensure_template(),
+                             detail=lambda _emu: f"{count:,} files, no bytes sent", setup=setup)
 
     def kj_argv(emu: EmulatorProcess, scratch: Path) -> list[str]:
-        manifest = kj.write_manifest(scratch / "bench.yaml", emu.url, [
-            {"name": "sync", "kind": "sync", "source": str(tree.root), "bucket": BUCKET}])
-        return [ctx.python, "-m", "kodo_jobs", "run", str(manifest), "--state", str(scratch / "state.kjstate")]
-
-    def kj_warm(emu: EmulatorProcess, scratch: Path) -> None:
-        proc = run_measured(kj_argv(emu, scratch), cwd=ctx.repo, env=ctx.side_env(scratch / "tmp"),
-                            timeout_s=ctx.timeout_s, log_dir=scratch, label="warmup")
-        require_ok(proc, "kodo-jobs warm-up run")
+        return kodo_jobs_argv(ctx, emu, scratch, {"name": "sync", "kind": "sync", "source": str(tree.root),
+                                                  "bucket": BUCKET})
 
     part = alternate("noop-1m", f"no-op resync of {count:,} files against {count:,} objects", [
-        Side("kodo-jobs", lambda i: measured(f"noop1m-kj-{i}", kj_argv, kj_warm),
+        Side("kodo-jobs", lambda i: measured(f"noop1m-kj-{i}", kj_argv, warm_up(ctx, kj_argv)),
              lambda: missing_emulator or kj.missing(commands=("run",), kinds=("sync",))),
         Side("limit", lambda i: measured(f"noop1m-limit-{i}", lambda emu, _s: [
             ctx.python, "-m", "bench.baselines.limit_walk_list", emu.url, BUCKET, str(tree.root)]),

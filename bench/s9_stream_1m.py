@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from bench import kj
@@ -18,7 +19,7 @@ from bench.emulator import BUCKET, EmulatorProcess
 from bench.measure import ProcResult
 from bench.s8_scale import _rss_check, db_template, sizes, tiny_tree
 from bench.scenario import BenchContext, Measurement, Part, Side, VerificationError, alternate, last_json_line
-from bench.sides import against_emulator, verify_empty
+from bench.sides import against_emulator, kodo_jobs_argv, verify_empty
 
 
 def _downloaded(emu: EmulatorProcess) -> int:
@@ -29,12 +30,7 @@ def run_download(ctx: BenchContext) -> list[Part]:
     count = sizes(ctx.quick)[1]
     tree = tiny_tree(ctx, count)
     missing_emulator = kj.emulator_missing()
-    template: list[Path] = []
-
-    def ensure_template() -> Path:
-        if not template:
-            template.append(db_template(ctx, count))
-        return template[0]
+    ensure_template = cache(lambda: db_template(ctx, count))
 
     def verify(emu: EmulatorProcess, _proc: ProcResult) -> str:
         served = _downloaded(emu)
@@ -44,10 +40,8 @@ def run_download(ctx: BenchContext) -> list[Part]:
 
     def kj_once(index: int) -> Measurement:
         def argv(emu: EmulatorProcess, scratch: Path) -> list[str]:
-            manifest = kj.write_manifest(scratch / "bench.yaml", emu.url, [
-                {"name": "down", "kind": "sync", "direction": "download", "source": str(tree.root),
-                 "bucket": BUCKET}])
-            return [ctx.python, "-m", "kodo_jobs", "run", str(manifest), "--state", str(scratch / "state.kjstate")]
+            return kodo_jobs_argv(ctx, emu, scratch, {"name": "down", "kind": "sync", "direction": "download",
+                                                      "source": str(tree.root), "bucket": BUCKET})
         return against_emulator(ctx, f"download1m-kj-{index}", argv, verify, template=ensure_template())
 
     def limit_once(index: int) -> Measurement:
@@ -66,22 +60,15 @@ def run_download(ctx: BenchContext) -> list[Part]:
 def run_batch_select(ctx: BenchContext) -> list[Part]:
     count = sizes(ctx.quick)[1]
     missing_emulator = kj.emulator_missing()
-    template: list[Path] = []
-
-    def ensure_template() -> Path:
-        if not template:
-            template.append(db_template(ctx, count))
-        return template[0]
+    ensure_template = cache(lambda: db_template(ctx, count))
 
     def verify(emu: EmulatorProcess, _proc: ProcResult) -> str:
         return verify_empty(emu) + f" ({count:,} selected keys deleted)"
 
     def kj_once(index: int) -> Measurement:
         def argv(emu: EmulatorProcess, scratch: Path) -> list[str]:
-            manifest = kj.write_manifest(scratch / "bench.yaml", emu.url, [
-                {"name": "purge", "kind": "batch", "bucket": BUCKET, "select": {"prefix": "a"},
-                 "op": {"delete": {}}}])
-            return [ctx.python, "-m", "kodo_jobs", "run", str(manifest), "--state", str(scratch / "state.kjstate")]
+            return kodo_jobs_argv(ctx, emu, scratch, {"name": "purge", "kind": "batch", "bucket": BUCKET,
+                                                      "select": {"prefix": "a"}, "op": {"delete": {}}})
         return against_emulator(ctx, f"select1m-kj-{index}", argv, verify, template=ensure_template())
 
     def limit_verify(_emu: EmulatorProcess, proc: ProcResult) -> str:

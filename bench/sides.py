@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
+from bench import kj
 from bench.emulator import ACCESS_KEY, BUCKET, SECRET_KEY, EmulatorProcess, fresh_data_dir
 from bench.measure import ProcResult, run_measured
 from bench.rawkodo import RawKodo
@@ -49,6 +50,45 @@ def against_emulator(ctx: BenchContext, label: str, argv_for: ArgvFor, verify: V
     shutil.rmtree(scratch, ignore_errors=True)
     return Measurement(seconds=proc.wall_s, cpu_s=proc.cpu_s, peak_rss_bytes=proc.peak_rss_bytes,
                        emulator_cpu_s=emulator_cpu, detail=detail)
+
+
+def kodo_jobs_argv(ctx: BenchContext, emu: EmulatorProcess, scratch: Path, job: Mapping[str, object],
+                   command: str = "run", *options: str) -> list[str]:
+    """``python -m kodo_jobs COMMAND`` of a manifest holding ``job`` against ``emu``, its
+    manifest and state file in ``scratch``."""
+    manifest = kj.write_manifest(scratch / "bench.yaml", emu.url, [dict(job)])
+    return [ctx.python, "-m", "kodo_jobs", command, str(manifest), *options, "--state", str(scratch / "state.kjstate")]
+
+
+def warm_up(ctx: BenchContext, argv_for: ArgvFor) -> Setup:
+    """An untimed first run of ``argv_for`` (as the previous cron run would), which must succeed."""
+
+    def setup(emu: EmulatorProcess, scratch: Path) -> None:
+        proc = run_measured(list(argv_for(emu, scratch)), cwd=ctx.repo, env=ctx.side_env(scratch / "tmp"),
+                            timeout_s=ctx.timeout_s, log_dir=scratch, label="warmup")
+        require_ok(proc, "kodo-jobs warm-up run")
+
+    return setup
+
+
+def sends_nothing(ctx: BenchContext, label: str, argv_for: ArgvFor, *, template: Path,
+                  detail: Callable[[EmulatorProcess], str], setup: Setup | None = None) -> Measurement:
+    """A measured no-op run: after the untimed ``setup``, the client may send no byte to the
+    emulator; ``detail`` verifies the rest and describes the run."""
+    received: list[int] = []
+
+    def before(emu: EmulatorProcess, scratch: Path) -> None:
+        if setup is not None:
+            setup(emu, scratch)
+        received.append(bytes_received(emu))
+
+    def verify(emu: EmulatorProcess, _proc: ProcResult) -> str:
+        sent = bytes_received(emu) - received[0]
+        if sent:
+            raise VerificationError(f"a no-op resync sent {sent} bytes to the emulator")
+        return detail(emu)
+
+    return against_emulator(ctx, label, argv_for, verify, template=template, setup=before)
 
 
 def raw(emu: EmulatorProcess) -> RawKodo:
