@@ -411,7 +411,7 @@ def test_unreadable_entries_are_errors_and_block_deletes(tmp_path: Path, emu: Ru
     assert _run(manifest).code == 0
     (src / "gone-later").unlink()
     (src / "secret").chmod(0o200)
-    monkeypatch.setattr("kodo_jobs.jobs.sync.walk._identity", lambda: (os.getuid() or 4242, frozenset({4242})))
+    monkeypatch.setattr("kodo_jobs.jobs.sync.walk.process_identity", lambda: (os.getuid() or 4242, frozenset({4242})))
     ops = _plan(manifest)
     assert ops["error"] == ["secret"] and ops["delete"] == ["gone-later"]
     res = _run(manifest)

@@ -32,6 +32,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kodo_jobs.jobs.sync import walk as walk_module
 from kodo_jobs.jobs.sync.filters import PathFilter
 from kodo_jobs.jobs.sync.kind import DeleteLimitExceeded, SyncInputError, _Planner
 from kodo_jobs.jobs.sync.pairs import list_prefix
@@ -195,6 +196,7 @@ class TouchedPlanner(_Planner):
         super().__init__(spec, ctx)
         self.root = str(spec.source)
         self.follow = bool(spec.follow_symlinks)
+        self.identity = walk_module.process_identity()  # once per batch, as the full walk does
         self.paths = paths
         self.known_total = 0
         self.scope = PlanScope(paths=paths)
@@ -251,7 +253,7 @@ class TouchedPlanner(_Planner):
                     st = os.stat(full)
             except OSError:
                 return False
-            if not stat.S_ISDIR(st.st_mode) or filt.dir_excluded(d):
+            if not stat.S_ISDIR(st.st_mode) or filt.dir_pruned(d):
                 return False
         return True
 
@@ -276,7 +278,7 @@ class TouchedPlanner(_Planner):
         filt: PathFilter = self.filter
         if not filt.is_empty and not filt.file_selected_in_walk(_nfc(rel)):
             return Filtered(key, full, "filtered")
-        if not readable(st, os.geteuid(), frozenset((*os.getgroups(), os.getegid()))):
+        if not readable(st, *self.identity):
             return WalkError(key, full, "cannot read: permission denied")
         return LocalFile(key, full, st.st_size, st.st_mtime_ns)
 
@@ -313,13 +315,16 @@ class TouchedPlanner(_Planner):
         return entries[0] if entries and entries[0].key == key else None
 
 
-class _Rebased(PathFilter):
-    """A :class:`PathFilter` for a walk started below the sync root: paths get ``base`` prepended."""
+class _Rebased:
+    """The job's filter for a walk started below the sync root (a touched directory): paths get
+    ``base`` prepended. It implements :class:`~kodo_jobs.jobs.sync.walk.WalkFilter` by
+    forwarding every method (it does not inherit :class:`PathFilter`, whose unforwarded
+    methods would quietly answer as an empty filter: a touched directory's walk then entered
+    folders the full walk prunes)."""
 
     __slots__ = ("_base", "_inner")
 
     def __init__(self, inner: PathFilter, base: str) -> None:
-        super().__init__()
         self._inner = inner
         self._base = base
 
@@ -327,14 +332,11 @@ class _Rebased(PathFilter):
     def is_empty(self) -> bool:
         return self._inner.is_empty
 
-    def dir_excluded(self, rel_dir: str) -> bool:
-        return self._inner.dir_excluded(self._base + rel_dir)
+    def dir_pruned(self, rel_dir: str) -> bool:
+        return self._inner.dir_pruned(self._base + rel_dir)
 
     def file_selected_in_walk(self, rel_path: str) -> bool:
         return self._inner.file_selected_in_walk(self._base + rel_path)
-
-    def selects(self, rel_path: str) -> bool:
-        return self._inner.selects(self._base + rel_path)
 
 
 __all__ = ["PROMOTE_AT", "PlanScope", "TouchedPlanner", "planned", "planner_for", "restricted", "scope_for", "spans"]

@@ -32,6 +32,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import Protocol
 
 from kodo_jobs.jobs.sync.filters import PathFilter
 
@@ -85,7 +86,8 @@ def _valid_utf8(name: str) -> bool:
     return True
 
 
-def _identity() -> tuple[int, frozenset[int]]:
+def process_identity() -> tuple[int, frozenset[int]]:
+    """This process's effective uid and groups, as :func:`readable` takes them."""
     return os.geteuid(), frozenset((*os.getgroups(), os.getegid()))
 
 
@@ -104,6 +106,24 @@ def readable(st: os.stat_result, euid: int, groups: frozenset[int]) -> bool:
     return bool(st.st_mode & stat.S_IROTH)
 
 
+class WalkFilter(Protocol):
+    """What the walk asks of a filter (a :class:`~kodo_jobs.jobs.sync.filters.PathFilter`, or
+    one rebased for a walk that starts below the sync root); paths are relative to the root."""
+
+    @property
+    def is_empty(self) -> bool:
+        """No patterns: every file is selected and no directory is pruned."""
+        ...
+
+    def dir_pruned(self, rel_dir: str) -> bool:
+        """Whether nothing below this directory can be selected (the walk skips it)."""
+        ...
+
+    def file_selected_in_walk(self, rel_path: str) -> bool:
+        """The verdict for a file whose parent directories the walk admitted."""
+        ...
+
+
 def _os_error_text(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
@@ -112,7 +132,7 @@ def walk(
     root: str,
     *,
     prefix: str = "",
-    path_filter: PathFilter | None = None,
+    path_filter: WalkFilter | None = None,
     follow_symlinks: bool = False,
 ) -> Iterator[WalkRecord]:
     """Yield every file under ``root`` in key order (see the module docstring).
@@ -124,9 +144,9 @@ def walk(
     if not os.path.isdir(root):
         kind = "does not exist" if not os.path.lexists(root) else "is not a directory"
         raise SourceMissing(f"source folder {root} {kind}")
-    filt = path_filter or PathFilter()
+    filt: WalkFilter = path_filter or PathFilter()
     follow = follow_symlinks
-    euid, groups = _identity()
+    euid, groups = process_identity()
     check_read = readable
     is_reg = stat.S_ISREG
     select = None if filt.is_empty else filt.file_selected_in_walk

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kodo_jobs.actions import Action
@@ -83,9 +83,14 @@ REL = st.lists(NAMES, min_size=1, max_size=3).map("/".join)
 @given(local=st.dictionaries(REL, st.integers(0, 3), max_size=12),
        remote=st.dictionaries(REL, st.integers(0, 3), max_size=12),
        touched_paths=st.lists(REL, max_size=6),
-       exclude=st.sampled_from([[], ["*.txt"], ["a/"], ["b/c", "!z"]]))
+       exclude=st.sampled_from([[], ["*.txt"], ["a/"], ["b/c", "!z"]]),
+       include=st.sampled_from([[], ["a/**"], ["b*/**", "z"]]))
+# found by Hypothesis: "*.txt" also excludes the directory a/a.txt/, which the full walk never
+# enters; the walk of a touched directory entered it (its rebased filter did not prune)
+@example(local={"a/a": 0, "a/a.txt/a": 0}, remote={}, touched_paths=["a"], exclude=["*.txt"], include=[])
 def test_touched_plan_agrees_with_the_full_plan(tmp_path: Path, local: dict[str, int], remote: dict[str, int],
-                                                touched_paths: list[str], exclude: list[str]) -> None:
+                                                touched_paths: list[str], exclude: list[str],
+                                                include: list[str]) -> None:
     root = tmp_path / "src"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir()
@@ -97,7 +102,7 @@ def test_touched_plan_agrees_with_the_full_plan(tmp_path: Path, local: dict[str,
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             continue  # a file where a directory is wanted, or the reverse: keep the first
     rsf = ListingRsf([Entry(PREFIX + rel, "h", size) for rel, size in remote.items()])
-    spec = _spec(root, exclude=exclude)
+    spec = _spec(root, exclude=exclude, include=include)
     full = _plan(spec, rsf, None)
     paths = frozenset(touched_paths)
     part = _plan(spec, rsf, paths)

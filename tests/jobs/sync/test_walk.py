@@ -106,7 +106,7 @@ def test_unreadable_dir_and_file_are_errors(tmp_path: Path, monkeypatch: pytest.
             return real_scandir(path)
 
         monkeypatch.setattr("kodo_jobs.jobs.sync.walk.os.scandir", scandir)
-        monkeypatch.setattr("kodo_jobs.jobs.sync.walk._identity", lambda: (12345, frozenset({12345})))
+        monkeypatch.setattr("kodo_jobs.jobs.sync.walk.process_identity", lambda: (12345, frozenset({12345})))
     os.chmod(tmp_path / "locked", 0)
     os.chmod(tmp_path / "secret", 0)
     try:
